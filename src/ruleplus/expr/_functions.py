@@ -1,0 +1,457 @@
+"""The function library: one entry per function, with its typing rule and both back ends.
+
+Each function is *total*: it never raises at run time. Out-of-domain inputs (``sqrt(-1)``,
+``log(0)``, an overflowing ``exp``) give null, exactly as in the vectorised back end.
+Strict functions return null when any argument is null; ``min``/``max``/``coalesce`` skip nulls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from ruleplus.expr._types import Kind, Ty
+
+__all__ = ["FUNCTIONS", "FunctionSpec", "SignatureError", "check_regex"]
+
+
+class SignatureError(Exception):
+    """Raised by a typing rule; the checker turns it into an ExpressionTypeError."""
+
+
+Typer = Callable[[list[Ty], list[Any]], Ty]
+VectorImpl = Callable[[list[pl.Expr], list[Ty], list[Any]], pl.Expr]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One library function.
+
+    Parameters
+    ----------
+    name : str
+        Name used in expressions.
+    min_args, max_args : int
+        Arity (``max_args=-1`` for variadic).
+    typer : callable
+        ``(argument types, constant argument values or None) -> result type``; raises
+        :class:`SignatureError` with a message on misuse.
+    row : callable
+        The row implementation, called with non-null arguments when ``strict``.
+    vector : callable
+        Builds the polars expression from the argument expressions.
+    strict : bool, default=True
+        Null in any argument gives null without calling ``row``.
+    doc : str
+        One line for the function reference.
+    """
+
+    name: str
+    min_args: int
+    max_args: int
+    typer: Typer
+    row: Callable[..., Any]
+    vector: VectorImpl
+    strict: bool = True
+    doc: str = ""
+
+
+# --- typing helpers -----------------------------------------------------------------------
+
+def _nullable(tys: Sequence[Ty]) -> bool:
+    return any(t.nullable for t in tys)
+
+
+def _expect(tys: list[Ty], index: int, kind: Kind, what: str) -> None:
+    if not tys[index].fits(kind):
+        raise SignatureError(f"argument {index + 1} ({what}) must be {kind.value}, got {tys[index]}")
+
+
+def _numeric_kind(tys: Sequence[Ty]) -> Kind:
+    return Kind.INTEGER if all(t.kind in (Kind.INTEGER, Kind.NULL) for t in tys) else Kind.NUMBER
+
+
+def _numeric(nullable_override: bool | None = None, result: Kind | None = None) -> Typer:
+    def typer(tys: list[Ty], consts: list[Any]) -> Ty:
+        for i in range(len(tys)):
+            _expect(tys, i, Kind.NUMBER, "a number")
+        kind = result or _numeric_kind(tys)
+        nullable = _nullable(tys) if nullable_override is None else nullable_override
+        return Ty(kind, nullable)
+
+    return typer
+
+
+def _partial_numeric(result: Kind = Kind.NUMBER) -> Typer:
+    """Numeric function that may give null for out-of-domain input (sqrt, log, exp)."""
+    return _numeric(nullable_override=True, result=result)
+
+
+def _strings(result: Kind, count: int | None = None) -> Typer:
+    def typer(tys: list[Ty], consts: list[Any]) -> Ty:
+        for i in range(count if count is not None else len(tys)):
+            _expect(tys, i, Kind.STRING, "a string")
+        return Ty(result, _nullable(tys))
+
+    return typer
+
+
+def _dates(result: Kind) -> Typer:
+    def typer(tys: list[Ty], consts: list[Any]) -> Ty:
+        for i in range(len(tys)):
+            _expect(tys, i, Kind.DATE, "a date")
+        return Ty(result, _nullable(tys))
+
+    return typer
+
+
+def _comparable_kind(tys: Sequence[Ty]) -> Kind:
+    kinds = {t.kind for t in tys if t.kind not in (Kind.NULL, Kind.ANY)}
+    if kinds <= {Kind.INTEGER, Kind.NUMBER}:
+        return _numeric_kind(tys) if kinds else Kind.NUMBER
+    if len(kinds) == 1:
+        (kind,) = kinds
+        if kind in (Kind.STRING, Kind.DATE):
+            return kind
+    found = ", ".join(str(t) for t in tys)
+    raise SignatureError(f"arguments must all be numbers, all strings or all dates, got {found}")
+
+
+def _extremum(tys: list[Ty], consts: list[Any]) -> Ty:
+    if len(tys) == 1:
+        if tys[0].kind is not Kind.LIST:
+            raise SignatureError("with one argument, it must be a list")
+        element = tys[0].element or Kind.ANY
+        return Ty(element, True)
+    return Ty(_comparable_kind(tys), all(t.nullable for t in tys))
+
+
+def _coalesce(tys: list[Ty], consts: list[Any]) -> Ty:
+    kind = _comparable_or_same(tys)
+    return Ty(kind, all(t.nullable for t in tys))
+
+
+def _comparable_or_same(tys: Sequence[Ty]) -> Kind:
+    kinds = {t.kind for t in tys if t.kind not in (Kind.NULL, Kind.ANY)}
+    if kinds <= {Kind.INTEGER, Kind.NUMBER}:
+        return _numeric_kind(tys) if kinds else Kind.NULL
+    if len(kinds) == 1:
+        return kinds.pop()
+    found = ", ".join(str(t) for t in tys)
+    raise SignatureError(f"arguments must all have the same type, got {found}")
+
+
+def _clamp(tys: list[Ty], consts: list[Any]) -> Ty:
+    for i in range(3):
+        _expect(tys, i, Kind.NUMBER, ("the value", "the lower bound", "the upper bound")[i])
+    return Ty(_numeric_kind(tys), _nullable(tys))
+
+
+def _between(tys: list[Ty], consts: list[Any]) -> Ty:
+    _comparable_kind(tys)
+    return Ty(Kind.BOOLEAN, _nullable(tys))
+
+
+def _round(tys: list[Ty], consts: list[Any]) -> Ty:
+    _expect(tys, 0, Kind.NUMBER, "the value")
+    if len(tys) == 2:
+        if not isinstance(consts[1], int) or isinstance(consts[1], bool):
+            raise SignatureError("argument 2 (decimals) must be a whole-number constant")
+        if not 0 <= consts[1] <= 12:
+            raise SignatureError("argument 2 (decimals) must be between 0 and 12")
+    return Ty(Kind.NUMBER, tys[0].nullable)
+
+
+def _length(tys: list[Ty], consts: list[Any]) -> Ty:
+    if not (tys[0].fits(Kind.STRING) or tys[0].kind is Kind.LIST):
+        raise SignatureError(f"argument 1 must be a string or a list, got {tys[0]}")
+    return Ty(Kind.INTEGER, tys[0].nullable)
+
+
+def _matches(tys: list[Ty], consts: list[Any]) -> Ty:
+    _expect(tys, 0, Kind.STRING, "the text")
+    if not isinstance(consts[1], str):
+        raise SignatureError("argument 2 (the pattern) must be a constant string")
+    check_regex(consts[1])
+    return Ty(Kind.BOOLEAN, tys[0].nullable)
+
+
+def _date(tys: list[Ty], consts: list[Any]) -> Ty:
+    _expect(tys, 0, Kind.STRING, "an ISO date 'YYYY-MM-DD'")
+    if isinstance(consts[0], str):
+        try:
+            dt.date.fromisoformat(consts[0])
+        except ValueError as exc:
+            raise SignatureError(f"{consts[0]!r} is not a date 'YYYY-MM-DD'") from exc
+        return Ty(Kind.DATE, False)
+    return Ty(Kind.DATE, True)
+
+
+_UNSUPPORTED_REGEX = re.compile(r"\(\?[=!<]|\\[1-9]|\(\?P=|\(\?\(|\\[AZz]|\(\?[aiLmsux]*-")
+
+
+def check_regex(pattern: str) -> None:
+    """Reject patterns that the two back ends would read differently.
+
+    Lookaround, back-references and conditional groups exist only in Python's ``re``; the
+    vectorised back end uses Rust's ``regex``. Only the common subset is accepted.
+    """
+    if len(pattern) > 500:
+        raise SignatureError("pattern is too long (at most 500 characters)")
+    if _UNSUPPORTED_REGEX.search(pattern):
+        raise SignatureError(
+            "pattern uses lookaround, back-references or anchors that are not supported; "
+            "use plain groups, classes, quantifiers, ^ and $"
+        )
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise SignatureError(f"pattern does not compile: {exc}") from exc
+
+
+# --- row implementations ------------------------------------------------------------------
+
+def _round_half_away(x: float, decimals: int = 0) -> float:
+    scale = 10.0**decimals
+    y = x * scale
+    whole = math.floor(abs(y))
+    if abs(y) - whole >= 0.5:
+        whole += 1
+    return math.copysign(whole, y) / scale
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _exp(x: float) -> float | None:
+    try:
+        return _finite(math.exp(x))
+    except OverflowError:
+        return None
+
+
+def _sqrt(x: float) -> float | None:
+    return math.sqrt(x) if x >= 0 else None
+
+
+def _log(x: float) -> float | None:
+    return math.log(x) if x > 0 else None
+
+
+def _log10(x: float) -> float | None:
+    return math.log10(x) if x > 0 else None
+
+
+def _min_skip(*values: Any) -> Any:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def _max_skip(*values: Any) -> Any:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _coalesce_row(*values: Any) -> Any:
+    for v in values:
+        if v is not None:
+            return v
+    return None
+
+
+def _months_between(a: dt.date, b: dt.date) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month) - (1 if b.day < a.day else 0)
+
+
+def _age(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - (1 if (on.month, on.day) < (birth.month, birth.day) else 0)
+
+
+def _parse_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _matches_row(text: str, pattern: str) -> bool:
+    compiled = _REGEX_CACHE.get(pattern)
+    if compiled is None:
+        compiled = _REGEX_CACHE.setdefault(pattern, re.compile(pattern))
+    return compiled.search(text) is not None
+
+
+# --- vector implementations ---------------------------------------------------------------
+
+def _v_finite(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.is_finite()).then(e)
+
+
+def _v_extremum(fn: Callable[..., pl.Expr], method: str) -> VectorImpl:
+    def impl(args: list[pl.Expr], tys: list[Ty], consts: list[Any]) -> pl.Expr:
+        if len(args) == 1:
+            return getattr(args[0].list, method)()  # type: ignore[no-any-return]
+        return fn(*args)
+
+    return impl
+
+
+def _v_months_between(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return (
+        (b.dt.year() - a.dt.year()).cast(pl.Int64) * 12
+        + (b.dt.month().cast(pl.Int64) - a.dt.month().cast(pl.Int64))
+        - (b.dt.day() < a.dt.day()).cast(pl.Int64)
+    )
+
+
+def _v_age(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
+    later = on.dt.month().cast(pl.Int64) * 100 + on.dt.day().cast(pl.Int64)
+    earlier = birth.dt.month().cast(pl.Int64) * 100 + birth.dt.day().cast(pl.Int64)
+    return (on.dt.year() - birth.dt.year()).cast(pl.Int64) - (later < earlier).cast(pl.Int64)
+
+
+def _v_length(args: list[pl.Expr], tys: list[Ty], consts: list[Any]) -> pl.Expr:
+    if tys[0].kind is Kind.LIST:
+        return args[0].list.len().cast(pl.Int64)
+    return args[0].str.len_chars().cast(pl.Int64)
+
+
+def _v_date(args: list[pl.Expr], tys: list[Ty], consts: list[Any]) -> pl.Expr:
+    text = args[0]
+    ok = text.str.len_chars() == 10
+    return pl.when(ok).then(text.str.to_date("%Y-%m-%d", strict=False))
+
+
+def _len_row(value: Any) -> int:
+    return len(value)
+
+
+def _spec(
+    name: str,
+    arity: tuple[int, int],
+    typer: Typer,
+    row: Callable[..., Any],
+    vector: VectorImpl,
+    doc: str,
+    strict: bool = True,
+) -> FunctionSpec:
+    return FunctionSpec(name, arity[0], arity[1], typer, row, vector, strict, doc)
+
+
+def _v1(fn: Callable[[pl.Expr], pl.Expr]) -> VectorImpl:
+    return lambda args, tys, consts: fn(args[0])
+
+
+def _v2(fn: Callable[[pl.Expr, pl.Expr], pl.Expr]) -> VectorImpl:
+    return lambda args, tys, consts: fn(args[0], args[1])
+
+
+_LIST = [
+    _spec("abs", (1, 1), _numeric(), abs, _v1(lambda x: x.abs()), "absolute value"),
+    _spec(
+        "round",
+        (1, 2),
+        _round,
+        _round_half_away,
+        lambda a, t, c: a[0].cast(pl.Float64).round(c[1] if len(c) > 1 else 0, mode="half_away_from_zero"),
+        "round(x, decimals=0): half away from zero",
+    ),
+    _spec(
+        "floor", (1, 1), _numeric(result=Kind.INTEGER), math.floor,
+        _v1(lambda x: x.floor().cast(pl.Int64)), "largest whole number <= x",
+    ),
+    _spec(
+        "ceil", (1, 1), _numeric(result=Kind.INTEGER), math.ceil,
+        _v1(lambda x: x.ceil().cast(pl.Int64)), "smallest whole number >= x",
+    ),
+    _spec(
+        "sqrt", (1, 1), _partial_numeric(), _sqrt,
+        _v1(lambda x: pl.when(x >= 0).then(x.cast(pl.Float64).sqrt())), "square root; null below 0",
+    ),
+    _spec(
+        "log", (1, 1), _partial_numeric(), _log,
+        _v1(lambda x: pl.when(x > 0).then(x.cast(pl.Float64).log())), "natural log; null at or below 0",
+    ),
+    _spec(
+        "log10", (1, 1), _partial_numeric(), _log10,
+        _v1(lambda x: pl.when(x > 0).then(x.cast(pl.Float64).log10())), "base-10 log; null at or below 0",
+    ),
+    _spec(
+        "exp", (1, 1), _partial_numeric(), _exp,
+        _v1(lambda x: _v_finite(x.cast(pl.Float64).exp())), "e ** x; null on overflow",
+    ),
+    _spec(
+        "min", (1, -1), _extremum, _min_skip, _v_extremum(pl.min_horizontal, "min"),
+        "smallest argument (or list element), skipping nulls", strict=False,
+    ),
+    _spec(
+        "max", (1, -1), _extremum, _max_skip, _v_extremum(pl.max_horizontal, "max"),
+        "largest argument (or list element), skipping nulls", strict=False,
+    ),
+    _spec(
+        "clamp", (3, 3), _clamp, lambda x, lo, hi: min(max(x, lo), hi),
+        lambda a, t, c: pl.min_horizontal(pl.max_horizontal(a[0], a[1]), a[2]),
+        "clamp(x, low, high)",
+    ),
+    _spec(
+        "coalesce", (1, -1), _coalesce, _coalesce_row, lambda a, t, c: pl.coalesce(a),
+        "first argument that is not null", strict=False,
+    ),
+    _spec(
+        "between", (3, 3), _between, lambda x, lo, hi: lo <= x <= hi,
+        lambda a, t, c: (a[0] >= a[1]) & (a[0] <= a[2]), "between(x, low, high), both ends included",
+    ),
+    _spec("len", (1, 1), _length, _len_row, _v_length, "length of a string or a list"),
+    _spec("lower", (1, 1), _strings(Kind.STRING), str.lower, _v1(lambda x: x.str.to_lowercase()), "lower case"),
+    _spec("upper", (1, 1), _strings(Kind.STRING), str.upper, _v1(lambda x: x.str.to_uppercase()), "upper case"),
+    _spec(
+        "trim", (1, 1), _strings(Kind.STRING), lambda s: s.strip(" \t\n\r"),
+        _v1(lambda x: x.str.strip_chars(" \t\n\r")), "strip surrounding white space",
+    ),
+    _spec(
+        "contains", (2, 2), _strings(Kind.BOOLEAN), lambda s, sub: sub in s,
+        _v2(lambda s, sub: s.str.contains(sub, literal=True)), "contains(text, part)",
+    ),
+    _spec(
+        "startswith", (2, 2), _strings(Kind.BOOLEAN), str.startswith,
+        _v2(lambda s, p: s.str.starts_with(p)), "startswith(text, prefix)",
+    ),
+    _spec(
+        "endswith", (2, 2), _strings(Kind.BOOLEAN), str.endswith,
+        _v2(lambda s, p: s.str.ends_with(p)), "endswith(text, suffix)",
+    ),
+    _spec(
+        "matches", (2, 2), _matches, _matches_row,
+        lambda a, t, c: a[0].str.contains(c[1]), "matches(text, 'regex'): the pattern occurs in the text",
+    ),
+    _spec("year", (1, 1), _dates(Kind.INTEGER), lambda d: d.year, _v1(lambda d: d.dt.year().cast(pl.Int64)), "year of a date"),
+    _spec("month", (1, 1), _dates(Kind.INTEGER), lambda d: d.month, _v1(lambda d: d.dt.month().cast(pl.Int64)), "month 1-12"),
+    _spec("day", (1, 1), _dates(Kind.INTEGER), lambda d: d.day, _v1(lambda d: d.dt.day().cast(pl.Int64)), "day of month"),
+    _spec(
+        "weekday", (1, 1), _dates(Kind.INTEGER), dt.date.isoweekday,
+        _v1(lambda d: d.dt.weekday().cast(pl.Int64)), "ISO weekday, Monday=1 … Sunday=7",
+    ),
+    _spec(
+        "days_between", (2, 2), _dates(Kind.INTEGER), lambda a, b: (b - a).days,
+        _v2(lambda a, b: (b - a).dt.total_days().cast(pl.Int64)), "days_between(start, end)",
+    ),
+    _spec(
+        "months_between", (2, 2), _dates(Kind.INTEGER), _months_between, _v2(_v_months_between),
+        "whole months from start to end",
+    ),
+    _spec("age", (2, 2), _dates(Kind.INTEGER), _age, _v2(_v_age), "age(birth_date, on_date) in whole years"),
+    _spec("date", (1, 1), _date, _parse_date, _v_date, "date('YYYY-MM-DD'); null if not a date"),
+]
+
+FUNCTIONS: dict[str, FunctionSpec] = {spec.name: spec for spec in _LIST}
+"""The allow-list: no other function can be called from an expression."""
