@@ -295,7 +295,7 @@ def build_function(
     ast.fix_missing_locations(module)
     code = compile(module, f"<ruleplus {name}>", "exec")
     fn_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    namespace.setdefault("__builtins__", {"min": min, "max": max, "None": None})
+    namespace.setdefault("__builtins__", {"min": min, "max": max, "len": len, "int": int, "float": float, "str": str, "bool": bool})
     return types.FunctionType(fn_code, namespace, name)
 
 

@@ -56,6 +56,22 @@ def _ty(node: Node) -> Ty:
     return node.ty
 
 
+_BOOLEAN = Ty(Kind.BOOLEAN)
+
+
+def _null(ty: Ty) -> pl.Expr:
+    dtype = polars_dtype(ty)
+    return pl.lit(None, dtype=dtype) if dtype is not None else pl.lit(None)
+
+
+def _strict_on_null(node: Node) -> bool:
+    """Whether ``node`` is a null-propagating operation with an operand of kind null."""
+    strict = isinstance(node, Unary | Binary | Not | In) or (
+        isinstance(node, Call) and FUNCTIONS[node.name].strict
+    )
+    return strict and any(_ty(c).kind is Kind.NULL for c in node.children())
+
+
 class VectorEmitter:
     """Turn typed trees into polars expressions.
 
@@ -70,8 +86,16 @@ class VectorEmitter:
 
     def emit(self, node: Node) -> pl.Expr:
         """Polars expression computing ``node``."""
+        if _strict_on_null(node):
+            # The literal ``null`` has polars dtype Null, on which negation, ``not``, ``abs``,
+            # ``lower``… are errors; a strict operation on it is null anyway: type that null.
+            return _null(_ty(node))
         method: Callable[[Node], pl.Expr] = getattr(self, "_" + type(node).__name__.lower())
         return method(node)
+
+    def _typed(self, node: Node, ty: Ty) -> pl.Expr:
+        """``node``, with the untyped literal ``null`` given the dtype of ``ty``."""
+        return _null(ty) if _ty(node).kind is Kind.NULL else self.emit(node)
 
     def _literal(self, node: Literal) -> pl.Expr:
         dtype = polars_dtype(_ty(node))
@@ -117,7 +141,7 @@ class VectorEmitter:
         return ops[node.op](left, right)
 
     def _logical(self, node: Logical) -> pl.Expr:
-        exprs = [self.emit(o) for o in node.operands]
+        exprs = [self._typed(o, _BOOLEAN) for o in node.operands]
         result = exprs[0]
         for other in exprs[1:]:
             result = (result & other) if node.op == "and" else (result | other)
@@ -131,6 +155,8 @@ class VectorEmitter:
         return operand.is_not_null() if node.negated else operand.is_null()
 
     def _listexpr(self, node: ListExpr) -> pl.Expr:
+        if not node.items:  # concat_list needs at least one expression
+            return pl.lit([], dtype=polars_dtype(_ty(node)) or pl.List(pl.Null))
         return pl.concat_list([self.emit(i) for i in node.items])
 
     def _in(self, node: In) -> pl.Expr:
@@ -155,11 +181,12 @@ class VectorEmitter:
         return ~result if node.negated else result
 
     def _ifelse(self, node: IfElse) -> pl.Expr:
-        return pl.when(self.emit(node.cond)).then(self.emit(node.then)).otherwise(self.emit(node.other))
+        cond = self._typed(node.cond, _BOOLEAN)
+        return pl.when(cond).then(self.emit(node.then)).otherwise(self.emit(node.other))
 
     def _call(self, node: Call) -> pl.Expr:
         spec = FUNCTIONS[node.name]
-        args = [self.emit(a) for a in node.args]
+        args = [self._typed(a, _ty(node)) for a in node.args]  # min(null, x), coalesce(null, x)
         tys = [_ty(a) for a in node.args]
         consts = [a.value if isinstance(a, Literal) else None for a in node.args]
         result = spec.vector(args, tys, consts)

@@ -1,0 +1,76 @@
+"""Run a compiled flow over a whole DataFrame (the vector back end of a strategy)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ruleplus.decision._graph import END
+from ruleplus.decision.nodes import VecGen
+from ruleplus.decision._inputs import normalise_frame
+from ruleplus.expr import polars_dtype
+
+if TYPE_CHECKING:
+    from ruleplus.decision._compile import FlowProgram
+
+__all__ = ["ERROR_COLUMN", "run_frame"]
+
+ERROR_COLUMN = "_error"
+
+
+def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = False,
+              keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Evaluate every row; return the outputs (plus ``_error``, and optional reasons/arm/kept columns).
+
+    Rows that fail the input schema get their problems in ``_error`` and null outputs; nothing
+    is dropped, and the output has the input's row order.
+    """
+    normal, problems = normalise_frame(frame, program.specs)
+    g = VecGen(normal.with_columns(problems.alias(ERROR_COLUMN)))
+    graph = program.graph
+    incoming: dict[str, list[pl.Expr]] = {n: [] for n in [*graph.topo, END]}
+    arm: Any = None
+    for node_id in graph.topo:
+        node = program.nodes[node_id]
+        if graph.on_every_path(node_id) or node_id == graph.start:
+            mask: pl.Expr | None = None
+        else:
+            edges = incoming[node_id]
+            combined = edges[0]
+            for e in edges[1:]:
+                combined = combined | e
+            mask = pl.col(g.column(combined))
+        if node.targets:
+            for cond, target, arm_name in node.vector_branches(g):
+                edge = cond if cond is not None else pl.lit(True)
+                if mask is not None:
+                    edge = mask & edge
+                edge_col = pl.col(g.column(edge))
+                incoming[target].append(edge_col)
+                if arm_name is not None:
+                    label = pl.lit(arm_name)
+                    arm = pl.when(edge_col).then(label) if arm is None else arm.when(edge_col).then(label)
+        else:
+            node.emit_vector(g, mask)
+            for target in graph.succ[node_id]:
+                incoming[target].append(mask if mask is not None else pl.lit(True))
+    g.flush()
+    bad = pl.col(ERROR_COLUMN).is_not_null()
+    columns: list[pl.Expr] = []
+    for name in keep:
+        columns.append(pl.col(name) if name in frame.columns else pl.lit(None).alias(name))
+    for name in program.outputs:
+        dtype = polars_dtype(program.output_types[name])
+        value = pl.col(name) if name in g.known else pl.lit(None, dtype=dtype)
+        columns.append(pl.when(~bad).then(value).alias(name))
+    if reasons:
+        if g.reasons:
+            codes = pl.concat_list([pl.when(~bad).then(r) for r in g.reasons]).list.drop_nulls()
+        else:
+            codes = pl.lit([], dtype=pl.List(pl.String))
+        columns.append(codes.alias("reasons"))
+        if arm is not None:
+            columns.append(arm.alias("arm"))
+    columns.append(pl.col(ERROR_COLUMN))
+    return g.frame.select(columns)
