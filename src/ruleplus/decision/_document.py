@@ -28,6 +28,7 @@ __all__ = [
     "RulesetNode",
     "ScorecardBin",
     "ScorecardNode",
+    "SpecialValue",
     "SplitArm",
     "SplitNode",
     "StrategyDoc",
@@ -157,6 +158,13 @@ class ScorecardBin(_Model):
     points: float
 
 
+class SpecialValue(_Model):
+    """An exact value (e.g. a bureau code -9) with its own points."""
+
+    value: Any
+    points: float
+
+
 class Characteristic(_Model):
     """One scorecard characteristic."""
 
@@ -164,7 +172,7 @@ class Characteristic(_Model):
     input: str = Field(description="expression binned (usually a field name)")
     bins: list[ScorecardBin]
     missing_points: float | None = Field(None, description="points when the input is null")
-    special: dict[str, float] = Field(default_factory=dict, description="exact values with own points")
+    special: list[SpecialValue] = Field(default_factory=list, description="exact values with own points")
     else_points: float | None = Field(None, description="points when no bin matches")
     reason: str | None = Field(None, description="reason code when points are lost here")
 
@@ -183,6 +191,7 @@ class ScorecardNode(_NodeBase):
 class TreeBranch(_Model):
     """A decision-tree node: a split (``if``/``then``/``else``) or a leaf (``set``)."""
 
+    id: str | None = Field(None, description="leaf label shown in the trace")
     condition: str | None = Field(None, alias="if")
     yes: TreeBranch | None = Field(None, alias="then")
     no: TreeBranch | None = Field(None, alias="else")

@@ -56,6 +56,9 @@ def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = Fals
             for target in graph.succ[node_id]:
                 incoming[target].append(mask if mask is not None else pl.lit(True))
     g.flush()
+    if g.errors:
+        combined = pl.concat_str([pl.col(ERROR_COLUMN), *g.errors], separator="; ", ignore_nulls=True)
+        g.frame = g.frame.with_columns(pl.when(combined != "").then(combined).alias(ERROR_COLUMN))
     bad = pl.col(ERROR_COLUMN).is_not_null()
     columns: list[pl.Expr] = []
     for name in keep:
@@ -73,4 +76,4 @@ def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = Fals
         if arm is not None:
             columns.append(arm.alias("arm"))
     columns.append(pl.col(ERROR_COLUMN))
-    return g.frame.select(columns)
+    return g.frame.select(columns).collect()

@@ -125,7 +125,8 @@ class _Checker:
         if node.op in ("//", "%"):
             node.ty = Ty(_kind_of(lt, rt), True)
             return node
-        node.ty = Ty(_kind_of(lt, rt), nullable)
+        kind = _kind_of(lt, rt)
+        node.ty = Ty(kind, nullable or kind is Kind.NUMBER)  # float overflow is null
         return node
 
     def _compare(self, node: Compare) -> Node:

@@ -185,10 +185,8 @@ def _matches(tys: list[Ty], consts: list[Any]) -> Ty:
 def _date(tys: list[Ty], consts: list[Any]) -> Ty:
     _expect(tys, 0, Kind.STRING, "an ISO date 'YYYY-MM-DD'")
     if isinstance(consts[0], str):
-        try:
-            dt.date.fromisoformat(consts[0])
-        except ValueError as exc:
-            raise SignatureError(f"{consts[0]!r} is not a date 'YYYY-MM-DD'") from exc
+        if _parse_date(consts[0]) is None:
+            raise SignatureError(f"{consts[0]!r} is not a date 'YYYY-MM-DD'")
         return Ty(Kind.DATE, False)
     return Ty(Kind.DATE, True)
 
@@ -220,10 +218,26 @@ def check_regex(pattern: str) -> None:
 def _round_half_away(x: float, decimals: int = 0) -> float:
     scale = 10.0**decimals
     y = x * scale
+    if not math.isfinite(y):  # huge x (or inf/nan): nothing to round at this scale
+        return float(x)
     whole = math.floor(abs(y))
     if abs(y) - whole >= 0.5:
         whole += 1
     return math.copysign(whole, y) / scale
+
+
+def _whole(rounding: Callable[[float], int]) -> Callable[[float], int | None]:
+    """floor/ceil giving null for inf/nan or a result outside int64 (as the vector cast)."""
+
+    def whole(x: float) -> int | None:
+        if isinstance(x, int):
+            return x
+        if not math.isfinite(x):
+            return None
+        result = rounding(x)
+        return result if -(2**63) <= result < 2**63 else None
+
+    return whole
 
 
 def _finite(value: float) -> float | None:
@@ -274,9 +288,15 @@ def _age(birth: dt.date, on: dt.date) -> int:
     return on.year - birth.year - (1 if (on.month, on.day) < (birth.month, birth.day) else 0)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _parse_date(text: str) -> dt.date | None:
+    # fromisoformat alone also reads "2020-W01-1" and "20200101"; polars reads " 2020-01-1"
+    if _ISO_DATE.fullmatch(text) is None:
+        return None
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else None
+        return dt.date.fromisoformat(text)
     except ValueError:
         return None
 
@@ -328,8 +348,9 @@ def _v_length(args: list[pl.Expr], tys: list[Ty], consts: list[Any]) -> pl.Expr:
 
 def _v_date(args: list[pl.Expr], tys: list[Ty], consts: list[Any]) -> pl.Expr:
     text = args[0]
-    ok = text.str.len_chars() == 10
-    return pl.when(ok).then(text.str.to_date("%Y-%m-%d", strict=False))
+    parsed = text.str.to_date("%Y-%m-%d", strict=False)
+    ok = text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$") & (parsed.dt.year() >= 1)
+    return pl.when(ok).then(parsed)
 
 
 def _len_row(value: Any) -> int:
@@ -367,12 +388,12 @@ _LIST = [
         "round(x, decimals=0): half away from zero",
     ),
     _spec(
-        "floor", (1, 1), _numeric(result=Kind.INTEGER), math.floor,
-        _v1(lambda x: x.floor().cast(pl.Int64)), "largest whole number <= x",
+        "floor", (1, 1), _partial_numeric(Kind.INTEGER), _whole(math.floor),
+        _v1(lambda x: x.floor().cast(pl.Int64, strict=False)), "largest whole number <= x",
     ),
     _spec(
-        "ceil", (1, 1), _numeric(result=Kind.INTEGER), math.ceil,
-        _v1(lambda x: x.ceil().cast(pl.Int64)), "smallest whole number >= x",
+        "ceil", (1, 1), _partial_numeric(Kind.INTEGER), _whole(math.ceil),
+        _v1(lambda x: x.ceil().cast(pl.Int64, strict=False)), "smallest whole number >= x",
     ),
     _spec(
         "sqrt", (1, 1), _partial_numeric(), _sqrt,

@@ -33,8 +33,18 @@ from ruleplus.expr._ast import (
     Unary,
 )
 from ruleplus.expr._functions import FUNCTIONS
+from ruleplus.expr._types import Kind
 
-__all__ = ["RowEmitter", "build_function", "kleene_and", "kleene_or", "safe_pow"]
+__all__ = [
+    "RowEmitter",
+    "build_function",
+    "finite",
+    "float_floordiv",
+    "float_mod",
+    "kleene_and",
+    "kleene_or",
+    "safe_pow",
+]
 
 _BINOPS: dict[str, ast.operator] = {
     "+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "/": ast.Div(), "//": ast.FloorDiv(),
@@ -55,6 +65,33 @@ def safe_pow(base: float, exponent: float) -> float | None:
     if isinstance(result, complex) or not math.isfinite(result):
         return None
     return result
+
+
+def finite(value: float) -> float | None:
+    """``value``, or null for an infinity or NaN: float overflow gives null.
+
+    ``value - value`` is 0 for every int and finite float (``math.isfinite`` would raise on
+    an int too large for a float).
+    """
+    return value if value - value == 0 else None
+
+
+def float_floordiv(x: float, y: float) -> float | None:
+    """``x // y`` on numbers as the vector back end (polars) computes it: ``floor(x / y)``.
+
+    Python's ``//`` is exact (``1.0 // 0.1 == 9.0``) where ``floor(1.0 / 0.1) == 10.0``; the
+    two back ends must agree, so both use the quotient. Null on overflow.
+    """
+    quotient = x / y
+    return float(math.floor(quotient)) if quotient - quotient == 0 else None
+
+
+def float_mod(x: float, y: float) -> float | None:
+    """``x % y`` on numbers as polars computes it: ``x - y * floor(x / y)``; null on overflow."""
+    quotient = x / y
+    if quotient - quotient != 0:
+        return None
+    return finite(x - y * math.floor(quotient))
 
 
 def kleene_and(*values: bool | None) -> bool | None:
@@ -96,6 +133,9 @@ class RowEmitter:
         self._temps = itertools.count()
         self._consts = itertools.count()
         namespace.setdefault("_pow", safe_pow)
+        namespace.setdefault("_fin", finite)
+        namespace.setdefault("_fdiv", float_floordiv)
+        namespace.setdefault("_fmod", float_mod)
         namespace.setdefault("_and3", kleene_and)
         namespace.setdefault("_or3", kleene_or)
 
@@ -172,6 +212,9 @@ class RowEmitter:
         if node.op in ("/", "//", "%"):
             # division by zero is null: bind the divisor once and test it
             return self._divide(node, parts, op)
+        if False:
+            return self._guard(parts, lambda v: ast.Call(
+                func=_name("_fin"), args=[ast.BinOp(left=v[0], op=op, right=v[1])], keywords=[]))
         return self._guard(parts, lambda v: ast.BinOp(left=v[0], op=op, right=v[1]))
 
     def _divide(self, node: Binary, parts: list[tuple[Node, ast.expr]], op: ast.operator) -> ast.expr:
@@ -191,8 +234,12 @@ class RowEmitter:
         else:
             tests.append(ast.Compare(left=bind, ops=[ast.Eq()], comparators=[ast.Constant(0)]))
         test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.Or(), values=tests)
-        return ast.IfExp(test=test, body=ast.Constant(None),
-                         orelse=ast.BinOp(left=lval, op=op, right=_name(rname)))
+        result: ast.expr = ast.BinOp(left=lval, op=op, right=_name(rname))
+        if node.ty is not None and node.ty.kind is Kind.NUMBER:
+            helper = {"/": "_fin", "//": "_fdiv", "%": "_fmod"}[node.op]
+            args = [result] if node.op == "/" else [lval, _name(rname)]
+            result = ast.Call(func=_name(helper), args=args, keywords=[])
+        return ast.IfExp(test=test, body=ast.Constant(None), orelse=result)
 
     def _compare(self, node: Compare, as_condition: bool = False) -> ast.expr:
         op = _CMPOPS[node.op]
@@ -228,7 +275,10 @@ class RowEmitter:
 
     def _isnull(self, node: IsNull) -> ast.expr:
         op: ast.cmpop = ast.IsNot() if node.negated else ast.Is()
-        return ast.Compare(left=self.emit(node.operand), ops=[op], comparators=[ast.Constant(None)])
+        operand = self.emit(node.operand)
+        if not isinstance(operand, ast.Name):  # "0 is None" (after folding) is a SyntaxWarning
+            operand = ast.NamedExpr(target=ast.Name(id=self.temp(), ctx=ast.Store()), value=operand)
+        return ast.Compare(left=operand, ops=[op], comparators=[ast.Constant(None)])
 
     def _listexpr(self, node: ListExpr) -> ast.expr:
         return ast.Tuple(elts=[self.emit(i) for i in node.items], ctx=ast.Load())

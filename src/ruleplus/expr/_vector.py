@@ -111,6 +111,12 @@ class VectorEmitter:
         return -operand if node.op == "-" else operand
 
     def _binary(self, node: Binary) -> pl.Expr:
+        result = self._arithmetic(node)
+        if _ty(node).kind is Kind.NUMBER:  # float overflow (inf, nan) is null
+            return pl.when(result.is_finite()).then(result)
+        return result
+
+    def _arithmetic(self, node: Binary) -> pl.Expr:
         left, right = self.emit(node.left), self.emit(node.right)
         if node.op == "+":
             return left + right
@@ -119,8 +125,7 @@ class VectorEmitter:
         if node.op == "*":
             return left * right
         if node.op == "**":
-            result = left.cast(pl.Float64).pow(right.cast(pl.Float64))
-            return pl.when(result.is_finite()).then(result)
+            return left.cast(pl.Float64).pow(right.cast(pl.Float64))
         nonzero = right != 0
         if node.op == "/":
             return pl.when(nonzero).then(left / right)

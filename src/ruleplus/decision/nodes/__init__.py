@@ -9,7 +9,9 @@ from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, Vec
 from ruleplus.decision.nodes.expression import check_expression
 from ruleplus.decision.nodes.routing import check_split, check_switch
 from ruleplus.decision.nodes.rules import check_rule, check_ruleset
+from ruleplus.decision.nodes.scorecard import check_scorecard
 from ruleplus.decision.nodes.table import check_table
+from ruleplus.decision.nodes.tree import check_tree
 from ruleplus.expr import Ty
 
 __all__ = ["NODE_TYPES", "CompiledNode", "NodeContext", "RowGen", "VecGen"]
@@ -21,6 +23,8 @@ NODE_TYPES: dict[str, NodeChecker] = {
     "rule": check_rule,
     "ruleset": check_ruleset,
     "table": check_table,
+    "scorecard": check_scorecard,
+    "tree": check_tree,
     "switch": check_switch,
     "split": check_split,
 }

@@ -242,16 +242,22 @@ class VecGen:
     Parameters
     ----------
     frame : polars.DataFrame
-        The normalised input frame.
+        The normalised input frame (evaluated lazily; one collect at the end).
     """
 
     def __init__(self, frame: pl.DataFrame) -> None:
-        self.frame = frame
+        self.source = frame
+        self.frame: pl.LazyFrame = frame.lazy()
         self.emitter = VectorEmitter(self._col)
         self.pending: dict[str, pl.Expr] = {}
         self.reasons: list[pl.Expr] = []
+        self.errors: list[pl.Expr] = []
         self.known: set[str] = set(frame.columns)
         self._tmp = itertools.count()
+
+    def error(self, problem: pl.Expr) -> None:
+        """Add a per-row evaluation problem (string, null when the row is fine)."""
+        self.errors.append(problem)
 
     def _col(self, name: str) -> pl.Expr:
         if name not in self.known:

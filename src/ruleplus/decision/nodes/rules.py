@@ -118,19 +118,19 @@ class CompiledRules(CompiledNode):
         self._vector_counts(g, [c & ~pl.any_horizontal(conds[:i]) if i else c for i, c in enumerate(conds)], mask)
 
     def _vector_all(self, g: VecGen, conds: list[pl.Expr]) -> None:
-        values: dict[str, pl.Expr] = {}
-        for rule, cond in zip(self.rules, conds, strict=True):
+        # conditions are materialised first: later rules must see the fields as they were
+        hits = [pl.col(g.column(c)) for c in conds]
+        for rule, hit in zip(self.rules, hits, strict=True):
             for name, tree in rule.then.items():
-                current = values.get(name, g.current(name, self.assigns.get(name)))
+                current = g.current(name, self.assigns.get(name))
                 new = g.expr(tree)
                 if self._escalates(name):
                     new = _vector_escalate(current, new, self.severity)
-                values[name] = pl.when(cond).then(new).otherwise(current)
+                g.assign(name, pl.when(hit).then(new).otherwise(current), None)
+            g.flush()  # one stage per rule keeps the plan linear in the number of rules
             if rule.reason is not None:
-                g.reason(pl.when(cond).then(pl.lit(rule.reason)))
-        for name, value in values.items():
-            g.assign(name, value, None)
-        self._vector_counts(g, conds, None)
+                g.reason(pl.when(hit).then(pl.lit(rule.reason)))
+        self._vector_counts(g, hits, None)
 
     def _vector_counts(self, g: VecGen, hits: list[pl.Expr], mask: pl.Expr | None) -> None:
         if self.score_field:

@@ -215,35 +215,36 @@ class CompiledTable(CompiledNode):
             g.reason(pl.col(name) if mask is None else pl.when(mask).then(pl.col(name)))
 
     def _vector_single(self, g: VecGen, conds: list[pl.Expr], mask: pl.Expr | None) -> None:
+        # one chain finds the matching row; outputs are looked up from it (not one chain each)
+        chain: Any = None
+        for row, cond in zip(self.rows, conds, strict=True):
+            label = pl.lit(row.index, dtype=pl.Int32)
+            chain = pl.when(cond).then(label) if chain is None else chain.when(cond).then(label)
+        hit = pl.col(g.column(chain.otherwise(pl.lit(None, dtype=pl.Int32))))
         if self.hit_policy in ("unique", "any"):
-            count = g.column(pl.sum_horizontal([c.cast(pl.Int32) for c in conds]))
-            bad = pl.col(count) > 1
+            count = pl.sum_horizontal([c.cast(pl.Int32) for c in conds])
+            bad = count > 1
+            if self.hit_policy == "any":
+                bad = bad & self._vector_any_conflict(g, conds)
             if mask is not None:
                 bad = bad & mask
-            if self.hit_policy == "any":
-                distinct = self._vector_any_conflict(g, conds)
-                bad = bad & distinct
-            violated = g.frame.select(bad.any()).item()
-            if violated:
-                raise self._fail(f"hit policy {self.hit_policy!r} violated on at least one row")
+            text = f"{self.id}: hit policy {self.hit_policy!r} violated (several rules match)"
+            g.error(pl.when(bad).then(pl.lit(text)))
         for k, name in enumerate(self.output_names):
-            chain: Any = None
             ty = self.assigns[name]
-            for row, cond in zip(self.rows, conds, strict=True):
-                value = g.expr(row.outputs[k])
-                chain = pl.when(cond).then(value) if chain is None else chain.when(cond).then(value)
-            value = chain.otherwise(pl.lit(None))
-            g.assign(name, _typed(value, ty), mask, ty)
+            cells = [row.outputs[k] for row in self.rows]
+            if all(isinstance(c, Literal) for c in cells):
+                mapping = {row.index: c.value for row, c in zip(self.rows, cells, strict=True) if isinstance(c, Literal)}
+                from ruleplus.expr import polars_dtype
 
-    def _vector_any_conflict(self, g: VecGen, conds: list[pl.Expr]) -> pl.Expr:
-        checks = []
-        for k in range(len(self.output_names)):
-            vals = [pl.when(c).then(g.expr(row.outputs[k]).cast(pl.String)) for row, c in zip(self.rows, conds, strict=True)]
-            checks.append(pl.concat_list(vals).list.drop_nulls().list.n_unique() > 1)
-        out = checks[0]
-        for c in checks[1:]:
-            out = out | c
-        return out
+                value = hit.replace_strict(mapping, default=None, return_dtype=polars_dtype(ty))
+            else:
+                pick: Any = None
+                for row, cell in zip(self.rows, cells, strict=True):
+                    cond = hit == row.index
+                    pick = pl.when(cond).then(g.expr(cell)) if pick is None else pick.when(cond).then(g.expr(cell))
+                value = _typed(pick.otherwise(pl.lit(None)), ty)
+            g.assign(name, value, mask, ty)
 
     def _vector_collect(self, g: VecGen, conds: list[pl.Expr], mask: pl.Expr | None) -> None:
         for k, name in enumerate(self.output_names):
