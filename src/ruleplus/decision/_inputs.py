@@ -234,14 +234,15 @@ def row_validation(specs: list[InputSpec], locals_: Mapping[str, str], namespace
 
 # vector ---------------------------------------------------------------------------------------
 
-def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec]) -> tuple[pl.DataFrame, pl.Expr]:
-    """Cast every input column to its type and build the per-row problem text.
+def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: str) -> pl.DataFrame:
+    """Cast every input column to its type and add the per-row problem text.
 
     Returns
     -------
-    (DataFrame, Expr)
-        The frame with input columns normalised (bad values set to null) and an expression
-        giving ``"field: problem; field: problem"`` for bad rows, null for good ones.
+    DataFrame
+        The frame with input columns normalised (bad values set to null) and ``error_column``
+        holding ``"field: problem; field: problem"`` for bad rows, null for good ones (both are
+        computed from the raw columns in one stage).
     """
     fixes: list[pl.Expr] = []
     problems: list[pl.Expr] = []
@@ -276,11 +277,12 @@ def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec]) -> tuple[pl.Dat
             problems.append(pl.when(cond).then(pl.lit(f"{spec.name}: {text}")))
             bad_any = bad_any | cond
         fixes.append(pl.when(bad_any).then(None).otherwise(value).alias(spec.name))
-    normalised = frame.with_columns(fixes) if fixes else frame
-    if not problems:
-        return normalised, pl.lit(None, dtype=pl.String)
-    text = pl.concat_str(problems, separator="; ", ignore_nulls=True)
-    return normalised, pl.when(text != "").then(text)
+    if problems:
+        text = pl.concat_str(problems, separator="; ", ignore_nulls=True)
+        error = pl.when(text != "").then(text)
+    else:
+        error = pl.lit(None, dtype=pl.String)
+    return frame.with_columns([*fixes, error.alias(error_column)])
 
 
 def _cast(raw: pl.Expr, dtype: pl.DataType, spec: InputSpec, target: pl.DataType | None) -> tuple[pl.Expr, pl.Expr]:

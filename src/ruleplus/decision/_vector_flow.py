@@ -26,8 +26,7 @@ def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = Fals
     Rows that fail the input schema get their problems in ``_error`` and null outputs; nothing
     is dropped, and the output has the input's row order.
     """
-    normal, problems = normalise_frame(frame, program.specs)
-    g = VecGen(normal.with_columns(problems.alias(ERROR_COLUMN)))
+    g = VecGen(normalise_frame(frame, program.specs, ERROR_COLUMN))
     graph = program.graph
     incoming: dict[str, list[pl.Expr]] = {n: [] for n in [*graph.topo, END]}
     arm: Any = None

@@ -144,7 +144,10 @@ class _Build(Transformer[Token, Node]):
             value = _unescape(str(tok)[1:-1])
         except ValueError as exc:
             raise ExpressionSyntaxError(
-                f"bad string literal: {exc}", expression=_short(self.limits.text), column=tok.column
+                f"bad string literal: {exc}",
+                expression=_short(self.limits.text),
+                line=tok.line,
+                column=tok.column,
             ) from exc
         return self._n(Literal(value, pos=_pos(tok)))
 

@@ -212,7 +212,7 @@ class RowEmitter:
         if node.op in ("/", "//", "%"):
             # division by zero is null: bind the divisor once and test it
             return self._divide(node, parts, op)
-        if False:
+        if node.ty is not None and node.ty.kind is Kind.NUMBER:  # float overflow is null
             return self._guard(parts, lambda v: ast.Call(
                 func=_name("_fin"), args=[ast.BinOp(left=v[0], op=op, right=v[1])], keywords=[]))
         return self._guard(parts, lambda v: ast.BinOp(left=v[0], op=op, right=v[1]))

@@ -246,6 +246,22 @@ class CompiledTable(CompiledNode):
                 value = _typed(pick.otherwise(pl.lit(None)), ty)
             g.assign(name, value, mask, ty)
 
+    def _vector_any_conflict(self, g: VecGen, conds: list[pl.Expr]) -> pl.Expr:
+        """True where a matching rule's outputs differ from the first match's (hit policy any)."""
+        from ruleplus.expr import polars_dtype
+
+        conflict = pl.lit(False)
+        for k, name in enumerate(self.output_names):
+            ty = self.assigns[name]
+            values = [_typed(g.expr(row.outputs[k]), ty) for row in self.rows]
+            first: Any = None
+            for cond, value in zip(conds, values, strict=True):
+                first = pl.when(cond).then(value) if first is None else first.when(cond).then(value)
+            first = first.otherwise(pl.lit(None, dtype=polars_dtype(ty)))
+            for cond, value in zip(conds, values, strict=True):
+                conflict = conflict | (cond & ~value.eq_missing(first))
+        return conflict
+
     def _vector_collect(self, g: VecGen, conds: list[pl.Expr], mask: pl.Expr | None) -> None:
         for k, name in enumerate(self.output_names):
             ty = self.assigns[name]
