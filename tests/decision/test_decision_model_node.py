@@ -141,8 +141,8 @@ def _reaches_model(r: dict[str, Any]) -> bool:
 def _check_row_vector(strategy: Any, records: list[dict[str, Any]], expected: np.ndarray,
                       tolerance: float = 1e-9) -> None:
     """Row == vector to 1e-9; both == ``expected`` (the model called directly) to ``tolerance``."""
-    frame = strategy.evaluate_frame(pl.DataFrame(records, schema={"income": pl.Float64, "debt": pl.Float64,
-                                                                  "score": pl.Int64}), reasons=True)
+    schema = {"income": pl.Float64, "debt": pl.Float64, "score": pl.Int64}
+    frame = strategy.evaluate_frame(pl.DataFrame(records, schema=schema), reasons=True)
     assert frame["_error"].null_count() == len(records)
     for i, rec in enumerate(records):
         decision = strategy.evaluate(rec)
@@ -193,8 +193,8 @@ def test_model_trace_and_types(tmp_path: Path, lgb_model: Path) -> None:
     assert node.type == "model"
     assert node.inputs == {"income": 4000.0, "dti": 0.125, "score": 700}
     assert node.outputs == {"pd": decision.outputs["pd"]}
-    assert strategy.evaluate_frame(pl.DataFrame({"income": [4000.0], "debt": [500.0], "score": [700]}))\
-        .schema["pd"] == pl.Float64
+    frame = pl.DataFrame({"income": [4000.0], "debt": [500.0], "score": [700]})
+    assert strategy.evaluate_frame(frame).schema["pd"] == pl.Float64
 
 
 def test_feature_names_must_match_in_order(tmp_path: Path, lgb_model: Path) -> None:
@@ -209,7 +209,8 @@ def test_feature_names_must_match_in_order(tmp_path: Path, lgb_model: Path) -> N
 
 
 def test_missing_artifact_is_named(tmp_path: Path) -> None:
-    with pytest.raises(StrategyCompileError, match=r"model artifact not found: .*nowhere\.txt") as info:
+    missing = r"model artifact not found: .*nowhere\.txt"
+    with pytest.raises(StrategyCompileError, match=missing) as info:
         compile_strategy(_strategy(tmp_path, "nowhere.txt"))
     assert info.value.context["line"] is not None
 
@@ -234,7 +235,8 @@ def test_xgboost_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
         compile_strategy(_strategy(tmp_path, "m.json", fmt="xgboost"))
 
 
-def test_fake_model_through_the_format_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fake_model_through_the_format_registry(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeModel([0.0002, -1.5, -0.004], intercept=1.0, feature_names=FEATURES)
     monkeypatch.setitem(MODEL_FORMATS, "onnx", lambda path: fake)
     (tmp_path / "fake.onnx").write_bytes(b"")
@@ -256,8 +258,8 @@ def test_fake_model_count_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def _complete_records(n: int = 60) -> list[dict[str, Any]]:
     """Records without nulls (a logistic regression in ONNX turns NaN into NaN)."""
-    return [{**r, "income": r["income"] or 2500.0, "debt": r["debt"] or 300.0, "score": r["score"] or 610}
-            for r in _records(n)]
+    defaults = {"income": 2500.0, "debt": 300.0, "score": 610}
+    return [{k: defaults[k] if v is None else v for k, v in r.items()} for r in _records(n)]
 
 
 @pytest.mark.parametrize("zipmap", [True, False], ids=["zipmap", "tensor"])

@@ -377,7 +377,7 @@ def assert_backends_agree(text: str, records: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("kind", [INT, NUM, STR, BOOL, DATE])
 @settings(
-    max_examples=120,
+    max_examples=150,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -72,7 +72,7 @@ class FlowProgram:
 def compile_flow(loaded: LoadedDocument, raise_invalid: Callable[[list[FieldProblem]], Any]) -> FlowProgram:
     """Check and compile a loaded document (see module docstring)."""
     doc = loaded.doc
-    file = str(loaded.path) if loaded.path else None
+    file = str(loaded.path) if loaded.path else loaded.name
 
     def error(node_id: str | None, message: str, **extra: Any) -> StrategyCompileError:
         line = loaded.node_line(node_id) if node_id else None

@@ -309,10 +309,13 @@ def _line_map(text: str) -> dict[tuple[Any, ...], int]:
 class LoadedDocument:
     """A validated strategy document with where it came from."""
 
-    def __init__(self, doc: StrategyDoc, path: Path | None, lines: dict[tuple[Any, ...], int]):
+    def __init__(self, doc: StrategyDoc, path: Path | None, lines: dict[tuple[Any, ...], int],
+                 name: str | None = None):
         self.doc = doc
         self.path = path
         self.lines = lines
+        self.name = name
+        """Name shown in errors when the document did not come from a file."""
 
     def line_of(self, *path: Any) -> int | None:
         """Line of the deepest known prefix of ``path``."""
@@ -384,7 +387,7 @@ def load_document(source: str | Path | dict[str, Any], *, name: str | None = Non
             file=str(path or name) if (path or name) else None,
             line=first_line,
         ) from None
-    return LoadedDocument(doc, path, lines)
+    return LoadedDocument(doc, path, lines, name)
 
 
 _NODE_TAGS = {"expression", "rule", "ruleset", "table", "scorecard", "tree", "model", "switch", "split",

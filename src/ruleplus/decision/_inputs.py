@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +63,11 @@ class InputSpec:
             Kind.LIST: f"a list of {(self.element or Kind.ANY).value}",
         }.get(self.kind, "a value")
 
+    def type_text(self) -> str:
+        """The wrong-type problem. The original type is not named: a frame column mixing types
+        arrives as text, so the vector back end could not tell it, and both must say the same."""
+        return f"expected {self.expected()}, got another type"
+
     def range_text(self) -> str:
         """The allowed range, e.g. ``between 300 and 900``."""
         def fmt(x: float) -> str:
@@ -87,7 +93,7 @@ class InputSpec:
             return None
         normal = self._coerce(value)
         if normal is _BAD:
-            problems.append(FieldProblem(self.name, f"expected {self.expected()}, got {_kind_name(value)}"))
+            problems.append(FieldProblem(self.name, self.type_text()))
             return None
         if (self.low is not None and normal < self.low) or (self.high is not None and normal > self.high):
             problems.append(FieldProblem(self.name, self.range_text()))
@@ -120,7 +126,7 @@ class InputSpec:
                 return value.date()
             if isinstance(value, dt.date):
                 return value
-            if isinstance(value, str) and len(value) == 10:
+            if isinstance(value, str) and _ISO_DATE.fullmatch(value):
                 try:
                     return dt.date.fromisoformat(value)
                 except ValueError:
@@ -136,20 +142,7 @@ class InputSpec:
 
 
 _BAD = object()
-
-
-def _kind_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number" if math.isfinite(value) else "a non-finite number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def dig(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -262,7 +255,7 @@ def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: s
         checks: list[tuple[pl.Expr, str]] = []
         if spec.required:
             checks.append((missing, "is required"))
-        checks.append((bad_type, f"expected {spec.expected()}, got another type"))
+        checks.append((bad_type, spec.type_text()))
         if spec.low is not None or spec.high is not None:
             out = pl.lit(False)
             if spec.low is not None:
@@ -274,7 +267,8 @@ def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: s
             checks.append(((~value.is_in(pl.Series(list(spec.enum)).implode())).fill_null(False), spec.enum_text()))
         bad_any = pl.lit(False)
         for cond, text in checks:
-            problems.append(pl.when(cond).then(pl.lit(f"{spec.name}: {text}")))
+            # one problem per field, the first that applies (as the row back end reports)
+            problems.append(pl.when(cond & ~bad_any).then(pl.lit(f"{spec.name}: {text}")))
             bad_any = bad_any | cond
         fixes.append(pl.when(bad_any).then(None).otherwise(value).alias(spec.name))
     if problems:
@@ -318,7 +312,8 @@ def _cast(raw: pl.Expr, dtype: pl.DataType, spec: InputSpec, target: pl.DataType
         if isinstance(dtype, pl.Datetime):
             return raw.dt.date(), never
         if dtype == pl.String:
-            parsed = pl.when(raw.str.len_chars() == 10).then(raw.str.to_date("%Y-%m-%d", strict=False))
+            iso = raw.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+            parsed = pl.when(iso).then(raw.str.to_date("%Y-%m-%d", strict=False))
             return parsed, present & parsed.is_null()
         return pl.lit(None, dtype=pl.Date), present
     return raw, never

@@ -68,7 +68,10 @@ def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = Fals
         columns.append(pl.when(~bad).then(value).alias(name))
     if reasons:
         if g.reasons:
-            codes = pl.concat_list([pl.when(~bad).then(r) for r in g.reasons]).list.drop_nulls()
+            empty = pl.lit([], dtype=pl.List(pl.String))
+            # a null list would null the whole concatenation: normalise every entry to a list
+            parts = [pl.concat_list([r]).fill_null(empty) for r in g.reasons]
+            codes = pl.when(~bad).then(pl.concat_list(parts).list.drop_nulls()).otherwise(empty)
         else:
             codes = pl.lit([], dtype=pl.List(pl.String))
         columns.append(codes.alias("reasons"))

@@ -45,6 +45,7 @@ MAX_DEPTH = 64
 MAX_NODES = 2_000
 """Most syntax-tree nodes one expression may have."""
 _MAX_NUMBER_DIGITS = 40
+_MAX_INTEGER = 2**63 - 1
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
 
 
@@ -135,6 +136,13 @@ class _Build(Transformer[Token, Node]):
         if is_float and value == float("inf"):
             raise UnsafeExpressionError(
                 "number literal is out of range", expression=_short(self.limits.text)
+            )
+        if not is_float and value > _MAX_INTEGER:  # the vector back end computes in int64
+            raise UnsafeExpressionError(
+                f"integer literal is out of range (at most {_MAX_INTEGER}); "
+                "write a larger number with a decimal point or an exponent, e.g. 1e20",
+                expression=_short(self.limits.text),
+                column=tok.column,
             )
         return self._n(Literal(value, pos=_pos(tok)))
 

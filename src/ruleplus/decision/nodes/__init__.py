@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen
+from ruleplus.decision.nodes.call import check_call
 from ruleplus.decision.nodes.expression import check_expression
+from ruleplus.decision.nodes.model import check_model
 from ruleplus.decision.nodes.routing import check_split, check_switch
 from ruleplus.decision.nodes.rules import check_rule, check_ruleset
 from ruleplus.decision.nodes.scorecard import check_scorecard
@@ -25,6 +27,8 @@ NODE_TYPES: dict[str, NodeChecker] = {
     "table": check_table,
     "scorecard": check_scorecard,
     "tree": check_tree,
+    "model": check_model,
+    "call": check_call,
     "switch": check_switch,
     "split": check_split,
 }

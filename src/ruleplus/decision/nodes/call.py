@@ -70,16 +70,16 @@ class CompiledCallNode(CompiledNode):
         types = self._sub()._program.output_types
         for name, source in self.outputs.items():
             if types[source].nullable:  # null outputs are left out of the sub's dict
-                value: ast.expr = ast.Call(func=ast.Attribute(value=sub_out, attr="get", ctx=ast.Load()),
-                                           args=[ast.Constant(source)], keywords=[])
+                get = ast.Attribute(value=sub_out, attr="get", ctx=ast.Load())
+                value: ast.expr = ast.Call(func=get, args=[ast.Constant(source)], keywords=[])
             else:
                 value = ast.Subscript(value=sub_out, slice=ast.Constant(source), ctx=ast.Load())
             out.append(g.store(name, value))
         reasons = ast.Subscript(value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(1),
                                 ctx=ast.Load())
-        out.append(ast.Expr(value=ast.Call(
-            func=ast.Attribute(value=ast.Name(id="_rs", ctx=ast.Load()), attr="extend", ctx=ast.Load()),
-            args=[reasons], keywords=[])))
+        rs = ast.Name(id="_rs", ctx=ast.Load())
+        extend = ast.Attribute(value=rs, attr="extend", ctx=ast.Load())
+        out.append(ast.Expr(value=ast.Call(func=extend, args=[reasons], keywords=[])))
         out.extend(g.detail(ast.Subscript(value=ast.Name(id=result, ctx=ast.Load()),
                                           slice=ast.Constant(2), ctx=ast.Load())))
         return out
@@ -191,11 +191,13 @@ def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
     assigns: dict[str, Ty] = {}
     for name, source in doc.outputs.items():
         if source not in program.output_types:
+            known = ", ".join(program.outputs) or "(none)"
             raise ctx.error(f"sub-strategy {sub.id!r} has no output {source!r}; its outputs are: "
-                            f"{', '.join(program.outputs) or '(none)'}", "outputs", name, field=name)
+                            f"{known}", "outputs", name, field=name)
         assigns[name] = program.output_types[source]
     return CompiledCallNode(
-        doc.id, "call", ctx.node_index, reads=[r for r in reads_of(*(t for _, t in inputs)) if r in env],
+        doc.id, "call", ctx.node_index,
+        reads=[r for r in reads_of(*(t for _, t in inputs)) if r in env],
         assigns=assigns, sub=sub, strategy_id=ctx.strategy_id, inputs=inputs,
         outputs=dict(doc.outputs), warnings=warnings + _reason_warnings(doc, sub, ctx),
     )
@@ -206,10 +208,13 @@ def _compile_sub(doc: CallNode, ctx: NodeContext) -> tuple[CompiledStrategy, lis
 
     base = Path(ctx.base_dir) if ctx.base_dir is not None else Path.cwd()
     target = (base / doc.strategy).resolve()
-    chain = _CHAIN.get() or ((Path(ctx.file).resolve(),) if ctx.file else ())
+    chain = _CHAIN.get()
+    if not chain and ctx.file and Path(ctx.file).is_file():  # ctx.file may be a display name
+        chain = (Path(ctx.file).resolve(),)
     if target in chain:
         root = chain[0].parent
-        shown = " -> ".join(os.path.relpath(p, root) for p in (*chain[chain.index(target):], target))
+        loop = (*chain[chain.index(target):], target)
+        shown = " -> ".join(os.path.relpath(p, root) for p in loop)
         raise ctx.error(f"strategy calls itself: {shown}", "strategy")
     if not target.is_file():
         raise ctx.error(f"sub-strategy file not found: {target}", "strategy")
@@ -237,8 +242,8 @@ def _check_nesting(names: list[str], ctx: NodeContext) -> None:
         for end in range(1, len(parts)):
             prefix = ".".join(parts[:end])
             if prefix in names:
-                raise ctx.error(f"sub-inputs {prefix!r} and {name!r} cannot both be bound", "inputs",
-                                field=name)
+                raise ctx.error(f"sub-inputs {prefix!r} and {name!r} cannot both be bound",
+                                "inputs", field=name)
 
 
 def _reason_warnings(doc: CallNode, sub: CompiledStrategy, ctx: NodeContext) -> list[str]:

@@ -135,14 +135,17 @@ class LightGBMModel(ModelAdapter):
         return self._batch_one(row)
 
 
-def _lightgbm_single_row(booster: Any, n: int) -> Callable[[Sequence[float | int | None]], float] | None:
+RowPredictor = Callable[[Sequence[float | int | None]], float]
+
+
+def _lightgbm_single_row(booster: Any, n: int) -> RowPredictor | None:
     """A caller of ``LGBM_BoosterPredictForMatSingleRow`` (None when unavailable)."""
     try:
-        from lightgbm.basic import _LIB, _c_str
+        from lightgbm import libpath
 
-        fn = _LIB.LGBM_BoosterPredictForMatSingleRow
+        fn = libpath._LIB.LGBM_BoosterPredictForMatSingleRow
         handle = booster._handle
-        params = _c_str("")
+        params = ctypes.c_char_p(b"")
     except (ImportError, AttributeError):
         return None
     row_type = ctypes.c_double * n
@@ -175,7 +178,7 @@ class OnnxModel(ModelAdapter):
     float tensor output (``[N, 2]``, ``[N, 1]`` or ``[N]``).
     """
 
-    _PROBABILITY_NAMES = ("probabilities", "output_probability", "probability", "probabilities_output")
+    _PROBABILITY_NAMES = ("probabilities", "output_probability", "probability")
 
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -222,11 +225,17 @@ class OnnxModel(ModelAdapter):
                          "'probabilities'")
 
     def predict(self, matrix: Matrix) -> Matrix:
-        if matrix.shape[0] == 0:
+        rows = matrix.shape[0]
+        if rows == 0:
             return np.empty(0, dtype=np.float64)
         feed = np.ascontiguousarray(matrix, dtype=self.dtype)
+        if rows == 1:
+            # onnxruntime computes a one-row float32 product by another kernel (GEMV), which can
+            # round differently from the same row inside a batch: a lone row goes in twice, so
+            # that a record scores exactly as it does inside a frame
+            feed = np.repeat(feed, 2, axis=0)
         (value,) = self.session.run([self.output_name], {self.input_name: feed})
-        return _positive_class(value)
+        return _positive_class(value)[:rows]
 
 
 def _positive_class(value: Any) -> Matrix:
@@ -267,7 +276,7 @@ class XGBoostModel(ModelAdapter):
     def load(cls, path: Path) -> XGBoostModel:
         """Load an XGBoost model file."""
         try:
-            import xgboost
+            import xgboost  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
             raise ValueError("the 'xgboost' format needs the xgboost package: "
                              "pip install xgboost") from None
@@ -362,7 +371,8 @@ def check_model(doc: ModelNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
         raise ctx.error(f"the {doc.format} model gives output of shape {np.shape(probe)} for 2 "
                         "rows; one probability per row is expected", "artifact")
     return CompiledModelNode(
-        doc.id, "model", ctx.node_index, reads=[r for r in reads_of(*(t for _, t in features)) if r in env],
+        doc.id, "model", ctx.node_index,
+        reads=[r for r in reads_of(*(t for _, t in features)) if r in env],
         assigns={doc.output: Ty(Kind.NUMBER, nullable=False)}, features=features,
         output=doc.output, model=model,
     )
