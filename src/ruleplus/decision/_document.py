@@ -367,9 +367,11 @@ def load_document(source: str | Path | dict[str, Any], *, name: str | None = Non
             data = json.loads(text) if path is not None and path.suffix == ".json" else yaml.safe_load(text)
             lines = _line_map(text)
         except (yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise StrategyLoadError(f"not valid YAML/JSON: {exc}", file=str(path or name)) from exc
+            mark = getattr(exc, "problem_mark", None)
+            line = exc.lineno if isinstance(exc, json.JSONDecodeError) else (mark.line + 1 if mark else None)
+            raise StrategyLoadError(f"not valid YAML/JSON: {exc}", file=str(path) if path else name, line=line) from exc
     if not isinstance(data, dict):
-        raise StrategyLoadError("a strategy document must be a mapping", file=str(path or name))
+        raise StrategyLoadError("a strategy document must be a mapping", file=str(path) if path else name)
     try:
         doc = StrategyDoc.model_validate(data)
     except ValidationError as exc:
