@@ -18,7 +18,7 @@ import pytest
 
 from ruleplus.decision import ERROR_COLUMN, CompiledStrategy, compile_strategy
 from ruleplus.decision.nodes.routing import bucket
-from ruleplus.errors import EvaluationError, InputValidationError
+from ruleplus.errors import EvaluationError, InputValidationError, StrategyCompileError
 
 XY_INPUTS = {"x": {"type": "integer"}, "y": {"type": "number"}}
 XY_SCHEMA = {"x": pl.Int64, "y": pl.Float64}
@@ -349,7 +349,7 @@ def test_table_priority_takes_the_highest_ranked_output(
 
 
 def test_table_priority_needs_priority_lists() -> None:
-    with pytest.raises(Exception, match="priority"):
+    with pytest.raises(StrategyCompileError, match="priority"):
         compile_strategy(table_doc("priority", LABELS))
 
 
@@ -410,7 +410,7 @@ def test_table_rule_order_and_output_order_lists(compiled: dict[str, CompiledStr
 
 
 def test_table_aggregation_only_with_collect() -> None:
-    with pytest.raises(Exception, match="aggregation"):
+    with pytest.raises(StrategyCompileError, match="aggregation"):
         compile_strategy(table_doc("first", NUMBERS, NUMBER_OUT, "sum"))
 
 
@@ -584,7 +584,7 @@ def test_split_shares_are_relative() -> None:
 
 # input validation -------------------------------------------------------------------------------
 
-def test_bad_rows_fail_validation_on_both_paths(compiled: dict[str, CompiledStrategy]) -> None:
+def test_bad_rows_fail_validation_on_both_paths() -> None:
     doc = copy.deepcopy(EXPRESSION_DOC)
     doc["inputs"] = {"x": {"type": "integer", "required": True, "min": 0, "max": 10},
                      "y": {"type": "number", "enum": [0.5, 1.5]}}
@@ -604,3 +604,33 @@ def test_bad_rows_fail_validation_on_both_paths(compiled: dict[str, CompiledStra
             s.evaluate(record)
         assert "; ".join(str(p) for p in info.value.problems) == text
         assert s.validate_record(record) == info.value.problems
+
+
+def test_validation_gives_one_problem_per_field_and_strict_dates() -> None:
+    doc = {"id": "checks",
+           "inputs": {"z": {"type": "integer", "min": 0, "max": 10, "enum": [1, 2, 50]},
+                      "d": {"type": "date"}},
+           "nodes": [{"id": "calc", "type": "expression",
+                      "assign": {"later": "days_between(d, date(\"2024-12-31\"))", "zz": "z"}}]}
+    s = compile_strategy(doc)
+    bad_date = "d: expected a date 'YYYY-MM-DD', got another type"
+    cases: list[tuple[dict[str, Any], str | None]] = [
+        ({"z": 20, "d": None}, "z: must be between 0 and 10"),  # not also "must be one of"
+        ({"z": 3, "d": None}, "z: must be one of 1, 2, 50"),
+        ({"z": 2, "d": "2024-01-02"}, None),
+        ({"z": None, "d": " 2024-01-2"}, bad_date),
+        ({"z": None, "d": "2024-W01-1"}, bad_date),  # an ISO week date is not YYYY-MM-DD
+        ({"z": None, "d": "2024-02-30"}, bad_date),
+        ({"z": None, "d": "20240102"}, bad_date),
+        ({"z": 50, "d": "2024/01/02"}, "z: must be between 0 and 10; " + bad_date),
+    ]
+    records = [record for record, _ in cases]
+    frame = s.evaluate_frame(pl.DataFrame(records, schema={"z": pl.Int64, "d": pl.String}))
+    assert frame.get_column(ERROR_COLUMN).to_list() == [text for _, text in cases]
+    for record, text in cases:
+        if text is None:
+            assert s.evaluate(record).outputs == {"later": 364, "zz": 2}
+            continue
+        with pytest.raises(InputValidationError) as info:
+            s.evaluate(record)
+        assert "; ".join(str(p) for p in info.value.problems) == text

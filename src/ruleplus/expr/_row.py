@@ -157,7 +157,10 @@ class RowEmitter:
         tests: list[ast.expr] = []
         for node, expr in parts:
             assert node.ty is not None
-            if node.ty.nullable or extra_null is not None and not isinstance(expr, ast.Name | ast.Constant):
+            if node.ty.nullable and isinstance(expr, ast.Name):
+                tests.append(_is_none(expr))  # a local is read twice for free: no temporary
+                values.append(expr)
+            elif node.ty.nullable or extra_null is not None and not isinstance(expr, ast.Name | ast.Constant):
                 name = self.temp()
                 tests.append(_is_none(ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr))
                              if node.ty.nullable else
@@ -213,8 +216,7 @@ class RowEmitter:
             # division by zero is null: bind the divisor once and test it
             return self._divide(node, parts, op)
         if node.ty is not None and node.ty.kind is Kind.NUMBER:  # float overflow is null
-            return self._guard(parts, lambda v: ast.Call(
-                func=_name("_fin"), args=[ast.BinOp(left=v[0], op=op, right=v[1])], keywords=[]))
+            return self._guard(parts, lambda v: self._finite(ast.BinOp(left=v[0], op=op, right=v[1])))
         return self._guard(parts, lambda v: ast.BinOp(left=v[0], op=op, right=v[1]))
 
     def _divide(self, node: Binary, parts: list[tuple[Node, ast.expr]], op: ast.operator) -> ast.expr:
@@ -236,10 +238,19 @@ class RowEmitter:
         test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.Or(), values=tests)
         result: ast.expr = ast.BinOp(left=lval, op=op, right=_name(rname))
         if node.ty is not None and node.ty.kind is Kind.NUMBER:
-            helper = {"/": "_fin", "//": "_fdiv", "%": "_fmod"}[node.op]
-            args = [result] if node.op == "/" else [lval, _name(rname)]
-            result = ast.Call(func=_name(helper), args=args, keywords=[])
+            if node.op == "/":
+                result = self._finite(result)
+            else:
+                helper = {"//": "_fdiv", "%": "_fmod"}[node.op]
+                result = ast.Call(func=_name(helper), args=[lval, _name(rname)], keywords=[])
         return ast.IfExp(test=test, body=ast.Constant(None), orelse=result)
+
+    def _finite(self, value: ast.expr) -> ast.expr:
+        """``None if value is inf/nan else value``, inline: ``x - x`` is 0.0 only when finite."""
+        name = self.temp()
+        bind = ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=value)
+        return ast.IfExp(test=ast.BinOp(left=bind, op=ast.Sub(), right=_name(name)),
+                         body=ast.Constant(None), orelse=_name(name))
 
     def _compare(self, node: Compare, as_condition: bool = False) -> ast.expr:
         op = _CMPOPS[node.op]
@@ -251,7 +262,10 @@ class RowEmitter:
         values: list[ast.expr] = []
         for sub, expr in parts:
             assert sub.ty is not None
-            if sub.ty.nullable:
+            if sub.ty.nullable and isinstance(expr, ast.Name):
+                tests.append(ast.Compare(left=expr, ops=[ast.IsNot()], comparators=[ast.Constant(None)]))
+                values.append(expr)
+            elif sub.ty.nullable:
                 name = self.temp()
                 tests.append(ast.Compare(left=ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr),
                                          ops=[ast.IsNot()], comparators=[ast.Constant(None)]))
