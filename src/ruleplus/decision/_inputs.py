@@ -10,6 +10,7 @@ import ast
 import datetime as dt
 import math
 import re
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,12 @@ class InputSpec:
 
     def _coerce(self, value: Any) -> Any:
         kind = self.kind
+        if kind in (Kind.INTEGER, Kind.NUMBER) and isinstance(value, str):
+            # numeric text ("700", " 1.5e3 ") is accepted as in the vector path (CSV, mixed JSONL)
+            text = value.strip()
+            if not NUMERIC_TEXT.fullmatch(text):
+                return _BAD
+            value = float(text)
         if kind is Kind.INTEGER:
             if isinstance(value, bool):
                 return _BAD
@@ -142,6 +149,9 @@ class InputSpec:
 
 
 _BAD = object()
+
+NUMERIC_TEXT = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+"""Text accepted for a number: ASCII digits only, the same in both back ends."""
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
@@ -287,7 +297,8 @@ def _cast(raw: pl.Expr, dtype: pl.DataType, spec: InputSpec, target: pl.DataType
     if kind in (Kind.INTEGER, Kind.NUMBER):
         if not dtype.is_numeric():
             if dtype == pl.String:
-                number = raw.str.strip_chars().cast(pl.Float64, strict=False)
+                text = raw.str.strip_chars()
+                number = pl.when(text.str.contains(NUMERIC_TEXT.pattern)).then(text.cast(pl.Float64, strict=False))
                 bad = present & (number.is_null() | ~number.is_finite())
             else:
                 return pl.lit(None, dtype=target), present
