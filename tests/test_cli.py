@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "examples" / "strategies" / "reference_loan.yaml"
 CONSUMER = ROOT / "examples" / "strategies" / "consumer_loan.yaml"
 GOOD = {
-    "applicantId": "A1", "creditScore": 713, "monthlyIncome": 5200, "monthlyDebt": 0,
-    "loanAmount": 15000, "termMonths": 48, "employmentYears": 0.25, "delinquencies24m": 0,
+    "applicantId": "A1",
+    "creditScore": 713,
+    "monthlyIncome": 5200,
+    "monthlyDebt": 0,
+    "loanAmount": 15000,
+    "termMonths": 48,
+    "employmentYears": 0.25,
+    "delinquencies24m": 0,
     "residentialStatus": "own",
 }
 
@@ -84,8 +90,9 @@ def test_batch_keeps_bad_rows_with_reason(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     target = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["batch", str(REFERENCE), str(source), str(target), "--json",
-                                 "--keep", "applicantId"])
+    result = runner.invoke(
+        app, ["batch", str(REFERENCE), str(source), str(target), "--json", "--keep", "applicantId"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rows"] == 3
@@ -93,16 +100,23 @@ def test_batch_keeps_bad_rows_with_reason(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == 3
     assert lines[0]["decision"] == "approve"
-    assert lines[1] == {"applicantId": "A2", "_error": "creditScore: expected a whole number, got another type"}
+    assert lines[1] == {
+        "applicantId": "A2",
+        "_error": "creditScore: expected a whole number, got another type",
+    }
     assert lines[2]["applicantId"] == "A3"
 
 
 def test_batch_parquet_with_reasons(tmp_path: Path) -> None:
     synth = tmp_path / "apps.parquet"
-    result = runner.invoke(app, ["datasets", "synth", "--rows", "500", "--seed", "3", "-o", str(synth)])
+    result = runner.invoke(
+        app, ["datasets", "synth", "--rows", "500", "--seed", "3", "-o", str(synth)]
+    )
     assert result.exit_code == 0, result.output
     target = tmp_path / "out.parquet"
-    result = runner.invoke(app, ["batch", str(CONSUMER), str(synth), str(target), "--reasons", "--json"])
+    result = runner.invoke(
+        app, ["batch", str(CONSUMER), str(synth), str(target), "--reasons", "--json"]
+    )
     assert result.exit_code == 0, result.output
     out = pl.read_parquet(target)
     assert out.height == 500

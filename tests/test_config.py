@@ -20,7 +20,9 @@ def test_defaults(tmp_path: Path) -> None:
 
 def test_environment_beats_file(tmp_path: Path) -> None:
     file = tmp_path / "ruleplus.toml"
-    file.write_text('[ruleplus]\ndata_dir = "from-file"\nshared = "/file/shared"\n', encoding="utf-8")
+    file.write_text(
+        '[ruleplus]\ndata_dir = "from-file"\nshared = "/file/shared"\n', encoding="utf-8"
+    )
     settings = Settings.load(env={"RULEPLUS_SHARED": "/env/shared"}, file=file)
     assert settings.shared_dir == Path("/env/shared")
     assert settings.data_dir == Path("from-file")

@@ -34,7 +34,9 @@ class BatchSummary:
     decisions: dict[str, int]
 
 
-def unwrap_inputs(frame: pl.DataFrame, strategy: CompiledStrategy, field: str | None) -> pl.DataFrame:
+def unwrap_inputs(
+    frame: pl.DataFrame, strategy: CompiledStrategy, field: str | None
+) -> pl.DataFrame:
     """Use the struct column ``field`` as the inputs (auto: ``input`` when inputs are nested there)."""
     if field is None:
         wanted = set(strategy.input_fields)
@@ -49,9 +51,17 @@ def unwrap_inputs(frame: pl.DataFrame, strategy: CompiledStrategy, field: str | 
     return column.struct.unnest()
 
 
-def decide_table(strategy: CompiledStrategy, source: Path, target: Path, *, reasons: bool = False,
-                 keep: tuple[str, ...] = (), input_field: str | None = None, keep_nulls: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> BatchSummary:
+def decide_table(
+    strategy: CompiledStrategy,
+    source: Path,
+    target: Path,
+    *,
+    reasons: bool = False,
+    keep: tuple[str, ...] = (),
+    input_field: str | None = None,
+    keep_nulls: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> BatchSummary:
     """Evaluate every row of ``source`` and write the outputs to ``target``.
 
     Parameters

@@ -15,8 +15,12 @@ from rich.table import Table
 
 from ruleplus.errors import RuleplusError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="ruleplus: consumer-finance decisioning (rules plus models).")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="ruleplus: consumer-finance decisioning (rules plus models).",
+)
 datasets_app = typer.Typer(no_args_is_help=True, help="Example data sets.")
 app.add_typer(datasets_app, name="datasets")
 
@@ -43,22 +47,34 @@ def _load(path: Path) -> Any:
 
 
 @app.command()
-def validate(strategy: Annotated[Path, typer.Argument(help="strategy file (.yaml/.json)")],
-             as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
-             show_code: Annotated[bool, typer.Option("--show-code", help="print the generated row program")] = False) -> None:
+def validate(
+    strategy: Annotated[Path, typer.Argument(help="strategy file (.yaml/.json)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    show_code: Annotated[
+        bool, typer.Option("--show-code", help="print the generated row program")
+    ] = False,
+) -> None:
     """Check a strategy: schema, flow, types, table analysis."""
     try:
         compiled = _load(strategy)
     except RuleplusError as exc:
         _fail(exc, as_json)
         return
-    info = {"valid": True, "id": compiled.id, "version": compiled.version,
-            "inputs": compiled.input_fields, "outputs": compiled.outputs, "warnings": compiled.warnings}
+    info = {
+        "valid": True,
+        "id": compiled.id,
+        "version": compiled.version,
+        "inputs": compiled.input_fields,
+        "outputs": compiled.outputs,
+        "warnings": compiled.warnings,
+    }
     if as_json:
         _json(info)
     else:
-        out.print(f"[green]ok[/green] {compiled.id} {compiled.version}: "
-                  f"{len(compiled.input_fields)} inputs, outputs {', '.join(compiled.outputs)}")
+        out.print(
+            f"[green]ok[/green] {compiled.id} {compiled.version}: "
+            f"{len(compiled.input_fields)} inputs, outputs {', '.join(compiled.outputs)}"
+        )
         for warning in compiled.warnings:
             out.print(f"[yellow]warning:[/yellow] {warning}")
     if show_code:
@@ -66,19 +82,27 @@ def validate(strategy: Annotated[Path, typer.Argument(help="strategy file (.yaml
 
 
 @app.command()
-def decide(strategy: Annotated[Path, typer.Argument(help="strategy file")],
-           input_file: Annotated[str, typer.Argument(metavar="INPUT.json", help="one application as JSON ('-' = stdin)")],
-           trace: Annotated[bool, typer.Option("--trace", help="include the per-node trace")] = False) -> None:
+def decide(
+    strategy: Annotated[Path, typer.Argument(help="strategy file")],
+    input_file: Annotated[
+        str, typer.Argument(metavar="INPUT.json", help="one application as JSON ('-' = stdin)")
+    ],
+    trace: Annotated[bool, typer.Option("--trace", help="include the per-node trace")] = False,
+) -> None:
     """Decide one application; prints the decision as JSON."""
     try:
         compiled = _load(strategy)
-        text = sys.stdin.read() if input_file == "-" else Path(input_file).read_text(encoding="utf-8")
+        text = (
+            sys.stdin.read() if input_file == "-" else Path(input_file).read_text(encoding="utf-8")
+        )
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             from ruleplus.errors import DataError
 
-            raise DataError(f"not valid JSON: {exc.msg}", file=input_file, line=exc.lineno) from None
+            raise DataError(
+                f"not valid JSON: {exc.msg}", file=input_file, line=exc.lineno
+            ) from None
         if not isinstance(record, dict):
             from ruleplus.errors import DataError
 
@@ -93,36 +117,69 @@ def decide(strategy: Annotated[Path, typer.Argument(help="strategy file")],
 
 
 @app.command()
-def batch(strategy: Annotated[Path, typer.Argument(help="strategy file")],
-          source: Annotated[Path, typer.Argument(metavar="IN", help="CSV, zipped CSV, JSONL, JSON or Parquet")],
-          target: Annotated[Path, typer.Argument(metavar="OUT", help="output table (format from extension)")],
-          reasons: Annotated[bool, typer.Option("--reasons", help="add reason codes and arm")] = False,
-          keep: Annotated[list[str] | None, typer.Option("--keep", help="input column copied to the output")] = None,
-          input_field: Annotated[str | None, typer.Option("--input-field", help="column holding the inputs as objects")] = None,
-          keep_nulls: Annotated[bool, typer.Option("--keep-nulls", help="JSONL: write null outputs")] = False,
-          as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False) -> None:
+def batch(
+    strategy: Annotated[Path, typer.Argument(help="strategy file")],
+    source: Annotated[
+        Path, typer.Argument(metavar="IN", help="CSV, zipped CSV, JSONL, JSON or Parquet")
+    ],
+    target: Annotated[
+        Path, typer.Argument(metavar="OUT", help="output table (format from extension)")
+    ],
+    reasons: Annotated[bool, typer.Option("--reasons", help="add reason codes and arm")] = False,
+    keep: Annotated[
+        list[str] | None, typer.Option("--keep", help="input column copied to the output")
+    ] = None,
+    input_field: Annotated[
+        str | None, typer.Option("--input-field", help="column holding the inputs as objects")
+    ] = None,
+    keep_nulls: Annotated[
+        bool, typer.Option("--keep-nulls", help="JSONL: write null outputs")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
     """Decide every row of a table (vectorised); bad rows keep their reason in ``_error``."""
     from ruleplus._batch import decide_table
 
     try:
         compiled = _load(strategy)
-        with Progress(TextColumn("[bold]deciding"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} rows"),
-                      TimeElapsedColumn(), console=err, transient=True, disable=as_json) as bar:
+        with Progress(
+            TextColumn("[bold]deciding"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} rows"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=as_json,
+        ) as bar:
             task = bar.add_task("rows", total=0)
-            summary = decide_table(compiled, source, target, reasons=reasons, keep=tuple(keep or ()),
-                                   input_field=input_field, keep_nulls=keep_nulls,
-                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+            summary = decide_table(
+                compiled,
+                source,
+                target,
+                reasons=reasons,
+                keep=tuple(keep or ()),
+                input_field=input_field,
+                keep_nulls=keep_nulls,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     except RuleplusError as exc:
         _fail(exc, as_json)
         return
-    info = {"rows": summary.rows, "errors": summary.errors, "seconds": round(summary.seconds, 3),
-            "rows_per_s": round(summary.rows / summary.seconds) if summary.seconds else None,
-            "decisions": summary.decisions, "output": str(target)}
+    info = {
+        "rows": summary.rows,
+        "errors": summary.errors,
+        "seconds": round(summary.seconds, 3),
+        "rows_per_s": round(summary.rows / summary.seconds) if summary.seconds else None,
+        "decisions": summary.decisions,
+        "output": str(target),
+    }
     if as_json:
         _json(info)
     else:
-        err.print(f"{summary.rows:,} rows in {summary.seconds:.2f}s -> {target} "
-                  f"({summary.errors:,} with errors); decisions: {summary.decisions}")
+        err.print(
+            f"{summary.rows:,} rows in {summary.seconds:.2f}s -> {target} "
+            f"({summary.errors:,} with errors); decisions: {summary.decisions}"
+        )
 
 
 @app.command()
@@ -140,16 +197,27 @@ def functions() -> None:
 
     table = Table("function", "arguments", "what it does")
     for spec in FUNCTIONS.values():
-        arity = f"{spec.min_args}+" if spec.max_args < 0 else (
-            str(spec.min_args) if spec.min_args == spec.max_args else f"{spec.min_args}-{spec.max_args}")
+        arity = (
+            f"{spec.min_args}+"
+            if spec.max_args < 0
+            else (
+                str(spec.min_args)
+                if spec.min_args == spec.max_args
+                else f"{spec.min_args}-{spec.max_args}"
+            )
+        )
         table.add_row(spec.name, arity, spec.doc)
     out.print(table)
 
 
 @datasets_app.command("synth")
-def synth(rows: Annotated[int, typer.Option("--rows", min=1, help="number of applications")] = 10_000,
-          seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-          output: Annotated[Path, typer.Option("-o", "--output", help="file to write (format from extension)")] = Path("applications.parquet")) -> None:
+def synth(
+    rows: Annotated[int, typer.Option("--rows", min=1, help="number of applications")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="file to write (format from extension)")
+    ] = Path("applications.parquet"),
+) -> None:
     """Write realistic synthetic consumer-loan applications with a latent default outcome."""
     from ruleplus.datasets import synth_applications, write_table
 
@@ -160,12 +228,18 @@ def synth(rows: Annotated[int, typer.Option("--rows", min=1, help="number of app
     except RuleplusError as exc:
         _fail(exc, False)
         return
-    err.print(f"wrote {frame.height:,} applications to {output} in {time.perf_counter() - started:.2f}s "
-              f"(bad rate {frame.get_column('defaulted').mean():.1%})")
+    err.print(
+        f"wrote {frame.height:,} applications to {output} in {time.perf_counter() - started:.2f}s "
+        f"(bad rate {frame.get_column('defaulted').mean():.1%})"
+    )
 
 
 @app.command()
-def demo(rows: Annotated[int, typer.Option("--rows", help="synthetic applications for the batch part")] = 200_000) -> None:
+def demo(
+    rows: Annotated[
+        int, typer.Option("--rows", help="synthetic applications for the batch part")
+    ] = 200_000,
+) -> None:
     """Run the demo: decide sample applications with the reference strategy, then a batch."""
     from ruleplus._demo import run_demo
 

@@ -15,7 +15,11 @@ file and line) and a message that says what to do::
     ├── InputValidationError        one record failed the input schema (lists every bad field)
     ├── EvaluationError             a node failed while evaluating one record
     ├── DataError                   a data file cannot be read or written
-    └── NotFittedError              an estimator was used before ``fit``
+    ├── NotFittedError              an estimator was used before ``fit``
+    ├── NotFoundError               no such object for this partner (HTTP 404)
+    ├── ConflictError               invalid status change, reused idempotency key (HTTP 409)
+    ├── AuthenticationError         missing, unknown or revoked API key (HTTP 401)
+    └── RateLimitedError            too many requests (HTTP 429)
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
+    "ConflictError",
     "DataError",
     "EvaluationError",
     "ExpressionError",
@@ -33,6 +39,8 @@ __all__ = [
     "FieldProblem",
     "InputValidationError",
     "NotFittedError",
+    "NotFoundError",
+    "RateLimitedError",
     "RuleplusError",
     "StrategyCompileError",
     "StrategyError",
@@ -152,3 +160,19 @@ class DataError(RuleplusError):
 
 class NotFittedError(RuleplusError, ValueError, AttributeError):
     """An estimator was used before ``fit``; call ``fit`` first."""
+
+
+class NotFoundError(RuleplusError):
+    """The requested object does not exist (or belongs to another partner)."""
+
+
+class ConflictError(RuleplusError):
+    """The request conflicts with the current state (an invalid status change, a reused key)."""
+
+
+class AuthenticationError(RuleplusError):
+    """A missing, unknown or revoked API key."""
+
+
+class RateLimitedError(RuleplusError):
+    """Too many requests for this partner; retry after the given number of seconds."""

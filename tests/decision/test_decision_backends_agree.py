@@ -41,6 +41,7 @@ N_SYNTH = 3000
 
 # frames from records ---------------------------------------------------------------------------
 
+
 def _column(name: str, values: list[Any]) -> pl.Series:
     """One column as a frame would hold it: mixed types become text, ints and floats Float64."""
     present = [v for v in values if v is not None]
@@ -72,6 +73,7 @@ def frame_of(records: list[dict[str, Any]]) -> pl.DataFrame:
 
 # the comparison --------------------------------------------------------------------------------
 
+
 def row_outcome(strategy: CompiledStrategy, record: dict[str, Any]) -> dict[str, Any]:
     try:
         decision = strategy.evaluate(record)
@@ -79,12 +81,16 @@ def row_outcome(strategy: CompiledStrategy, record: dict[str, Any]) -> dict[str,
         return {"invalid": "; ".join(str(p) for p in exc.problems)}
     except EvaluationError as exc:
         return {"failed": exc}
-    return {"outputs": decision.outputs, "reasons": [r.code for r in decision.reasons],
-            "arm": decision.arm}
+    return {
+        "outputs": decision.outputs,
+        "reasons": [r.code for r in decision.reasons],
+        "arm": decision.arm,
+    }
 
 
-def assert_backends_agree(strategy: CompiledStrategy, records: list[dict[str, Any]],
-                          frame: pl.DataFrame | None = None) -> dict[str, int]:
+def assert_backends_agree(
+    strategy: CompiledStrategy, records: list[dict[str, Any]], frame: pl.DataFrame | None = None
+) -> dict[str, int]:
     """Compare every record; return how many were decided, invalid and failed."""
     frame = frame_of(records) if frame is None else frame
     result = strategy.evaluate_frame(frame, reasons=True)
@@ -92,8 +98,7 @@ def assert_backends_agree(strategy: CompiledStrategy, records: list[dict[str, An
     has_arm = "arm" in result.columns
     counts = {"decided": 0, "invalid": 0, "failed": 0}
     problems: list[str] = []
-    for number, (record, vec) in enumerate(zip(records, result.iter_rows(named=True),
-                                               strict=True)):
+    for number, (record, vec) in enumerate(zip(records, result.iter_rows(named=True), strict=True)):
         row = row_outcome(strategy, record)
         error = vec[ERROR_COLUMN]
         vec_outputs = {k: vec[k] for k in strategy.outputs if vec[k] is not None}
@@ -106,9 +111,12 @@ def assert_backends_agree(strategy: CompiledStrategy, records: list[dict[str, An
             ok = error is not None and node in error and not vec_outputs
         else:
             counts["decided"] += 1
-            ok = (error is None and same_outputs(row["outputs"], vec_outputs)
-                  and row["reasons"] == vec["reasons"]
-                  and row["arm"] == (vec["arm"] if has_arm else None))
+            ok = (
+                error is None
+                and same_outputs(row["outputs"], vec_outputs)
+                and row["reasons"] == vec["reasons"]
+                and row["arm"] == (vec["arm"] if has_arm else None)
+            )
         if not ok:
             problems.append(f"row {number}: {record}\n    row:    {row}\n    vector: {vec}")
     assert not problems, f"{len(problems)} rows differ:\n" + "\n".join(problems[:5])
@@ -117,14 +125,17 @@ def assert_backends_agree(strategy: CompiledStrategy, records: list[dict[str, An
 
 # node-type strategies ----------------------------------------------------------------------------
 
+
 def random_records(schema: dict[str, Any], n: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     draw: dict[Any, Callable[[], Any]] = {
         pl.Int64: lambda: rng.choice([None, -9, *range(-2, 25)]),
-        pl.Float64: lambda: rng.choice([None, 0.0, 0.25, 0.5, 0.99, 1.0, 1.5, 3.0,
-                                        round(rng.uniform(-1, 5), 3)]),
-        pl.String: lambda: rng.choice([None, "a", "b", "c", "z", "bad", "good",
-                                       f"k{rng.random()}"]),
+        pl.Float64: lambda: rng.choice(
+            [None, 0.0, 0.25, 0.5, 0.99, 1.0, 1.5, 3.0, round(rng.uniform(-1, 5), 3)]
+        ),
+        pl.String: lambda: rng.choice(
+            [None, "a", "b", "c", "z", "bad", "good", f"k{rng.random()}"]
+        ),
     }
     return [{name: draw[dtype]() for name, dtype in schema.items()} for _ in range(n)]
 
@@ -153,15 +164,18 @@ def test_node_strategies_agree_on_random_data(name: str) -> None:
 
 # the example strategies --------------------------------------------------------------------------
 
+
 def _set(field: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def apply(record: dict[str, Any]) -> None:
         record[field] = value
+
     return apply
 
 
 def _drop(field: str) -> Callable[[dict[str, Any]], None]:
     def apply(record: dict[str, Any]) -> None:
         record.pop(field, None)
+
     return apply
 
 
@@ -169,30 +183,55 @@ def _many(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any
     def apply(record: dict[str, Any]) -> None:
         for change in changes:
             change(record)
+
     return apply
 
 
 CORRUPTIONS: list[Callable[[dict[str, Any]], None]] = [
     # nulls and missing keys
-    _set("creditScore", None), _set("monthlyIncome", None), _set("residentialStatus", None),
-    _set("applicantId", None), _set("utilization", None), _set("employmentType", None),
-    _drop("termMonths"), _drop("monthlyDebt"),
+    _set("creditScore", None),
+    _set("monthlyIncome", None),
+    _set("residentialStatus", None),
+    _set("applicantId", None),
+    _set("utilization", None),
+    _set("employmentType", None),
+    _drop("termMonths"),
+    _drop("monthlyDebt"),
     # NaN counts as missing, infinities are not numbers
-    _set("monthlyIncome", float("nan")), _set("utilization", float("nan")),
-    _set("loanAmount", float("inf")), _set("employmentYears", -float("inf")),
+    _set("monthlyIncome", float("nan")),
+    _set("utilization", float("nan")),
+    _set("loanAmount", float("inf")),
+    _set("employmentYears", -float("inf")),
     # out of range
-    _set("creditScore", 950), _set("creditScore", 299), _set("age", 121), _set("age", -1),
-    _set("termMonths", 0), _set("termMonths", 481), _set("monthlyDebt", -5.0),
-    _set("inquiries6m", -1), _set("utilization", -0.1), _set("employmentYears", -1.0),
+    _set("creditScore", 950),
+    _set("creditScore", 299),
+    _set("age", 121),
+    _set("age", -1),
+    _set("termMonths", 0),
+    _set("termMonths", 481),
+    _set("monthlyDebt", -5.0),
+    _set("inquiries6m", -1),
+    _set("utilization", -0.1),
+    _set("employmentYears", -1.0),
     # fractional integers (and whole-valued floats, which are fine)
-    _set("age", 30.5), _set("termMonths", 12.5), _set("delinquencies24m", 0.5),
+    _set("age", 30.5),
+    _set("termMonths", 12.5),
+    _set("delinquencies24m", 0.5),
     _set("creditScore", 700.0),
     # wrong types
-    _set("creditScore", "abc"), _set("monthlyIncome", "lots"), _set("termMonths", ""),
-    _set("delinquencies24m", True), _set("loanAmount", [1000]),
+    _set("creditScore", "abc"),
+    _set("monthlyIncome", "lots"),
+    _set("termMonths", ""),
+    _set("delinquencies24m", True),
+    _set("loanAmount", [1000]),
     # several problems at once
-    _many(_set("creditScore", None), _set("age", 150), _set("monthlyIncome", "x"),
-          _set("termMonths", 2.5), _drop("monthlyDebt")),
+    _many(
+        _set("creditScore", None),
+        _set("age", 150),
+        _set("monthlyIncome", "x"),
+        _set("termMonths", 2.5),
+        _drop("monthlyDebt"),
+    ),
 ]
 
 
@@ -218,7 +257,8 @@ def examples() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("file", ["reference_loan.yaml", "consumer_loan.yaml"])
 def test_example_strategies_agree_on_synthetic_and_corrupted_rows(
-        file: str, examples: list[dict[str, Any]]) -> None:
+    file: str, examples: list[dict[str, Any]]
+) -> None:
     strategy = load_strategy(EXAMPLES / file)
     counts = assert_backends_agree(strategy, examples)
     assert counts["decided"] >= N_SYNTH * 0.95
@@ -256,9 +296,17 @@ def test_an_empty_frame_gives_an_empty_result() -> None:
 
 # random decision tables --------------------------------------------------------------------------
 
-TABLE_POLICIES = [("first", None), ("collect", None), ("collect", "count"), ("collect", "sum"),
-                  ("collect", "min"), ("collect", "max"), ("rule_order", None),
-                  ("priority", None), ("output_order", None)]
+TABLE_POLICIES = [
+    ("first", None),
+    ("collect", None),
+    ("collect", "count"),
+    ("collect", "sum"),
+    ("collect", "min"),
+    ("collect", "max"),
+    ("rule_order", None),
+    ("priority", None),
+    ("output_order", None),
+]
 THRESHOLDS = st.integers(min_value=-3, max_value=12)
 
 
@@ -297,39 +345,57 @@ def random_tables(draw: st.DrawFn) -> dict[str, Any]:
     out: dict[str, Any] = {"name": "out", "type": "integer"}
     if policy in ("priority", "output_order"):
         out = {"name": "out", "priority": values}
-    node: dict[str, Any] = {"id": "random", "type": "table", "hit_policy": policy,
-                            "inputs": names, "outputs": [out], "rules": rules}
+    node: dict[str, Any] = {
+        "id": "random",
+        "type": "table",
+        "hit_policy": policy,
+        "inputs": names,
+        "outputs": [out],
+        "rules": rules,
+    }
     if aggregation is not None:
         node["aggregation"] = aggregation
-    return {"id": "random_table", "inputs": {n: {"type": t} for n, t in types.items()},
-            "nodes": [node]}
+    return {
+        "id": "random_table",
+        "inputs": {n: {"type": t} for n, t in types.items()},
+        "nodes": [node],
+    }
 
 
 def _value(kind: str) -> st.SearchStrategy[Any]:
     if kind == "integer":
         return st.one_of(st.none(), st.integers(min_value=-5, max_value=15))
     halves = st.integers(min_value=-10, max_value=30).map(lambda v: v / 2)
-    return st.one_of(st.none(), halves,
-                     st.floats(min_value=-5, max_value=15, allow_nan=False, allow_infinity=False))
+    return st.one_of(
+        st.none(),
+        halves,
+        st.floats(min_value=-5, max_value=15, allow_nan=False, allow_infinity=False),
+    )
 
 
 @st.composite
 def tables_with_data(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     doc = draw(random_tables())
     kinds = {name: spec["type"] for name, spec in doc["inputs"].items()}
-    records = draw(st.lists(st.fixed_dictionaries({n: _value(k) for n, k in kinds.items()}),
-                            min_size=1, max_size=25))
+    records = draw(
+        st.lists(
+            st.fixed_dictionaries({n: _value(k) for n, k in kinds.items()}), min_size=1, max_size=25
+        )
+    )
     return doc, records
 
 
-@settings(max_examples=60, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(tables_with_data())
 def test_random_tables_agree(case: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
     doc, records = case
     strategy = compile_strategy(doc)
-    kinds = {n: pl.Int64 if spec["type"] == "integer" else pl.Float64
-             for n, spec in doc["inputs"].items()}
+    kinds = {
+        n: pl.Int64 if spec["type"] == "integer" else pl.Float64
+        for n, spec in doc["inputs"].items()
+    }
     frame = pl.DataFrame(records, schema=kinds)
     result = strategy.evaluate_frame(frame)
     for record, vec in zip(records, result.iter_rows(named=True), strict=True):

@@ -99,13 +99,13 @@ def parent(tmp_path: Path) -> Path:
 
 
 RECORDS: list[dict[str, Any]] = [
-    {"salary": 6000.0, "age": 30, "years": 5},       # tier C (500/month), LOW
-    {"salary": 120000.0, "age": 22, "years": 1},     # tier A, young, limit 30000 -> refer
+    {"salary": 6000.0, "age": 30, "years": 5},  # tier C (500/month), LOW
+    {"salary": 120000.0, "age": 22, "years": 1},  # tier A, young, limit 30000 -> refer
     {"salary": 60000.0, "age": None, "years": None},  # tier A, age unknown
-    {"salary": None, "age": 40, "years": 70},        # routed away: the call never runs
-    {"salary": 36000.0, "age": 50, "years": 10},     # tier A, 9000
-    {"salary": None, "age": 40, "years": 3},         # the child's required income is missing
-    {"salary": -12.0, "age": 40, "years": 3},        # the child's min is violated
+    {"salary": None, "age": 40, "years": 70},  # routed away: the call never runs
+    {"salary": 36000.0, "age": 50, "years": 10},  # tier A, 9000
+    {"salary": None, "age": 40, "years": 3},  # the child's required income is missing
+    {"salary": -12.0, "age": 40, "years": 3},  # the child's min is violated
 ]
 
 
@@ -130,10 +130,16 @@ def test_outputs_reasons_and_row_equals_vector(parent: Path) -> None:
         assert got["reasons"] == [r.code for r in decision.reasons]
     by_row = [strategy.evaluate(r) for r in RECORDS[:5]]
     assert [d.decision for d in by_row] == ["decline", "refer", "approve", "decline", "approve"]
-    assert by_row[0].outputs == {"decision": "decline", "grade": "C", "maxLimit": 0,
-                                 "isYoung": False}
+    assert by_row[0].outputs == {
+        "decision": "decline",
+        "grade": "C",
+        "maxLimit": 0,
+        "isYoung": False,
+    }
     assert [(r.code, r.node, r.text_en) for r in by_row[1].reasons] == [
-        ("YOUNG", "sub", "young applicant"), ("CAP", "decide", "limit capped")]
+        ("YOUNG", "sub", "young applicant"),
+        ("CAP", "decide", "limit capped"),
+    ]
     assert [(r.code, r.node) for r in by_row[0].reasons] == [("LOW", "sub")]
     assert "isYoung" not in by_row[2].outputs  # null outputs of the child stay null
     assert by_row[3].reasons[0].code == "OLD"
@@ -156,7 +162,8 @@ def test_child_validation_error_names_call_node_and_fields(parent: Path) -> None
     # a row failing the caller's own schema stops there: the child does not add its problems
     bad = pl.DataFrame({"salary": [None], "age": [40], "years": [2.5]})
     assert strategy.evaluate_frame(bad)["_error"].to_list() == [
-        "years: expected a whole number, got another type"]
+        "years: expected a whole number, got another type"
+    ]
 
 
 def test_trace_shows_the_sub_strategy(parent: Path) -> None:
@@ -241,7 +248,9 @@ def test_recursion_is_detected(tmp_path: Path) -> None:
 
 
 def test_dotted_sub_inputs_are_nested_records(tmp_path: Path) -> None:
-    _write(tmp_path / "child.yaml", """\
+    _write(
+        tmp_path / "child.yaml",
+        """\
         id: nested
         inputs:
           applicant.income: {type: number, required: true}
@@ -251,8 +260,11 @@ def test_dotted_sub_inputs_are_nested_records(tmp_path: Path) -> None:
             type: expression
             assign:
               double: applicant.income * 2
-        """)
-    parent = _write(tmp_path / "parent.yaml", """\
+        """,
+    )
+    parent = _write(
+        tmp_path / "parent.yaml",
+        """\
         id: caller
         inputs:
           income: {type: number, required: true}
@@ -262,7 +274,8 @@ def test_dotted_sub_inputs_are_nested_records(tmp_path: Path) -> None:
             strategy: child.yaml
             inputs: {applicant.income: income, applicant.age: "30"}
             outputs: {twice: double}
-        """)
+        """,
+    )
     strategy = compile_strategy(parent)
     assert strategy.evaluate({"income": 21.5}).outputs == {"twice": 43.0}
     frame = strategy.evaluate_frame(pl.DataFrame({"income": [21.5, 1.0]}))

@@ -41,8 +41,12 @@ def line_of(text: str, needle: str, occurrence: int = 1) -> int:
     return hits[occurrence - 1]
 
 
-def load_error(tmp_path: Path, text: str, kind: type[StrategyError] = StrategyCompileError,
-               suffix: str = ".yaml") -> StrategyError:
+def load_error(
+    tmp_path: Path,
+    text: str,
+    kind: type[StrategyError] = StrategyCompileError,
+    suffix: str = ".yaml",
+) -> StrategyError:
     path = tmp_path / f"strategy{suffix}"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(kind) as info:
@@ -59,14 +63,18 @@ def where(error: StrategyError) -> tuple[Any, Any, Any]:
 
 # expressions ---------------------------------------------------------------------------------
 
+
 def test_unknown_field_with_did_you_mean(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: derive
     type: expression
     assign:
       ratio: incme / 12
 """
+    )
     error = load_error(tmp_path, text)
     assert "unknown field 'incme'" in error.message
     assert "did you mean income" in error.message
@@ -76,7 +84,9 @@ nodes:
 
 
 def test_unknown_field_in_a_later_node_sees_earlier_fields(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: derive, type: expression, assign: {monthly: income / 12}}
   - id: check
@@ -84,19 +94,23 @@ nodes:
     when: monthy > 100
     then: {decision: approve}
 """
+    )
     error = load_error(tmp_path, text)
     assert "did you mean monthly" in error.message
     assert where(error) == (line_of(text, "monthy >"), "check", "monthy")
 
 
 def test_type_mismatch(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: derive
     type: expression
     assign:
       x: income + name
 """
+    )
     error = load_error(tmp_path, text)
     assert "needs numbers" in error.message and "string" in error.message
     assert error.context["line"] == line_of(text, "income + name")
@@ -105,13 +119,16 @@ nodes:
 
 
 def test_comparing_text_with_a_number(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: check
     type: rule
     when: name > 5
     then: {decision: approve}
 """
+    )
     error = load_error(tmp_path, text)
     assert "cannot compare" in error.message
     assert error.context["line"] == line_of(text, "name > 5")
@@ -119,36 +136,45 @@ nodes:
 
 
 def test_rule_condition_must_be_boolean(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: check
     type: rule
     when: income + 1
     then: {decision: approve}
 """
+    )
     error = load_error(tmp_path, text)
     assert "true/false" in error.message
     assert where(error)[:2] == (line_of(text, "income + 1"), "check")
 
 
 def test_expression_syntax_error_has_a_column(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: derive
     type: expression
     assign:
       x: income +
 """
+    )
     error = load_error(tmp_path, text)
     assert where(error)[:2] == (line_of(text, "income +"), "derive")
     assert error.context["column"] == len("income +")
 
 
 def test_assigning_an_input_field_is_refused(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: fix, type: rule, when: income < 0, then: {income: 0}}
 """
+    )
     error = load_error(tmp_path, text)
     assert "input field 'income'" in error.message
     assert where(error) == (line_of(text, "id: fix"), "fix", "income")
@@ -156,13 +182,17 @@ nodes:
 
 # the flow -------------------------------------------------------------------------------------
 
+
 def test_cycle_shows_the_path(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: a, type: expression, assign: {x: "1"}, next: b}
   - {id: b, type: expression, assign: {y: "2"}, next: c}
   - {id: c, type: expression, assign: {z: "3"}, next: a}
 """
+    )
     error = load_error(tmp_path, text)
     assert "cycle" in error.message
     assert "a -> b -> c -> a" in error.message
@@ -170,7 +200,9 @@ nodes:
 
 
 def test_cycle_through_a_switch(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: start, type: expression, assign: {n: "1"}}
   - id: loop
@@ -178,23 +210,29 @@ nodes:
     cases: [{when: score > 1, goto: start}]
     default: end
 """
+    )
     error = load_error(tmp_path, text)
     assert "start -> loop -> start" in error.message
 
 
 def test_unreachable_node(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: a, type: expression, assign: {x: "1"}, next: end}
   - {id: orphan, type: expression, assign: {y: "2"}}
 """
+    )
     error = load_error(tmp_path, text)
     assert "unreachable" in error.message
     assert where(error)[:2] == (line_of(text, "id: orphan"), "orphan")
 
 
 def test_unknown_goto_target(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: route
     type: switch
@@ -202,6 +240,7 @@ nodes:
       - {when: score > 1, goto: nowhere}
     default: end
 """
+    )
     error = load_error(tmp_path, text)
     assert "unknown node 'nowhere'" in error.message
     assert "route" in error.message  # the known nodes are listed
@@ -209,21 +248,27 @@ nodes:
 
 
 def test_unknown_next_target(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: a, type: expression, assign: {x: "1"}, next: b}
 """
+    )
     error = load_error(tmp_path, text)
     assert "unknown node 'b'" in error.message
     assert where(error)[:2] == (line_of(text, "id: a"), "a")
 
 
 def test_duplicate_node_id(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: a, type: expression, assign: {x: "1"}}
   - {id: a, type: expression, assign: {y: "2"}}
 """
+    )
     error = load_error(tmp_path, text)
     assert "'a' is used twice" in error.message
     assert error.context["node"] == "a"
@@ -231,24 +276,30 @@ nodes:
 
 
 def test_split_key_must_be_a_field(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: ab
     type: split
     key: applicant
     arms: [{name: one, share: 1, goto: end}]
 """
+    )
     error = load_error(tmp_path, text)
     assert "applicant" in error.message
     assert where(error) == (line_of(text, "key: applicant"), "ab", "applicant")
 
 
 def test_output_never_assigned(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 outputs: [x, y]
 nodes:
   - {id: a, type: expression, assign: {x: "1"}}
 """
+    )
     error = load_error(tmp_path, text)
     assert "output 'y' is never assigned" in error.message
     assert error.context["line"] == line_of(text, "outputs:")
@@ -256,7 +307,9 @@ nodes:
 
 
 def test_field_typed_differently_on_two_paths(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: route
     type: switch
@@ -266,6 +319,7 @@ nodes:
   - {id: as_text, type: expression, assign: {v: '"one"'}, next: join}
   - {id: join, type: expression, assign: {w: "2"}}
 """
+    )
     error = load_error(tmp_path, text)
     assert "'v'" in error.message
     assert error.context["field"] == "v"
@@ -274,7 +328,9 @@ nodes:
 
 # tables ---------------------------------------------------------------------------------------
 
-TABLE = HEAD + """\
+TABLE = (
+    HEAD
+    + """\
 nodes:
   - id: grid
     type: table
@@ -284,31 +340,44 @@ nodes:
       - ["< 500", -, C]
       - [">= 500", '"x"', B]
 """
+)
 
 
 def test_bad_table_cell(tmp_path: Path) -> None:
-    text = TABLE + """\
+    text = (
+        TABLE
+        + """\
       - [">> 700", -, A]
 """
+    )
     error = load_error(tmp_path, text)
     assert error.context["expression"] == ">> 700"
     assert where(error)[:2] == (line_of(text, ">> 700"), "grid")
 
 
 def test_table_cell_with_unknown_field(tmp_path: Path) -> None:
-    text = TABLE + """\
+    text = (
+        TABLE
+        + """\
       - ["> scor", -, A]
 """
+    )
     error = load_error(tmp_path, text)
     assert "did you mean score" in error.message
     assert where(error) == (line_of(text, "> scor"), "grid", "scor")
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ('["> 700", A]', "rule 3 has 0 output cells, the table has 1 outputs"),
-    ('{when: ["> 700"], then: [A]}', "rule 3 has 1 input cells, the table has 2 inputs"),
-    ('{when: ["> 700", -], then: [A, B]}', "rule 3 has 2 output cells, the table has 1 outputs"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ('["> 700", A]', "rule 3 has 0 output cells, the table has 1 outputs"),
+        ('{when: ["> 700"], then: [A]}', "rule 3 has 1 input cells, the table has 2 inputs"),
+        (
+            '{when: ["> 700", -], then: [A, B]}',
+            "rule 3 has 2 output cells, the table has 1 outputs",
+        ),
+    ],
+)
 def test_wrong_number_of_table_cells(tmp_path: Path, row: str, message: str) -> None:
     text = TABLE + f"      - {row}\n"
     error = load_error(tmp_path, text)
@@ -317,7 +386,9 @@ def test_wrong_number_of_table_cells(tmp_path: Path, row: str, message: str) -> 
 
 
 def test_table_output_cell_of_the_wrong_type(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: grid
     type: table
@@ -328,13 +399,17 @@ nodes:
       - ["< 500", 1000]
       - [-, lots]
 """
+    )
     error = load_error(tmp_path, text)
     assert "'limit'" in error.message and "lots" in error.message
     assert where(error)[:2] == (line_of(text, "lots"), "grid")
 
 
 def test_unknown_reason_code_with_a_catalogue(tmp_path: Path) -> None:
-    text = HEAD + CATALOGUE + """\
+    text = (
+        HEAD
+        + CATALOGUE
+        + """\
 nodes:
   - id: check
     type: rule
@@ -342,13 +417,17 @@ nodes:
     then: {decision: decline}
     reason: R9
 """
+    )
     error = load_error(tmp_path, text)
     assert "'R9'" in error.message
     assert where(error)[:2] == (line_of(text, "reason: R9"), "check")
 
 
 def test_unknown_reason_code_in_a_table_and_a_scorecard(tmp_path: Path) -> None:
-    table = HEAD + CATALOGUE + """\
+    table = (
+        HEAD
+        + CATALOGUE
+        + """\
 nodes:
   - id: grid
     type: table
@@ -358,10 +437,14 @@ nodes:
       - ["< 500", C, R1]
       - [">= 500", B, R2]
 """
+    )
     error = load_error(tmp_path, table)
     assert "'R2'" in error.message
     assert where(error)[:2] == (line_of(table, "R2"), "grid")
-    card = HEAD + CATALOGUE + """\
+    card = (
+        HEAD
+        + CATALOGUE
+        + """\
 nodes:
   - id: card
     type: scorecard
@@ -371,25 +454,33 @@ nodes:
         reason: R7
         bins: [{when: "< 500", points: 0}, {when: ">= 500", points: 10}]
 """
+    )
     error = load_error(tmp_path, card)
     assert "'R7'" in error.message
     assert where(error)[:2] == (line_of(card, "reason: R7"), "card")
 
 
 def test_any_reason_code_without_a_catalogue() -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - {id: check, type: rule, when: score > 1, then: {decision: decline}, reason: ANYTHING}
 """
+    )
     decision = compile_strategy(text).evaluate({"income": 1.0, "score": 2})
     assert [(r.code, r.text_en, r.text_zh) for r in decision.reasons] == [
-        ("ANYTHING", "ANYTHING", "ANYTHING")]
+        ("ANYTHING", "ANYTHING", "ANYTHING")
+    ]
 
 
 # schema errors --------------------------------------------------------------------------------
 
+
 def test_extra_key_is_a_schema_error_with_its_line(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: check
     type: rule
@@ -397,6 +488,7 @@ nodes:
     then: {decision: approve}
     colour: red
 """
+    )
     error = load_error(tmp_path, text, StrategyLoadError)
     assert "nodes.0.colour" in error.message
     assert "Extra inputs are not permitted" in error.message
@@ -405,7 +497,9 @@ nodes:
 
 
 def test_wrong_value_type_is_a_schema_error_with_its_line(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 nodes:
   - id: card
     type: scorecard
@@ -416,18 +510,22 @@ nodes:
           - {when: "< 5", points: 1}
           - {when: ">= 5", points: lots}
 """
+    )
     error = load_error(tmp_path, text, StrategyLoadError)
     assert "nodes.0.characteristics.0.bins.1.points" in error.message
     assert error.context["line"] == line_of(text, "points: lots")
 
 
 def test_every_schema_problem_is_listed(tmp_path: Path) -> None:
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 decision_order: refer
 nodes:
   - {id: a, type: tabel}
   - {id: "1bad", type: expression, assign: {x: "1"}}
 """
+    )
     error = load_error(tmp_path, text, StrategyLoadError)
     assert "decision_order" in error.message
     assert "tabel" in error.message
@@ -471,8 +569,11 @@ def test_errors_of_an_in_memory_document_use_its_name() -> None:
 
 # warnings for unique tables -------------------------------------------------------------------
 
+
 def unique_table(rules: str, hit_policy: str = "unique") -> str:
-    return HEAD + f"""\
+    return (
+        HEAD
+        + f"""\
 nodes:
   - id: grid
     type: table
@@ -481,6 +582,7 @@ nodes:
     outputs: [grade]
     rules:
 {rules}"""
+    )
 
 
 def test_overlapping_unique_table_warns() -> None:
@@ -517,10 +619,13 @@ def test_complete_disjoint_unique_table_has_no_warnings() -> None:
 
 
 def test_only_unique_tables_are_analysed() -> None:
-    text = unique_table("""\
+    text = unique_table(
+        """\
       - ["< 600", '"a"', C]
       - ["[550..700]", -, B]
-""", hit_policy="first")
+""",
+        hit_policy="first",
+    )
     assert compile_strategy(text).warnings == []
 
 
@@ -531,11 +636,13 @@ def test_the_example_strategies_compile_without_warnings() -> None:
 
 # the JSON Schema ------------------------------------------------------------------------------
 
+
 def test_published_schema_file_is_up_to_date() -> None:
     expected = json.dumps(strategy_json_schema(), indent=2, ensure_ascii=False) + "\n"
     assert SCHEMA_FILE.is_file(), f"write {SCHEMA_FILE} from strategy_json_schema()"
     assert SCHEMA_FILE.read_text(encoding="utf-8") == expected, (
-        "strategy.schema.json is stale: regenerate it from strategy_json_schema()")
+        "strategy.schema.json is stale: regenerate it from strategy_json_schema()"
+    )
 
 
 def test_examples_point_at_the_published_schema() -> None:

@@ -47,8 +47,15 @@ def _training_data(n: int = 500) -> tuple[np.ndarray, np.ndarray]:
 def lgb_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lightgbm = pytest.importorskip("lightgbm")
     x, y = _training_data()
-    params = {"objective": "binary", "verbose": -1, "num_threads": 1, "deterministic": True,
-              "seed": 1, "num_leaves": 7, "min_data_in_leaf": 10}
+    params = {
+        "objective": "binary",
+        "verbose": -1,
+        "num_threads": 1,
+        "deterministic": True,
+        "seed": 1,
+        "num_leaves": 7,
+        "min_data_in_leaf": 10,
+    }
     data = lightgbm.Dataset(x, y, feature_name=FEATURES, params=params)
     booster = lightgbm.train(params, data, num_boost_round=10)
     path = tmp_path_factory.mktemp("lgb") / "pd.txt"
@@ -56,11 +63,13 @@ def lgb_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _strategy(tmp_path: Path, artifact: str, fmt: str = "lightgbm",
-              features: dict[str, str] | None = None) -> Path:
+def _strategy(
+    tmp_path: Path, artifact: str, fmt: str = "lightgbm", features: dict[str, str] | None = None
+) -> Path:
     features = features or {"f_income": "income", "f_dti": "dti", "f_score": "score"}
     lines = "\n".join(f"      {k}: {v}" for k, v in features.items())
-    text = textwrap.dedent("""\
+    text = (
+        textwrap.dedent("""\
         id: scored
         version: "3"
         inputs:
@@ -100,7 +109,11 @@ def _strategy(tmp_path: Path, artifact: str, fmt: str = "lightgbm",
             rules:
               - {when: pd > 0.5, then: {decision: decline}, reason: PD}
               - {when: "true", then: {decision: approve}}
-        """).replace("FORMAT", fmt).replace("ARTIFACT", artifact).replace("FEATURES", lines)
+        """)
+        .replace("FORMAT", fmt)
+        .replace("ARTIFACT", artifact)
+        .replace("FEATURES", lines)
+    )
     path = tmp_path / "scored.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -138,8 +151,9 @@ def _reaches_model(r: dict[str, Any]) -> bool:
     return r["score"] is None or r["score"] >= 350
 
 
-def _check_row_vector(strategy: Any, records: list[dict[str, Any]], expected: np.ndarray,
-                      tolerance: float = 1e-9) -> None:
+def _check_row_vector(
+    strategy: Any, records: list[dict[str, Any]], expected: np.ndarray, tolerance: float = 1e-9
+) -> None:
     """Row == vector to 1e-9; both == ``expected`` (the model called directly) to ``tolerance``."""
     schema = {"income": pl.Float64, "debt": pl.Float64, "score": pl.Int64}
     frame = strategy.evaluate_frame(pl.DataFrame(records, schema=schema), reasons=True)
@@ -198,8 +212,11 @@ def test_model_trace_and_types(tmp_path: Path, lgb_model: Path) -> None:
 
 
 def test_feature_names_must_match_in_order(tmp_path: Path, lgb_model: Path) -> None:
-    path = _strategy(tmp_path, str(lgb_model),
-                     features={"f_dti": "dti", "f_income": "income", "f_score": "score"})
+    path = _strategy(
+        tmp_path,
+        str(lgb_model),
+        features={"f_dti": "dti", "f_income": "income", "f_score": "score"},
+    )
     with pytest.raises(StrategyCompileError) as info:
         compile_strategy(path)
     message = str(info.value)
@@ -222,8 +239,11 @@ def test_unreadable_artifact(tmp_path: Path) -> None:
 
 
 def test_features_must_be_numeric(tmp_path: Path, lgb_model: Path) -> None:
-    path = _strategy(tmp_path, str(lgb_model),
-                     features={"f_income": "income", "f_dti": "score > 5", "f_score": "score"})
+    path = _strategy(
+        tmp_path,
+        str(lgb_model),
+        features={"f_income": "income", "f_dti": "score > 5", "f_score": "score"},
+    )
     with pytest.raises(StrategyCompileError, match="feature 'f_dti' must be a number"):
         compile_strategy(path)
 
@@ -235,8 +255,9 @@ def test_xgboost_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
         compile_strategy(_strategy(tmp_path, "m.json", fmt="xgboost"))
 
 
-def test_fake_model_through_the_format_registry(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fake_model_through_the_format_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = FakeModel([0.0002, -1.5, -0.004], intercept=1.0, feature_names=FEATURES)
     monkeypatch.setitem(MODEL_FORMATS, "onnx", lambda path: fake)
     (tmp_path / "fake.onnx").write_bytes(b"")
@@ -255,6 +276,7 @@ def test_fake_model_count_mismatch(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 # ONNX --------------------------------------------------------------------------------------------
+
 
 def _complete_records(n: int = 60) -> list[dict[str, Any]]:
     """Records without nulls (a logistic regression in ONNX turns NaN into NaN)."""
@@ -275,8 +297,9 @@ def test_sklearn_onnx_logistic_regression(tmp_path: Path, zipmap: bool) -> None:
     # bake the scaling into the coefficients so the ONNX model reads raw features
     clf.coef_ = clf.coef_ * scale
     options = {id(clf): {"zipmap": zipmap}}
-    onx = skl2onnx.convert_sklearn(clf, initial_types=[("X", FloatTensorType([None, 3]))],
-                                   options=options, target_opset=15)
+    onx = skl2onnx.convert_sklearn(
+        clf, initial_types=[("X", FloatTensorType([None, 3]))], options=options, target_opset=15
+    )
     (tmp_path / "lr.onnx").write_bytes(onx.SerializeToString())
     strategy = compile_strategy(_strategy(tmp_path, "lr.onnx", fmt="sklearn-onnx"))
     records = _complete_records()
@@ -304,7 +327,8 @@ def _handmade_onnx(path: Path, weights: list[float], bias: float, flat: bool) ->
         nodes.append(helper.make_node("Reshape", ["p2", "S"], ["score"]))
         out_shape = [None]
     graph = helper.make_graph(
-        nodes, "score",
+        nodes,
+        "score",
         [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 3])],
         [helper.make_tensor_value_info("score", TensorProto.FLOAT, out_shape)],
         initializer=[w, b] + ([shape] if flat else []),

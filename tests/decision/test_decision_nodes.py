@@ -26,13 +26,18 @@ XY_SCHEMA = {"x": pl.Int64, "y": pl.Float64}
 
 # helpers ------------------------------------------------------------------------------------------
 
+
 def same(a: Any, b: Any) -> bool:
     """Equal values: None only equals None, numbers within 1e-9, lists element-wise."""
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, list) or isinstance(b, list):
-        return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
-                and all(same(p, q) for p, q in zip(a, b, strict=True)))
+        return (
+            isinstance(a, list)
+            and isinstance(b, list)
+            and len(a) == len(b)
+            and all(same(p, q) for p, q in zip(a, b, strict=True))
+        )
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
     if isinstance(a, int | float) and isinstance(b, int | float):
@@ -44,32 +49,43 @@ def same_outputs(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return set(a) == set(b) and all(same(a[k], b[k]) for k in a)
 
 
-def vector_rows(strategy: CompiledStrategy, records: list[dict[str, Any]],
-                schema: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def vector_rows(
+    strategy: CompiledStrategy,
+    records: list[dict[str, Any]],
+    schema: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Vector results per record: non-null outputs, reason codes, arm and error."""
     frame = pl.DataFrame(records, schema=dict(schema) if schema else None)
     result = strategy.evaluate_frame(frame, reasons=True)
     assert result.height == len(records)
     rows = []
     for row in result.iter_rows(named=True):
-        rows.append({
-            "outputs": {k: row[k] for k in strategy.outputs if row[k] is not None},
-            "reasons": row["reasons"],
-            "arm": row.get("arm"),
-            "error": row[ERROR_COLUMN],
-        })
+        rows.append(
+            {
+                "outputs": {k: row[k] for k in strategy.outputs if row[k] is not None},
+                "reasons": row["reasons"],
+                "arm": row.get("arm"),
+                "error": row[ERROR_COLUMN],
+            }
+        )
     return rows
 
 
-def decide_both(strategy: CompiledStrategy, records: list[dict[str, Any]],
-                schema: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+def decide_both(
+    strategy: CompiledStrategy,
+    records: list[dict[str, Any]],
+    schema: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Row results per record, after checking that the vector path gives the same."""
     vector = vector_rows(strategy, records, schema)
     out = []
     for record, vec in zip(records, vector, strict=True):
         decision = strategy.evaluate(record)
-        row = {"outputs": decision.outputs, "reasons": [r.code for r in decision.reasons],
-               "arm": decision.arm}
+        row = {
+            "outputs": decision.outputs,
+            "reasons": [r.code for r in decision.reasons],
+            "arm": decision.arm,
+        }
         assert vec["error"] is None, (record, vec["error"])
         assert same_outputs(row["outputs"], vec["outputs"]), (record, row, vec)
         assert row["reasons"] == vec["reasons"], (record, row, vec)
@@ -78,21 +94,37 @@ def decide_both(strategy: CompiledStrategy, records: list[dict[str, Any]],
     return out
 
 
-def outputs_of(strategy: CompiledStrategy, records: list[dict[str, Any]],
-               schema: Mapping[str, Any] | None = XY_SCHEMA) -> list[dict[str, Any]]:
+def outputs_of(
+    strategy: CompiledStrategy,
+    records: list[dict[str, Any]],
+    schema: Mapping[str, Any] | None = XY_SCHEMA,
+) -> list[dict[str, Any]]:
     return [r["outputs"] for r in decide_both(strategy, records, schema)]
 
 
-def reasons_of(strategy: CompiledStrategy, records: list[dict[str, Any]],
-               schema: Mapping[str, Any] | None = XY_SCHEMA) -> list[list[str]]:
+def reasons_of(
+    strategy: CompiledStrategy,
+    records: list[dict[str, Any]],
+    schema: Mapping[str, Any] | None = XY_SCHEMA,
+) -> list[list[str]]:
     return [r["reasons"] for r in decide_both(strategy, records, schema)]
 
 
-def table_doc(hit_policy: str, rules: list[Any], outputs: list[Any] | None = None,
-              aggregation: str | None = None,
-              reasons: dict[str, Any] | None = None) -> dict[str, Any]:
-    node: dict[str, Any] = {"id": "tab", "type": "table", "hit_policy": hit_policy,
-                            "inputs": ["x", "y"], "outputs": outputs or ["out"], "rules": rules}
+def table_doc(
+    hit_policy: str,
+    rules: list[Any],
+    outputs: list[Any] | None = None,
+    aggregation: str | None = None,
+    reasons: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "id": "tab",
+        "type": "table",
+        "hit_policy": hit_policy,
+        "inputs": ["x", "y"],
+        "outputs": outputs or ["out"],
+        "rules": rules,
+    }
     if aggregation is not None:
         node["aggregation"] = aggregation
     doc: dict[str, Any] = {"id": f"table_{hit_policy}", "inputs": XY_INPUTS, "nodes": [node]}
@@ -109,38 +141,74 @@ NUMBERS_CATCH_ALL = [*NUMBERS, ["-", "-", 1]]
 LABELS = [["< 3", "-", "low"], ["[1..10]", "< 1", "high"], ["-", "-", "mid"]]
 PRIORITY = [{"name": "out", "priority": ["high", "mid", "low"]}]
 NUMBER_OUT = [{"name": "out", "type": "number"}]
-REASONS = {"A": {"en": "Reason A", "zh": "原因A"}, "B": {"en": "Reason B", "zh": "原因B"},
-           "C": {"en": "Reason C"}, "D": {"en": "Reason D", "zh": "原因D"}}
+REASONS = {
+    "A": {"en": "Reason A", "zh": "原因A"},
+    "B": {"en": "Reason B", "zh": "原因B"},
+    "C": {"en": "Reason C"},
+    "D": {"en": "Reason D", "zh": "原因D"},
+}
 
 EXPRESSION_DOC: dict[str, Any] = {
-    "id": "expression", "inputs": XY_INPUTS,
-    "nodes": [{"id": "calc", "type": "expression", "assign": {
-        "a": "x * 2", "b": "a + y", "c": 'if x > 3 then "big" else "small"',
-        "d": "coalesce(y, 0) + 1"}}],
+    "id": "expression",
+    "inputs": XY_INPUTS,
+    "nodes": [
+        {
+            "id": "calc",
+            "type": "expression",
+            "assign": {
+                "a": "x * 2",
+                "b": "a + y",
+                "c": 'if x > 3 then "big" else "small"',
+                "d": "coalesce(y, 0) + 1",
+            },
+        }
+    ],
 }
 
 RULE_DOC: dict[str, Any] = {
-    "id": "rule", "inputs": XY_INPUTS, "reasons": REASONS,
-    "nodes": [{"id": "too_big", "type": "rule", "when": "x > 5",
-               "then": {"decision": "decline", "limit": {"expr": "y * 2"}}, "reason": "A"}],
+    "id": "rule",
+    "inputs": XY_INPUTS,
+    "reasons": REASONS,
+    "nodes": [
+        {
+            "id": "too_big",
+            "type": "rule",
+            "when": "x > 5",
+            "then": {"decision": "decline", "limit": {"expr": "y * 2"}},
+            "reason": "A",
+        }
+    ],
 }
 
 RULESET_ALL_DOC: dict[str, Any] = {
     "id": "ruleset_all",
     "inputs": {**XY_INPUTS, "s": {"type": "string"}},
     "reasons": REASONS,
-    "nodes": [{
-        "id": "rules", "type": "ruleset", "mode": "all",
-        "score_field": "score", "hits_field": "hits",
-        "rules": [
-            {"when": "x > 5", "then": {"decision": "approve", "grade": "A"}, "reason": "A",
-             "score": 10},
-            {"when": "y < 1", "then": {"decision": "refer", "grade": "B"}, "reason": "B",
-             "score": 2.5},
-            {"when": 's == "bad"', "then": {"decision": "decline"}, "reason": "C", "score": -4},
-            {"when": "x > 8", "then": {"decision": "approve", "grade": "C"}, "reason": "D"},
-        ],
-    }],
+    "nodes": [
+        {
+            "id": "rules",
+            "type": "ruleset",
+            "mode": "all",
+            "score_field": "score",
+            "hits_field": "hits",
+            "rules": [
+                {
+                    "when": "x > 5",
+                    "then": {"decision": "approve", "grade": "A"},
+                    "reason": "A",
+                    "score": 10,
+                },
+                {
+                    "when": "y < 1",
+                    "then": {"decision": "refer", "grade": "B"},
+                    "reason": "B",
+                    "score": 2.5,
+                },
+                {"when": 's == "bad"', "then": {"decision": "decline"}, "reason": "C", "score": -4},
+                {"when": "x > 8", "then": {"decision": "approve", "grade": "C"}, "reason": "D"},
+            ],
+        }
+    ],
 }
 RULESET_FIRST_DOC = copy.deepcopy(RULESET_ALL_DOC)
 RULESET_FIRST_DOC["id"] = "ruleset_first"
@@ -148,54 +216,93 @@ RULESET_FIRST_DOC["nodes"][0]["mode"] = "first"
 XYS_SCHEMA = {**XY_SCHEMA, "s": pl.String}
 
 SCORECARD_DOC: dict[str, Any] = {
-    "id": "scorecard", "inputs": {**XY_INPUTS, "s": {"type": "string"}},
+    "id": "scorecard",
+    "inputs": {**XY_INPUTS, "s": {"type": "string"}},
     "reasons": {"RX": {"en": "x", "zh": "叉"}, "RY": {"en": "y"}, "RS": {"en": "s", "zh": "字"}},
-    "nodes": [{
-        "id": "card", "type": "scorecard", "base_points": 100, "reasons_top": 2,
-        "points_prefix": "pts_",
-        "characteristics": [
-            {"name": "x", "input": "x", "reason": "RX", "missing_points": 3,
-             "special": [{"value": -9, "points": 7}],
-             "bins": [{"when": "< 0", "points": 0}, {"when": "[0..10)", "points": 10},
-                      {"when": ">= 10", "points": 20}]},
-            {"name": "y", "input": "y * 2", "reason": "RY", "else_points": 1,
-             "bins": [{"when": "< 1", "points": 5}, {"when": "[1..3]", "points": 15}]},
-            {"name": "s", "input": "s", "reason": "RS",
-             "bins": [{"when": '"a", "b"', "points": 20}, {"when": '"c"', "points": 10}]},
-        ],
-    }],
+    "nodes": [
+        {
+            "id": "card",
+            "type": "scorecard",
+            "base_points": 100,
+            "reasons_top": 2,
+            "points_prefix": "pts_",
+            "characteristics": [
+                {
+                    "name": "x",
+                    "input": "x",
+                    "reason": "RX",
+                    "missing_points": 3,
+                    "special": [{"value": -9, "points": 7}],
+                    "bins": [
+                        {"when": "< 0", "points": 0},
+                        {"when": "[0..10)", "points": 10},
+                        {"when": ">= 10", "points": 20},
+                    ],
+                },
+                {
+                    "name": "y",
+                    "input": "y * 2",
+                    "reason": "RY",
+                    "else_points": 1,
+                    "bins": [{"when": "< 1", "points": 5}, {"when": "[1..3]", "points": 15}],
+                },
+                {
+                    "name": "s",
+                    "input": "s",
+                    "reason": "RS",
+                    "bins": [{"when": '"a", "b"', "points": 20}, {"when": '"c"', "points": 10}],
+                },
+            ],
+        }
+    ],
 }
 
 TREE_DOC: dict[str, Any] = {
-    "id": "tree", "inputs": XY_INPUTS,
+    "id": "tree",
+    "inputs": XY_INPUTS,
     "reasons": {"L1": {"en": "leaf one"}, "L2": {"en": "leaf two"}},
-    "nodes": [{
-        "id": "tree", "type": "tree",
-        "root": {
-            "if": "x > 5", "missing": "then",
-            "then": {
-                "if": "y < 1",
-                "then": {"id": "a", "set": {"grade": "A", "rate": 0.1}, "reason": "L1"},
-                "else": {"id": "b", "set": {"grade": "B", "rate": {"expr": "y * 2"}}},
+    "nodes": [
+        {
+            "id": "tree",
+            "type": "tree",
+            "root": {
+                "if": "x > 5",
+                "missing": "then",
+                "then": {
+                    "if": "y < 1",
+                    "then": {"id": "a", "set": {"grade": "A", "rate": 0.1}, "reason": "L1"},
+                    "else": {"id": "b", "set": {"grade": "B", "rate": {"expr": "y * 2"}}},
+                },
+                "else": {"id": "c", "set": {"grade": "C"}, "reason": "L2"},
             },
-            "else": {"id": "c", "set": {"grade": "C"}, "reason": "L2"},
-        },
-    }],
+        }
+    ],
 }
 
 ROUTING_DOC: dict[str, Any] = {
-    "id": "routing", "inputs": {"key": {"type": "string"}, "x": {"type": "integer"}},
+    "id": "routing",
+    "inputs": {"key": {"type": "string"}, "x": {"type": "integer"}},
     "nodes": [
-        {"id": "route", "type": "switch",
-         "cases": [{"when": "x > 10", "goto": "high"}, {"when": "x > 5", "goto": "mid"}],
-         "default": "low"},
+        {
+            "id": "route",
+            "type": "switch",
+            "cases": [{"when": "x > 10", "goto": "high"}, {"when": "x > 5", "goto": "mid"}],
+            "default": "low",
+        },
         {"id": "high", "type": "expression", "assign": {"band": '"high"'}, "next": "ab"},
         {"id": "mid", "type": "expression", "assign": {"band": '"mid"'}, "next": "ab"},
         {"id": "low", "type": "expression", "assign": {"band": '"low"'}, "next": "ab"},
-        {"id": "ab", "type": "split", "key": "key", "salt": "s1",
-         "arms": [{"name": "champion", "share": 70, "goto": "champ"},
-                  {"name": "challenger", "share": 20, "goto": "chall"},
-                  {"name": "holdout", "share": 10, "goto": "end"}]},
+        {
+            "id": "ab",
+            "type": "split",
+            "key": "key",
+            "salt": "s1",
+            "arms": [
+                {"name": "champion", "share": 70, "goto": "champ"},
+                {"name": "challenger", "share": 20, "goto": "chall"},
+                {"name": "holdout", "share": 10, "goto": "end"},
+            ],
+        },
         {"id": "champ", "type": "expression", "assign": {"cut": "600"}, "next": "end"},
         {"id": "chall", "type": "expression", "assign": {"cut": "580"}},
     ],
@@ -232,12 +339,15 @@ def compiled() -> dict[str, CompiledStrategy]:
 
 # expression ------------------------------------------------------------------------------------
 
+
 def test_expression_assigns_in_order_and_propagates_nulls(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["expression"]
     assert s.outputs == ["a", "b", "c", "d"]
-    got = outputs_of(s, [{"x": 4, "y": 0.5}, {"x": 1, "y": None}, {"x": None, "y": 2.0},
-                         {"x": None, "y": None}])
+    got = outputs_of(
+        s, [{"x": 4, "y": 0.5}, {"x": 1, "y": None}, {"x": None, "y": 2.0}, {"x": None, "y": None}]
+    )
     assert got == [
         {"a": 8, "b": 8.5, "c": "big", "d": 1.5},
         {"a": 2, "c": "small", "d": 1},  # b = a + null is null, left out
@@ -248,56 +358,88 @@ def test_expression_assigns_in_order_and_propagates_nulls(
 
 # rule and rulesets -----------------------------------------------------------------------------
 
+
 def test_single_rule_sets_fields_and_reason_only_when_it_holds(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["rule"]
-    rows = decide_both(s, [{"x": 6, "y": 1.5}, {"x": 5, "y": 1.5}, {"x": None, "y": 1.0},
-                           {"x": 9, "y": None}], XY_SCHEMA)
-    assert [r["outputs"] for r in rows] == [{"decision": "decline", "limit": 3.0}, {}, {},
-                                             {"decision": "decline"}]
+    rows = decide_both(
+        s,
+        [{"x": 6, "y": 1.5}, {"x": 5, "y": 1.5}, {"x": None, "y": 1.0}, {"x": 9, "y": None}],
+        XY_SCHEMA,
+    )
+    assert [r["outputs"] for r in rows] == [
+        {"decision": "decline", "limit": 3.0},
+        {},
+        {},
+        {"decision": "decline"},
+    ]
     assert [r["reasons"] for r in rows] == [["A"], [], [], ["A"]]
     assert s.evaluate({"x": 6, "y": 1.0}).decision == "decline"
     assert s.evaluate({"x": 1}).decision is None
 
 
 def test_ruleset_all_hits_escalates_decision_and_adds_scores(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["ruleset_all"]
     assert s.outputs == ["decision", "grade", "score", "hits"]
     records = [
-        {"x": 1, "y": 2.0, "s": "good"},   # no hit
-        {"x": 6, "y": 2.0, "s": "good"},   # approve
-        {"x": 6, "y": 0.5, "s": "good"},   # approve then refer: refer beats approve
-        {"x": 1, "y": 0.5, "s": "bad"},    # refer then decline: decline beats refer
-        {"x": 9, "y": 0.5, "s": "bad"},    # all four: a later approve does not undo decline
-        {"x": 9, "y": 0.5, "s": None},     # refer stays although rule 4 approves after it
+        {"x": 1, "y": 2.0, "s": "good"},  # no hit
+        {"x": 6, "y": 2.0, "s": "good"},  # approve
+        {"x": 6, "y": 0.5, "s": "good"},  # approve then refer: refer beats approve
+        {"x": 1, "y": 0.5, "s": "bad"},  # refer then decline: decline beats refer
+        {"x": 9, "y": 0.5, "s": "bad"},  # all four: a later approve does not undo decline
+        {"x": 9, "y": 0.5, "s": None},  # refer stays although rule 4 approves after it
         {"x": None, "y": None, "s": None},  # null conditions count as false
     ]
     rows = decide_both(s, records, XYS_SCHEMA)
     assert [r["outputs"].get("decision") for r in rows] == [
-        None, "approve", "refer", "decline", "decline", "refer", None]
+        None,
+        "approve",
+        "refer",
+        "decline",
+        "decline",
+        "refer",
+        None,
+    ]
     # other fields take the last hit's value
     assert [r["outputs"].get("grade") for r in rows] == [None, "A", "B", "B", "C", "C", None]
     assert [r["outputs"]["score"] for r in rows] == [0, 10, 12.5, -1.5, 8.5, 12.5, 0]
     assert [r["outputs"]["hits"] for r in rows] == [0, 1, 2, 2, 4, 3, 0]
     assert [r["reasons"] for r in rows] == [
-        [], ["A"], ["A", "B"], ["B", "C"], ["A", "B", "C", "D"], ["A", "B", "D"], []]
+        [],
+        ["A"],
+        ["A", "B"],
+        ["B", "C"],
+        ["A", "B", "C", "D"],
+        ["A", "B", "D"],
+        [],
+    ]
 
 
 def test_ruleset_all_hits_uses_the_strategys_decision_order() -> None:
     doc = copy.deepcopy(RULESET_ALL_DOC)
     doc["decision_order"] = ["approve", "refer", "decline"]  # approve is now the most severe
     s = compile_strategy(doc)
-    rows = decide_both(s, [{"x": 6, "y": 0.5, "s": "bad"}, {"x": 1, "y": 0.5, "s": "bad"}],
-                       XYS_SCHEMA)
+    rows = decide_both(
+        s, [{"x": 6, "y": 0.5, "s": "bad"}, {"x": 1, "y": 0.5, "s": "bad"}], XYS_SCHEMA
+    )
     assert [r["outputs"]["decision"] for r in rows] == ["approve", "refer"]
 
 
 def test_ruleset_first_hit_stops_at_the_first_rule(compiled: dict[str, CompiledStrategy]) -> None:
     s = compiled["ruleset_first"]
-    rows = decide_both(s, [{"x": 9, "y": 0.5, "s": "bad"}, {"x": 1, "y": 0.5, "s": "bad"},
-                           {"x": 1, "y": 2.0, "s": "bad"}, {"x": 1, "y": 2.0, "s": None}],
-                       XYS_SCHEMA)
+    rows = decide_both(
+        s,
+        [
+            {"x": 9, "y": 0.5, "s": "bad"},
+            {"x": 1, "y": 0.5, "s": "bad"},
+            {"x": 1, "y": 2.0, "s": "bad"},
+            {"x": 1, "y": 2.0, "s": None},
+        ],
+        XYS_SCHEMA,
+    )
     assert [r["outputs"] for r in rows] == [
         {"decision": "approve", "grade": "A", "score": 10, "hits": 1},
         {"decision": "refer", "grade": "B", "score": 2.5, "hits": 1},
@@ -309,11 +451,22 @@ def test_ruleset_first_hit_stops_at_the_first_rule(compiled: dict[str, CompiledS
 
 # tables ----------------------------------------------------------------------------------------
 
+
 def test_table_unique_single_match_no_match_and_nulls(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["table_unique"]
-    got = outputs_of(s, [{"x": 1, "y": 1.0}, {"x": 5, "y": 0.5}, {"x": 20, "y": 3.0},
-                         {"x": 5, "y": 2.0}, {"x": None, "y": None}, {"x": 5, "y": None}])
+    got = outputs_of(
+        s,
+        [
+            {"x": 1, "y": 1.0},
+            {"x": 5, "y": 0.5},
+            {"x": 20, "y": 3.0},
+            {"x": 5, "y": 2.0},
+            {"x": None, "y": None},
+            {"x": 5, "y": None},
+        ],
+    )
     # string is the default output type; no match (and a null input) gives a null output
     assert got == [{"out": "10"}, {"out": "20"}, {"out": "30"}, {}, {}, {}]
 
@@ -334,16 +487,19 @@ def test_table_unique_violation_fails_the_row(compiled: dict[str, CompiledStrate
 
 def test_table_first_takes_the_first_match(compiled: dict[str, CompiledStrategy]) -> None:
     s = compiled["table_first"]
-    got = outputs_of(s, [{"x": 1, "y": 0.5}, {"x": 5, "y": 0.5}, {"x": 5, "y": 2.0},
-                         {"x": None, "y": None}])
+    got = outputs_of(
+        s, [{"x": 1, "y": 0.5}, {"x": 5, "y": 0.5}, {"x": 5, "y": 2.0}, {"x": None, "y": None}]
+    )
     assert got == [{"out": "10"}, {"out": "20"}, {"out": "1"}, {"out": "1"}]
 
 
 def test_table_priority_takes_the_highest_ranked_output(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["table_priority"]
-    got = outputs_of(s, [{"x": 1, "y": 0.5}, {"x": 1, "y": 2.0}, {"x": 20, "y": 0.5},
-                         {"x": None, "y": None}])
+    got = outputs_of(
+        s, [{"x": 1, "y": 0.5}, {"x": 1, "y": 2.0}, {"x": 20, "y": 0.5}, {"x": None, "y": None}]
+    )
     # r1 low + r2 high + r3 mid -> high; r1 low + r3 mid -> mid (not the first rule's low)
     assert got == [{"out": "high"}, {"out": "mid"}, {"out": "mid"}, {"out": "mid"}]
 
@@ -354,16 +510,21 @@ def test_table_priority_needs_priority_lists() -> None:
 
 
 def test_table_any_agreeing_and_disagreeing_matches() -> None:
-    agree = compile_strategy(table_doc("any", [["< 3", "-", 10], ["[1..10]", "< 1", 10],
-                                               ["> 10", "-", 30]]))
+    agree = compile_strategy(
+        table_doc("any", [["< 3", "-", 10], ["[1..10]", "< 1", 10], ["> 10", "-", 30]])
+    )
     assert outputs_of(agree, [{"x": 1, "y": 0.5}, {"x": 20, "y": 0.5}, {"x": 5, "y": 2.0}]) == [
-        {"out": "10"}, {"out": "30"}, {}]
+        {"out": "10"},
+        {"out": "30"},
+        {},
+    ]
     disagree = compile_strategy(table_doc("any", NUMBERS))
     with pytest.raises(EvaluationError, match="'any'"):
         disagree.evaluate({"x": 1, "y": 0.5})
     assert disagree.evaluate({"x": 1, "y": 2.0}).outputs == {"out": "10"}
-    result = disagree.evaluate_frame(pl.DataFrame([{"x": 1, "y": 0.5}, {"x": 1, "y": 2.0}],
-                                                  schema=XY_SCHEMA))
+    result = disagree.evaluate_frame(
+        pl.DataFrame([{"x": 1, "y": 0.5}, {"x": 1, "y": 2.0}], schema=XY_SCHEMA)
+    )
     error = result.get_column(ERROR_COLUMN).to_list()
     assert error[0] is not None and "'any'" in error[0]
     assert error[1] is None
@@ -371,7 +532,8 @@ def test_table_any_agreeing_and_disagreeing_matches() -> None:
 
 
 def test_table_collect_lists_every_match_in_rule_order(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["table_collect"]
     got = outputs_of(s, [{"x": 1, "y": 0.5}, {"x": 20, "y": 0.5}, {"x": None, "y": None}])
     assert got == [{"out": [10.0, 20.0, 1.0]}, {"out": [30.0, 1.0]}, {"out": [1.0]}]
@@ -379,14 +541,18 @@ def test_table_collect_lists_every_match_in_rule_order(
     assert outputs_of(no_catch_all, [{"x": 5, "y": 2.0}]) == [{"out": []}]
 
 
-@pytest.mark.parametrize(("aggregation", "expected"), [
-    ("sum", [{"out": 30.0}, {"out": 30.0}, {}]),   # sum over no hits is null
-    ("min", [{"out": 10.0}, {"out": 30.0}, {}]),
-    ("max", [{"out": 20.0}, {"out": 30.0}, {}]),
-    ("count", [{"out": 2}, {"out": 1}, {"out": 0}]),  # count over no hits is 0
-])
-def test_table_collect_aggregations(compiled: dict[str, CompiledStrategy], aggregation: str,
-                                    expected: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    ("aggregation", "expected"),
+    [
+        ("sum", [{"out": 30.0}, {"out": 30.0}, {}]),  # sum over no hits is null
+        ("min", [{"out": 10.0}, {"out": 30.0}, {}]),
+        ("max", [{"out": 20.0}, {"out": 30.0}, {}]),
+        ("count", [{"out": 2}, {"out": 1}, {"out": 0}]),  # count over no hits is 0
+    ],
+)
+def test_table_collect_aggregations(
+    compiled: dict[str, CompiledStrategy], aggregation: str, expected: list[dict[str, Any]]
+) -> None:
     s = compiled[f"table_collect_{aggregation}"]
     got = outputs_of(s, [{"x": 1, "y": 0.5}, {"x": 20, "y": 3.0}, {"x": 5, "y": 2.0}])
     assert got == expected
@@ -404,9 +570,15 @@ def test_table_collect_sum_of_integers_stays_integer() -> None:
 def test_table_rule_order_and_output_order_lists(compiled: dict[str, CompiledStrategy]) -> None:
     records = [{"x": 1, "y": 0.5}, {"x": 1, "y": 2.0}, {"x": 20, "y": 0.5}]
     assert outputs_of(compiled["table_rule_order"], records) == [
-        {"out": ["low", "high", "mid"]}, {"out": ["low", "mid"]}, {"out": ["mid"]}]
+        {"out": ["low", "high", "mid"]},
+        {"out": ["low", "mid"]},
+        {"out": ["mid"]},
+    ]
     assert outputs_of(compiled["table_output_order"], records) == [
-        {"out": ["high", "mid", "low"]}, {"out": ["mid", "low"]}, {"out": ["mid"]}]
+        {"out": ["high", "mid", "low"]},
+        {"out": ["mid", "low"]},
+        {"out": ["mid"]},
+    ]
 
 
 def test_table_aggregation_only_with_collect() -> None:
@@ -418,14 +590,19 @@ def test_table_reason_outputs_become_reasons() -> None:
     rules = [["< 3", "-", "low", "A"], ["[1..10]", "< 1", "high", "B"], ["-", "-", "mid", None]]
     outputs = ["band", {"name": "why", "reason": True}]
     first = compile_strategy(table_doc("first", rules, outputs, reasons=REASONS))
-    rows = decide_both(first, [{"x": 1, "y": 0.5}, {"x": 5, "y": 0.5}, {"x": 20, "y": 0.5}],
-                       XY_SCHEMA)
+    rows = decide_both(
+        first, [{"x": 1, "y": 0.5}, {"x": 5, "y": 0.5}, {"x": 20, "y": 0.5}], XY_SCHEMA
+    )
     assert [r["reasons"] for r in rows] == [["A"], ["B"], []]
-    assert [r["outputs"] for r in rows] == [{"band": "low", "why": "A"},
-                                             {"band": "high", "why": "B"}, {"band": "mid"}]
+    assert [r["outputs"] for r in rows] == [
+        {"band": "low", "why": "A"},
+        {"band": "high", "why": "B"},
+        {"band": "mid"},
+    ]
     decision = first.evaluate({"x": 1, "y": 0.5})
     assert [(r.code, r.text_en, r.text_zh, r.node) for r in decision.reasons] == [
-        ("A", "Reason A", "原因A", "tab")]
+        ("A", "Reason A", "原因A", "tab")
+    ]
     collect = compile_strategy(table_doc("collect", rules, outputs, reasons=REASONS))
     rows = decide_both(collect, [{"x": 1, "y": 0.5}, {"x": 20, "y": 0.5}], XY_SCHEMA)
     assert [r["reasons"] for r in rows] == [["A", "B"], []]
@@ -433,33 +610,52 @@ def test_table_reason_outputs_become_reasons() -> None:
 
 def test_table_computed_inputs_and_outputs() -> None:
     doc = {
-        "id": "computed", "inputs": XY_INPUTS,
-        "nodes": [{"id": "tab", "type": "table", "hit_policy": "first",
-                   "inputs": ["x + y", "x"],
-                   "outputs": [{"name": "value", "type": "expression"},
-                               {"name": "n", "type": "integer"}],
-                   "rules": [[">= 10", "-", "=x * 10", 1], ["-", "> y * 5", "=y", 2],
-                             ["-", "-", 0, 3]]}],
+        "id": "computed",
+        "inputs": XY_INPUTS,
+        "nodes": [
+            {
+                "id": "tab",
+                "type": "table",
+                "hit_policy": "first",
+                "inputs": ["x + y", "x"],
+                "outputs": [
+                    {"name": "value", "type": "expression"},
+                    {"name": "n", "type": "integer"},
+                ],
+                "rules": [
+                    [">= 10", "-", "=x * 10", 1],
+                    ["-", "> y * 5", "=y", 2],
+                    ["-", "-", 0, 3],
+                ],
+            }
+        ],
     }
     s = compile_strategy(doc)
-    got = outputs_of(s, [{"x": 9, "y": 1.5}, {"x": 3, "y": 0.5}, {"x": 2, "y": 0.5},
-                         {"x": None, "y": 1.0}])
-    assert got == [{"value": 90, "n": 1}, {"value": 0.5, "n": 2}, {"value": 0, "n": 3},
-                   {"value": 0, "n": 3}]
+    got = outputs_of(
+        s, [{"x": 9, "y": 1.5}, {"x": 3, "y": 0.5}, {"x": 2, "y": 0.5}, {"x": None, "y": 1.0}]
+    )
+    assert got == [
+        {"value": 90, "n": 1},
+        {"value": 0.5, "n": 2},
+        {"value": 0, "n": 3},
+        {"value": 0, "n": 3},
+    ]
 
 
 # scorecard -------------------------------------------------------------------------------------
 
+
 def test_scorecard_points_missing_special_else_and_ranked_reasons(
-        compiled: dict[str, CompiledStrategy]) -> None:
+    compiled: dict[str, CompiledStrategy],
+) -> None:
     s = compiled["scorecard"]
     assert s.outputs == ["pts_x", "pts_y", "pts_s", "score"]
     records = [
-        {"x": 15, "y": 1.0, "s": "a"},     # best everywhere: no reasons
-        {"x": -9, "y": 2.0, "s": "a"},     # special -9 beats bin "< 0"; y*2 = 4: else points
+        {"x": 15, "y": 1.0, "s": "a"},  # best everywhere: no reasons
+        {"x": -9, "y": 2.0, "s": "a"},  # special -9 beats bin "< 0"; y*2 = 4: else points
         {"x": None, "y": None, "s": "c"},  # x missing -> 3; y missing -> else points 1
-        {"x": -1, "y": 0.2, "s": "z"},     # x lost 20, s lost 20 (tie: document order), y 10
-        {"x": 5, "y": 0.25, "s": None},    # s missing without missing_points -> else (0)
+        {"x": -1, "y": 0.2, "s": "z"},  # x lost 20, s lost 20 (tie: document order), y 10
+        {"x": 5, "y": 0.25, "s": None},  # s missing without missing_points -> else (0)
     ]
     rows = decide_both(s, records, XYS_SCHEMA)
     assert [r["outputs"] for r in rows] == [
@@ -470,14 +666,21 @@ def test_scorecard_points_missing_special_else_and_ranked_reasons(
         {"pts_x": 10, "pts_y": 5, "pts_s": 0, "score": 115},
     ]
     # at most reasons_top=2, by points lost (max points minus points), ties in document order
-    assert [r["reasons"] for r in rows] == [[], ["RY", "RX"], ["RX", "RY"], ["RX", "RS"],
-                                             ["RS", "RX"]]
+    assert [r["reasons"] for r in rows] == [
+        [],
+        ["RY", "RX"],
+        ["RX", "RY"],
+        ["RX", "RS"],
+        ["RS", "RX"],
+    ]
     weights = [(r.code, r.weight) for r in s.evaluate(records[3]).reasons]
     assert weights == [("RX", 20.0), ("RS", 20.0)]
     reasons = s.evaluate(records[1]).reasons
     # a code without Chinese text falls back to the English one
     assert [(r.text_en, r.text_zh, r.node) for r in reasons] == [
-        ("y", "y", "card"), ("x", "叉", "card")]
+        ("y", "y", "card"),
+        ("x", "叉", "card"),
+    ]
 
 
 def test_scorecard_without_prefix_outputs_only_the_score() -> None:
@@ -487,28 +690,34 @@ def test_scorecard_without_prefix_outputs_only_the_score() -> None:
     doc["nodes"][0]["reasons_top"] = 0
     s = compile_strategy(doc)
     assert s.outputs == ["total"]
-    rows = decide_both(s, [{"x": 15, "y": 1.0, "s": "a"}, {"x": -1, "y": 0.2, "s": "z"}],
-                       XYS_SCHEMA)
+    rows = decide_both(
+        s, [{"x": 15, "y": 1.0, "s": "a"}, {"x": -1, "y": 0.2, "s": "z"}], XYS_SCHEMA
+    )
     assert rows[0] == {"outputs": {"total": 155}, "reasons": [], "arm": None}
     assert rows[1] == {"outputs": {"total": 105}, "reasons": [], "arm": None}
 
 
 # tree ------------------------------------------------------------------------------------------
 
+
 def test_tree_leaves_and_missing_branches(compiled: dict[str, CompiledStrategy]) -> None:
     s = compiled["tree"]
     records = [
-        {"x": 6, "y": 0.5},      # then/then -> a
-        {"x": 6, "y": 2.0},      # then/else -> b
-        {"x": 1, "y": 0.5},      # else -> c
-        {"x": None, "y": 0.5},   # x > 5 is null: missing goes 'then'; y < 1 -> a
-        {"x": 6, "y": None},     # y < 1 is null: default missing goes 'else' -> b (rate null)
+        {"x": 6, "y": 0.5},  # then/then -> a
+        {"x": 6, "y": 2.0},  # then/else -> b
+        {"x": 1, "y": 0.5},  # else -> c
+        {"x": None, "y": 0.5},  # x > 5 is null: missing goes 'then'; y < 1 -> a
+        {"x": 6, "y": None},  # y < 1 is null: default missing goes 'else' -> b (rate null)
         {"x": None, "y": None},  # then, else -> b
     ]
     rows = decide_both(s, records, XY_SCHEMA)
     assert [r["outputs"] for r in rows] == [
-        {"grade": "A", "rate": 0.1}, {"grade": "B", "rate": 4.0}, {"grade": "C"},
-        {"grade": "A", "rate": 0.1}, {"grade": "B"}, {"grade": "B"},
+        {"grade": "A", "rate": 0.1},
+        {"grade": "B", "rate": 4.0},
+        {"grade": "C"},
+        {"grade": "A", "rate": 0.1},
+        {"grade": "B"},
+        {"grade": "B"},
     ]
     assert [r["reasons"] for r in rows] == [["L1"], [], ["L2"], ["L1"], [], []]
     traced = [s.evaluate(r, trace=True).trace for r in records]
@@ -517,10 +726,19 @@ def test_tree_leaves_and_missing_branches(compiled: dict[str, CompiledStrategy])
 
 # switch and split ------------------------------------------------------------------------------
 
+
 def test_switch_first_case_and_default(compiled: dict[str, CompiledStrategy]) -> None:
     s = compiled["routing"]
-    rows = decide_both(s, [{"key": "k1", "x": 11}, {"key": "k1", "x": 6}, {"key": "k1", "x": 5},
-                           {"key": "k1", "x": None}], ROUTING_SCHEMA)
+    rows = decide_both(
+        s,
+        [
+            {"key": "k1", "x": 11},
+            {"key": "k1", "x": 6},
+            {"key": "k1", "x": 5},
+            {"key": "k1", "x": None},
+        ],
+        ROUTING_SCHEMA,
+    )
     assert [r["outputs"]["band"] for r in rows] == ["high", "mid", "low", "low"]
 
 
@@ -556,8 +774,10 @@ def test_split_null_key_goes_to_the_first_arm(compiled: dict[str, CompiledStrate
     s = compiled["routing"]
     rows = decide_both(s, [{"key": None, "x": 1}, {"key": None, "x": 11}], ROUTING_SCHEMA)
     assert [r["arm"] for r in rows] == ["champion", "champion"]
-    assert [r["outputs"] for r in rows] == [{"band": "low", "cut": 600},
-                                             {"band": "high", "cut": 600}]
+    assert [r["outputs"] for r in rows] == [
+        {"band": "low", "cut": 600},
+        {"band": "high", "cut": 600},
+    ]
 
 
 def test_split_salt_reshuffles_applicants() -> None:
@@ -572,8 +792,10 @@ def test_split_salt_reshuffles_applicants() -> None:
 
 def test_split_shares_are_relative() -> None:
     doc = copy.deepcopy(ROUTING_DOC)
-    doc["nodes"][4]["arms"] = [{"name": "one", "share": 1, "goto": "champ"},
-                               {"name": "two", "share": 3, "goto": "chall"}]
+    doc["nodes"][4]["arms"] = [
+        {"name": "one", "share": 1, "goto": "champ"},
+        {"name": "two", "share": 3, "goto": "chall"},
+    ]
     s = compile_strategy(doc)
     records = [{"key": f"applicant-{i}", "x": 1} for i in range(4000)]
     arms = s.evaluate_frame(pl.DataFrame(records, schema=ROUTING_SCHEMA), reasons=True)
@@ -584,15 +806,26 @@ def test_split_shares_are_relative() -> None:
 
 # input validation -------------------------------------------------------------------------------
 
+
 def test_bad_rows_fail_validation_on_both_paths() -> None:
     doc = copy.deepcopy(EXPRESSION_DOC)
-    doc["inputs"] = {"x": {"type": "integer", "required": True, "min": 0, "max": 10},
-                     "y": {"type": "number", "enum": [0.5, 1.5]}}
+    doc["inputs"] = {
+        "x": {"type": "integer", "required": True, "min": 0, "max": 10},
+        "y": {"type": "number", "enum": [0.5, 1.5]},
+    }
     s = compile_strategy(doc)
-    records = [{"x": 11, "y": 0.5}, {"x": None, "y": 2.0}, {"x": 2.5, "y": None},
-               {"x": 1, "y": 1.5}]
-    expected = ["x: must be between 0 and 10", "x: is required; y: must be one of 0.5, 1.5",
-                "x: expected a whole number, got another type", None]
+    records = [
+        {"x": 11, "y": 0.5},
+        {"x": None, "y": 2.0},
+        {"x": 2.5, "y": None},
+        {"x": 1, "y": 1.5},
+    ]
+    expected = [
+        "x: must be between 0 and 10",
+        "x: is required; y: must be one of 0.5, 1.5",
+        "x: expected a whole number, got another type",
+        None,
+    ]
     frame = s.evaluate_frame(pl.DataFrame(records, schema={"x": pl.Float64, "y": pl.Float64}))
     assert frame.get_column(ERROR_COLUMN).to_list() == expected
     assert frame.get_column("a").to_list() == [None, None, None, 2]
@@ -607,11 +840,20 @@ def test_bad_rows_fail_validation_on_both_paths() -> None:
 
 
 def test_validation_gives_one_problem_per_field_and_strict_dates() -> None:
-    doc = {"id": "checks",
-           "inputs": {"z": {"type": "integer", "min": 0, "max": 10, "enum": [1, 2, 50]},
-                      "d": {"type": "date"}},
-           "nodes": [{"id": "calc", "type": "expression",
-                      "assign": {"later": "days_between(d, date(\"2024-12-31\"))", "zz": "z"}}]}
+    doc = {
+        "id": "checks",
+        "inputs": {
+            "z": {"type": "integer", "min": 0, "max": 10, "enum": [1, 2, 50]},
+            "d": {"type": "date"},
+        },
+        "nodes": [
+            {
+                "id": "calc",
+                "type": "expression",
+                "assign": {"later": 'days_between(d, date("2024-12-31"))', "zz": "z"},
+            }
+        ],
+    }
     s = compile_strategy(doc)
     bad_date = "d: expected a date 'YYYY-MM-DD', got another type"
     cases: list[tuple[dict[str, Any], str | None]] = [

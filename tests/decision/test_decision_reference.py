@@ -57,8 +57,11 @@ def mismatch(got: dict[str, Any], expected: dict[str, Any]) -> str | None:
         if isinstance(want, bool | str) or want is None:
             same = have == want and type(have) is type(want)
         elif isinstance(want, int | float):
-            same = (isinstance(have, int | float) and not isinstance(have, bool)
-                    and math.isclose(have, want, rel_tol=0.0, abs_tol=1e-9))
+            same = (
+                isinstance(have, int | float)
+                and not isinstance(have, bool)
+                and math.isclose(have, want, rel_tol=0.0, abs_tol=1e-9)
+            )
         else:
             same = have == want
         if not same:
@@ -70,8 +73,9 @@ def report(failures: list[str]) -> str:
     return f"{len(failures)} cases differ, e.g.:\n" + "\n".join(failures[:10])
 
 
-def test_the_expected_outputs_use_only_declared_outputs(cases: list[dict[str, Any]],
-                                                        strategy: CompiledStrategy) -> None:
+def test_the_expected_outputs_use_only_declared_outputs(
+    cases: list[dict[str, Any]], strategy: CompiledStrategy
+) -> None:
     outputs = set(strategy.outputs)
     assert all(set(case["expected"]) <= outputs for case in cases)
     # every decision, and every output, occurs somewhere in the cases
@@ -79,8 +83,9 @@ def test_the_expected_outputs_use_only_declared_outputs(cases: list[dict[str, An
     assert set().union(*(case["expected"] for case in cases)) == outputs
 
 
-def test_row_path_reproduces_every_case(cases: list[dict[str, Any]],
-                                        strategy: CompiledStrategy) -> None:
+def test_row_path_reproduces_every_case(
+    cases: list[dict[str, Any]], strategy: CompiledStrategy
+) -> None:
     failures = []
     for number, case in enumerate(cases, 1):
         decision = strategy.evaluate(case["input"])
@@ -94,8 +99,9 @@ def test_row_path_reproduces_every_case(cases: list[dict[str, Any]],
     assert not failures, report(failures)
 
 
-def test_vector_path_reproduces_every_case(cases: list[dict[str, Any]],
-                                           strategy: CompiledStrategy) -> None:
+def test_vector_path_reproduces_every_case(
+    cases: list[dict[str, Any]], strategy: CompiledStrategy
+) -> None:
     frame = pl.DataFrame([case["input"] for case in cases])
     result = strategy.evaluate_frame(frame, reasons=True, keep=("applicantId",))
     assert result.height == len(cases)
@@ -116,8 +122,9 @@ def test_cli_batch_reproduces_every_case(cases: list[dict[str, Any]], tmp_path: 
     source = tmp_path / "in.jsonl"
     target = tmp_path / "out.jsonl"
     source.write_text("".join(json.dumps(case["input"]) + "\n" for case in cases), encoding="utf-8")
-    result = CliRunner().invoke(app, ["batch", str(STRATEGY), str(source), str(target), "--json",
-                                      "--keep", "applicantId"])
+    result = CliRunner().invoke(
+        app, ["batch", str(STRATEGY), str(source), str(target), "--json", "--keep", "applicantId"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rows"] == len(cases)

@@ -20,8 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "strategies"
 
 REFERENCE_APPROVE = {
-    "applicantId": "A5032582", "creditScore": 713, "monthlyIncome": 5200, "monthlyDebt": 0,
-    "loanAmount": 15000, "termMonths": 48, "employmentYears": 0.25, "delinquencies24m": 0,
+    "applicantId": "A5032582",
+    "creditScore": 713,
+    "monthlyIncome": 5200,
+    "monthlyDebt": 0,
+    "loanAmount": 15000,
+    "termMonths": 48,
+    "employmentYears": 0.25,
+    "delinquencies24m": 0,
     "residentialStatus": "own",
 }
 REFERENCE_DECLINE = {**REFERENCE_APPROVE, "monthlyDebt": 4000}  # debt-to-income above 55%
@@ -50,24 +56,38 @@ def test_trace_is_none_unless_requested(reference: CompiledStrategy) -> None:
 
 
 def test_trace_lists_each_node_that_ran_with_inputs_outputs_and_match(
-        reference: CompiledStrategy) -> None:
+    reference: CompiledStrategy,
+) -> None:
     decision = reference.evaluate(REFERENCE_APPROVE, trace=True)
     trace = decision.trace
     assert trace is not None
     assert all(isinstance(t, NodeTrace) for t in trace)
     # the refer and decline branches did not run
     assert [(t.node, t.type) for t in trace] == [
-        ("derive", "expression"), ("policy", "table"), ("route", "switch"),
-        ("approve", "expression")]
+        ("derive", "expression"),
+        ("policy", "table"),
+        ("route", "switch"),
+        ("approve", "expression"),
+    ]
     derive, policy, route, approve = trace
-    assert derive.inputs == {"loanAmount": 15000, "termMonths": 48, "monthlyDebt": 0,
-                             "monthlyIncome": 5200}
+    assert derive.inputs == {
+        "loanAmount": 15000,
+        "termMonths": 48,
+        "monthlyDebt": 0,
+        "monthlyIncome": 5200,
+    }
     assert set(derive.outputs) == {"monthlyPayment", "dti", "lti"}
     assert derive.outputs["lti"] == pytest.approx(15000 / (5200 * 12))
     assert policy.inputs["creditScore"] == 713
     assert policy.inputs["residentialStatus"] == "own"
-    assert set(policy.inputs) == {"creditScore", "dti", "lti", "employmentYears",
-                                  "delinquencies24m", "residentialStatus"}
+    assert set(policy.inputs) == {
+        "creditScore",
+        "dti",
+        "lti",
+        "employmentYears",
+        "delinquencies24m",
+        "residentialStatus",
+    }
     assert policy.outputs == {"decision": "approve", "riskGrade": "B1", "reasonCode": "OK"}
     assert policy.detail == "r15"  # the first matching rule (first hit policy)
     assert route.inputs == {"decision": "approve"}
@@ -100,8 +120,9 @@ def test_trace_to_dict_is_json(reference: CompiledStrategy) -> None:
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
 
 
-def test_trace_of_rulesets_scorecards_splits_and_trees(consumer: CompiledStrategy,
-                                                       applications: list[dict[str, Any]]) -> None:
+def test_trace_of_rulesets_scorecards_splits_and_trees(
+    consumer: CompiledStrategy, applications: list[dict[str, Any]]
+) -> None:
     seen: set[str] = set()
     for record in applications:
         decision = consumer.evaluate(record, trace=True)
@@ -141,12 +162,23 @@ def test_trace_of_rulesets_scorecards_splits_and_trees(consumer: CompiledStrateg
 
 def test_trace_of_tables_with_several_matches() -> None:
     doc = {
-        "id": "collect", "inputs": {"x": {"type": "integer"}},
-        "nodes": [{"id": "tab", "type": "table", "hit_policy": "collect", "aggregation": "count",
-                   "inputs": ["x"], "outputs": ["n"],
-                   "rules": [{"id": "small", "when": ["< 5"], "then": [1]},
-                             {"id": "even", "when": ["0, 2, 4, 6"], "then": [1]},
-                             {"when": ["> 100"], "then": [1]}]}],
+        "id": "collect",
+        "inputs": {"x": {"type": "integer"}},
+        "nodes": [
+            {
+                "id": "tab",
+                "type": "table",
+                "hit_policy": "collect",
+                "aggregation": "count",
+                "inputs": ["x"],
+                "outputs": ["n"],
+                "rules": [
+                    {"id": "small", "when": ["< 5"], "then": [1]},
+                    {"id": "even", "when": ["0, 2, 4, 6"], "then": [1]},
+                    {"when": ["> 100"], "then": [1]},
+                ],
+            }
+        ],
     }
     s = compile_strategy(doc)
     assert [t.detail for t in s.evaluate({"x": 2}, trace=True).trace or []] == [["small", "even"]]
@@ -155,8 +187,9 @@ def test_trace_of_tables_with_several_matches() -> None:
 
 
 @pytest.mark.parametrize("file", ["reference_loan.yaml", "consumer_loan.yaml"])
-def test_outputs_are_the_same_with_and_without_trace(file: str,
-                                                     applications: list[dict[str, Any]]) -> None:
+def test_outputs_are_the_same_with_and_without_trace(
+    file: str, applications: list[dict[str, Any]]
+) -> None:
     strategy = load_strategy(EXAMPLES / file)
     for record in applications:
         plain = strategy.evaluate(record)
@@ -171,15 +204,21 @@ def test_outputs_are_the_same_with_and_without_trace(file: str,
         assert traced_dict == plain_dict
 
 
-def test_reasons_carry_english_and_chinese_text(reference: CompiledStrategy,
-                                                consumer: CompiledStrategy) -> None:
+def test_reasons_carry_english_and_chinese_text(
+    reference: CompiledStrategy, consumer: CompiledStrategy
+) -> None:
     [reason] = reference.evaluate(REFERENCE_DECLINE).reasons
     assert reason.code == "R03"
     assert reason.text_en == "Debt-to-income ratio above 55%"
     assert reason.text_zh == "负债收入比高于55%"
     assert reason.node == "policy"
-    assert reason.to_dict() == {"code": "R03", "text": "Debt-to-income ratio above 55%",
-                                "text_zh": "负债收入比高于55%", "node": "policy", "weight": 0.0}
+    assert reason.to_dict() == {
+        "code": "R03",
+        "text": "Debt-to-income ratio above 55%",
+        "text_zh": "负债收入比高于55%",
+        "node": "policy",
+        "weight": 0.0,
+    }
     [ok] = reference.evaluate(REFERENCE_APPROVE).reasons
     assert (ok.code, ok.text_en, ok.text_zh) == ("OK", "Meets the credit policy", "符合授信政策")
     catalogue = consumer.document.reasons
@@ -190,8 +229,9 @@ def test_reasons_carry_english_and_chinese_text(reference: CompiledStrategy,
             assert r.text_zh and r.text_en != r.text_zh
 
 
-def test_scorecard_reasons_are_ranked_by_points_lost(consumer: CompiledStrategy,
-                                                     applications: list[dict[str, Any]]) -> None:
+def test_scorecard_reasons_are_ranked_by_points_lost(
+    consumer: CompiledStrategy, applications: list[dict[str, Any]]
+) -> None:
     ranked = 0
     for record in applications:
         reasons = consumer.evaluate(record).reasons

@@ -64,8 +64,17 @@ FIELDS_OF = {
 # text: ASCII, quotes and backslashes (escapes), white space for trim, a little Unicode
 # (case mapping of ß, final sigma, dotted İ) and strings that look almost like dates
 ALPHABET = "aAbZz 09-_'\"\\\t\nßéÉΣσİ"
-DATE_LIKE = ["2020-02-29", "2021-02-29", "1999-12-31", "2020-W01-1", " 2020-01-1", "+2020-1-01",
-             "20200101", "2020-1-1", "0000-01-01"]
+DATE_LIKE = [
+    "2020-02-29",
+    "2021-02-29",
+    "1999-12-31",
+    "2020-W01-1",
+    " 2020-01-1",
+    "+2020-1-01",
+    "20200101",
+    "2020-1-1",
+    "0000-01-01",
+]
 TEXT = st.text(ALPHABET, max_size=6) | st.sampled_from(DATE_LIKE)
 FLOATS = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False) | st.sampled_from(
     [0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.1, 0.7, 1.0, 10.0, 1e-9, 3.0, 1e6, -1e6]
@@ -92,6 +101,7 @@ def _number(value: float) -> str:
 
 
 # --- leaves -------------------------------------------------------------------------------
+
 
 @st.composite
 def leaf(draw: st.DrawFn, kind: str, nullok: bool) -> Gen:
@@ -173,8 +183,10 @@ def _variadic(kind: str, names: list[str]) -> Builder:
         fn = draw(st.sampled_from(names))
         count = draw(st.integers(2, 3))
         # min/max of nothing but nulls has no useful type: keep the first argument non-null
-        args = [_sub(draw, kind, depth, nullok=(i > 0 or (fn == "coalesce" and nullok)))
-                for i in range(count)]
+        args = [
+            _sub(draw, kind, depth, nullok=(i > 0 or (fn == "coalesce" and nullok)))
+            for i in range(count)
+        ]
         return f"{fn}({', '.join(a for a, _, _ in args)})", max(b for _, b, _ in args), False
 
     return build
@@ -263,8 +275,12 @@ def _logic(draw: st.DrawFn, depth: int, nullok: bool) -> Gen:
 def _membership(draw: st.DrawFn, depth: int, nullok: bool) -> Gen:
     kind = draw(st.sampled_from([*_COMPARABLE, BOOL]))
     value, _, _ = _sub(draw, kind, depth)
-    items = [draw(leaf(kind, nullok=False)) if draw(st.booleans()) else
-             _sub(draw, kind, depth, nullok=False) for _ in range(draw(st.integers(1, 4)))]
+    items = [
+        draw(leaf(kind, nullok=False))
+        if draw(st.booleans())
+        else _sub(draw, kind, depth, nullok=False)
+        for _ in range(draw(st.integers(1, 4)))
+    ]
     if draw(st.booleans()):  # an all-literal list (the fast path of both back ends)
         items = [draw(leaf(kind, nullok=False)) for _ in items]
         items = [it if it[2] else draw(leaf(kind, nullok=False)) for it in items]
@@ -296,13 +312,40 @@ def _text_test(draw: st.DrawFn, depth: int, nullok: bool) -> Gen:
 
 
 BUILDERS: dict[str, list[Builder]] = {
-    INT: [_int_arith, _int_arith, _int_unary, _int_from_num, _int_from_str, _int_from_date,
-          _variadic(INT, ["min", "max", "coalesce"]), _clamp(INT), _ifelse(INT)],
-    NUM: [_num_arith, _num_arith, _num_power, _num_unary, _num_unary, _int_arith,
-          _variadic(NUM, ["min", "max", "coalesce"]), _clamp(NUM), _ifelse(NUM)],
+    INT: [
+        _int_arith,
+        _int_arith,
+        _int_unary,
+        _int_from_num,
+        _int_from_str,
+        _int_from_date,
+        _variadic(INT, ["min", "max", "coalesce"]),
+        _clamp(INT),
+        _ifelse(INT),
+    ],
+    NUM: [
+        _num_arith,
+        _num_arith,
+        _num_power,
+        _num_unary,
+        _num_unary,
+        _int_arith,
+        _variadic(NUM, ["min", "max", "coalesce"]),
+        _clamp(NUM),
+        _ifelse(NUM),
+    ],
     STR: [_str_ops, _str_ops, _variadic(STR, ["min", "max", "coalesce"]), _ifelse(STR)],
-    BOOL: [_compare, _compare, _logic, _logic, _membership, _range, _null_test, _text_test,
-           _ifelse(BOOL)],
+    BOOL: [
+        _compare,
+        _compare,
+        _logic,
+        _logic,
+        _membership,
+        _range,
+        _null_test,
+        _text_test,
+        _ifelse(BOOL),
+    ],
     DATE: [_date_ops, _variadic(DATE, ["min", "max", "coalesce"]), _ifelse(DATE)],
 }
 
@@ -329,6 +372,7 @@ def frames(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 # --- the property -------------------------------------------------------------------------
+
 
 def _same(row: Any, vec: Any, kind: Kind) -> bool:
     if row is None or vec is None:
@@ -392,6 +436,7 @@ def test_backends_agree(kind: str, data: st.DataObject) -> None:
 # --- known-hard cases, checked every run ----------------------------------------------------
 # Random search rarely lands on these; each one was (or would be) a disagreement.
 
+
 def _rows(field: str, *values: Any, **others: Any) -> list[dict[str, Any]]:
     return [{**dict.fromkeys(FIELDS), **others, field: v} for v in (*values, None)]
 
@@ -400,8 +445,19 @@ def _pairs(a: str, b: str, pairs: list[tuple[Any, Any]]) -> list[dict[str, Any]]
     return [{**dict.fromkeys(FIELDS), a: x, b: y} for x, y in [*pairs, (None, 1.0)]]
 
 
-_QUOTIENTS = [(1.0, 0.1), (-1.0, 0.1), (0.7, 0.1), (1e6, 0.001), (7.5, -2.0), (2.0, -0.1),
-              (-7.5, 2.0), (5.0, 0.0), (0.0, 3.0), (1e300, 1e-300), (-1e300, 1e-300)]
+_QUOTIENTS = [
+    (1.0, 0.1),
+    (-1.0, 0.1),
+    (0.7, 0.1),
+    (1e6, 0.001),
+    (7.5, -2.0),
+    (2.0, -0.1),
+    (-7.5, 2.0),
+    (5.0, 0.0),
+    (0.0, 3.0),
+    (1e300, 1e-300),
+    (-1e300, 1e-300),
+]
 _HUGE = [(1e300, 1e300), (-1e300, 1e300), (1.7e308, 1.7e308), (-1.7e308, 1.7e308), (2.0, 3.0)]
 
 EDGE_CASES: list[tuple[str, list[dict[str, Any]]]] = [
@@ -419,8 +475,23 @@ EDGE_CASES: list[tuple[str, list[dict[str, Any]]]] = [
     ("n1 / n2", _pairs("n1", "n2", [*_QUOTIENTS, (1.0, -0.0)])),
     ("(n1 * n2) - (n1 * n2) > 0", _pairs("n1", "n2", _HUGE)),
     ("n1 * n2 > 1 or n1 * n2 is null", _pairs("n1", "n2", _HUGE)),
-    ("n1 ** n2", _pairs("n1", "n2", [(-8.0, 1 / 3), (0.0, -1.0), (1e6, 1000.0), (2.0, 0.5),
-                                      (-2.0, 3.0), (0.0, 0.0), (-0.0, -1.0), (1.0, 1e300)])),
+    (
+        "n1 ** n2",
+        _pairs(
+            "n1",
+            "n2",
+            [
+                (-8.0, 1 / 3),
+                (0.0, -1.0),
+                (1e6, 1000.0),
+                (2.0, 0.5),
+                (-2.0, 3.0),
+                (0.0, 0.0),
+                (-0.0, -1.0),
+                (1.0, 1e300),
+            ],
+        ),
+    ),
     ("1e300 * 1e300", _rows("n1", 1.0)),
     ("2 ** 1024", _rows("n1", 1.0)),
     ("exp(n1)", _rows("n1", 709.0, 710.0, -1000.0, 1.0)),
@@ -440,8 +511,10 @@ EDGE_CASES: list[tuple[str, list[dict[str, Any]]]] = [
     ("lower(s1) + '|' + upper(s1)", _rows("s1", "ΑΣ", "ΟΔΟΣ ΟΔΟΣ", "İ", "ß", "ǅ", "ﬁ", "É")),
     ("len(s1)", _rows("s1", "é", "e\u0301", "👍", "")),
     ("trim(s1)", _rows("s1", " \t\na\r ", "\u00a0a\u00a0", "")),
-    ("contains(s1, s2) or startswith(s1, s2) or endswith(s1, s2)",
-     _pairs("s1", "s2", [("abc", ""), ("", ""), ("abc", "bc"), ("a.c", ".")])),
+    (
+        "contains(s1, s2) or startswith(s1, s2) or endswith(s1, s2)",
+        _pairs("s1", "s2", [("abc", ""), ("", ""), ("abc", "bc"), ("a.c", ".")]),
+    ),
     # the untyped literal null in every position the vector back end must type
     ("-null", _rows("n1", 1.0)),
     ("not null", _rows("n1", 1.0)),
@@ -475,25 +548,49 @@ EDGE_CASES: list[tuple[str, list[dict[str, Any]]]] = [
     ("n1 in [1, 2]", _rows("n1", 1.0, 1.5, 2.0)),
     ("n1 not in [i1, 2.5]", _rows("n1", 1.0, 2.5, 3.0, i1=1)),
     ("s1 in [s2, 'a']", _pairs("s1", "s2", [("a", None), ("b", "b"), ("c", None)])),
-    ("d1 in [date('2020-02-29'), d2]", _pairs("d1", "d2", [(dt.date(2020, 2, 29), None),
-                                                          (dt.date(2020, 3, 1), None)])),
+    (
+        "d1 in [date('2020-02-29'), d2]",
+        _pairs("d1", "d2", [(dt.date(2020, 2, 29), None), (dt.date(2020, 3, 1), None)]),
+    ),
     # ranges, all four brackets, at the ends
     ("i1 in [1..3]", _rows("i1", 0, 1, 2, 3, 4)),
     ("i1 in (1..3]", _rows("i1", 1, 3)),
     ("i1 in [1..3)", _rows("i1", 1, 3)),
     ("i1 not in (1..3)", _rows("i1", 1, 2, 3)),
     ("s1 in ['a'..'b')", _rows("s1", "a", "az", "b", "B")),
-    ("d1 in [date('2020-01-01')..date('2020-12-31')]",
-     _rows("d1", dt.date(2020, 1, 1), dt.date(2021, 1, 1))),
+    (
+        "d1 in [date('2020-01-01')..date('2020-12-31')]",
+        _rows("d1", dt.date(2020, 1, 1), dt.date(2021, 1, 1)),
+    ),
     # date arithmetic across month ends and leap days
-    ("months_between(d1, d2)", _pairs("d1", "d2", [(dt.date(2020, 1, 31), dt.date(2020, 2, 29)),
-                                                   (dt.date(2020, 2, 29), dt.date(2021, 2, 28)),
-                                                   (dt.date(2021, 3, 31), dt.date(2020, 1, 1))])),
-    ("age(d1, d2)", _pairs("d1", "d2", [(dt.date(2000, 2, 29), dt.date(2021, 2, 28)),
-                                        (dt.date(2000, 2, 29), dt.date(2021, 3, 1)),
-                                        (dt.date(2000, 6, 15), dt.date(1990, 1, 1))])),
-    ("days_between(d1, d2) + weekday(d1)",
-     _pairs("d1", "d2", [(dt.date(2024, 1, 7), dt.date(2023, 1, 1))])),
+    (
+        "months_between(d1, d2)",
+        _pairs(
+            "d1",
+            "d2",
+            [
+                (dt.date(2020, 1, 31), dt.date(2020, 2, 29)),
+                (dt.date(2020, 2, 29), dt.date(2021, 2, 28)),
+                (dt.date(2021, 3, 31), dt.date(2020, 1, 1)),
+            ],
+        ),
+    ),
+    (
+        "age(d1, d2)",
+        _pairs(
+            "d1",
+            "d2",
+            [
+                (dt.date(2000, 2, 29), dt.date(2021, 2, 28)),
+                (dt.date(2000, 2, 29), dt.date(2021, 3, 1)),
+                (dt.date(2000, 6, 15), dt.date(1990, 1, 1)),
+            ],
+        ),
+    ),
+    (
+        "days_between(d1, d2) + weekday(d1)",
+        _pairs("d1", "d2", [(dt.date(2024, 1, 7), dt.date(2023, 1, 1))]),
+    ),
 ]
 
 

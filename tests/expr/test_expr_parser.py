@@ -154,8 +154,18 @@ def test_precedence_and_associativity(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["a < b < c", "1 < 2 == true", "a == b == c", "a = b = c", "x in [1] in [true]",
-     "x is null is null", "1 + if a then 1 else 2", "a and or b", "a or", "not"],
+    [
+        "a < b < c",
+        "1 < 2 == true",
+        "a == b == c",
+        "a = b = c",
+        "x in [1] in [true]",
+        "x is null is null",
+        "1 + if a then 1 else 2",
+        "a and or b",
+        "a or",
+        "not",
+    ],
 )
 def test_non_associative_and_misplaced_operators_are_syntax_errors(text: str) -> None:
     with pytest.raises(ExpressionSyntaxError):
@@ -163,6 +173,7 @@ def test_non_associative_and_misplaced_operators_are_syntax_errors(text: str) ->
 
 
 # --- literals -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "value"),
@@ -258,8 +269,22 @@ def test_keyword_literals(text: str, value: bool | None) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["order", "notes", "iffy", "nullable", "true_", "falsey", "island", "android", "thenable",
-     "elsewhere", "income", "notional", "_private_ok", "x1"],
+    [
+        "order",
+        "notes",
+        "iffy",
+        "nullable",
+        "true_",
+        "falsey",
+        "island",
+        "android",
+        "thenable",
+        "elsewhere",
+        "income",
+        "notional",
+        "_private_ok",
+        "x1",
+    ],
 )
 def test_names_that_start_with_a_keyword_are_fields(name: str) -> None:
     node = parse(f"{name} + 1")
@@ -270,8 +295,12 @@ def test_names_that_start_with_a_keyword_are_fields(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "name"),
-    [("applicant.income", "applicant.income"), ("a.b.c", "a.b.c"), ("a . b", "a.b"),
-     ("bureau.score_v2", "bureau.score_v2")],
+    [
+        ("applicant.income", "applicant.income"),
+        ("a.b.c", "a.b.c"),
+        ("a . b", "a.b"),
+        ("bureau.score_v2", "bureau.score_v2"),
+    ],
 )
 def test_dotted_field_names(text: str, name: str) -> None:
     node = parse(text)
@@ -286,6 +315,7 @@ def test_malformed_dotted_names_are_syntax_errors(text: str) -> None:
 
 
 # --- lists, ranges, membership ------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -334,8 +364,10 @@ def test_ranges_of_all_four_bracket_kinds(
         ("x in [1.5..2.5]", "(in x [1.5..2.5])"),
         ("x in [-5..-1]", "(in x [-5..-1])"),
         ("s in ['a'..'m')", "(in s ['a'..'m'))"),
-        ("d in [date('2020-01-01')..date('2020-12-31')]",
-         "(in d [date('2020-01-01')..date('2020-12-31')])"),
+        (
+            "d in [date('2020-01-01')..date('2020-12-31')]",
+            "(in d [date('2020-01-01')..date('2020-12-31')])",
+        ),
         ("x in [1 .. 2]", "(in x [1..2])"),
     ],
 )
@@ -377,10 +409,14 @@ def test_incomplete_membership_and_null_tests(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("if a then 1", "expected 'else'"), ("if a 1 else 2", "unexpected '1'"),
-     # a keyword where a value is expected is read as a name, so the error comes one token
-     # later, but it still says what was expected
-     ("if a then else 2", "expected 'else'"), ("if then 1 else 2", "'then'")],
+    [
+        ("if a then 1", "expected 'else'"),
+        ("if a 1 else 2", "unexpected '1'"),
+        # a keyword where a value is expected is read as a name, so the error comes one token
+        # later, but it still says what was expected
+        ("if a then else 2", "expected 'else'"),
+        ("if then 1 else 2", "'then'"),
+    ],
 )
 def test_incomplete_if(text: str, fragment: str) -> None:
     with pytest.raises(ExpressionSyntaxError) as info:
@@ -396,6 +432,7 @@ def test_positions_point_into_multi_line_text() -> None:
 
 
 # --- decision-table cells (unary tests) ---------------------------------------------------
+
 
 def evaluate_cell(text: str, kind: Kind, values: list[Any]) -> list[Any]:
     """Evaluate a cell on both back ends; assert they agree and return the values."""
@@ -431,8 +468,12 @@ CELLS: list[tuple[str, Kind, list[Any], list[bool | None]]] = [
     ("(740..779]", INT, [740, 779], [False, True]),
     ("(740..779)", INT, [740, 741, 778, 779], [False, True, True, False]),
     ("[0.1..0.2]", NUM, [0.1, 0.15, 0.2, 0.25], [True, True, True, False]),
-    ('"own", "mortgage"', STR, ["own", "mortgage", "rent", "", None],
-     [True, True, False, False, None]),
+    (
+        '"own", "mortgage"',
+        STR,
+        ["own", "mortgage", "rent", "", None],
+        [True, True, False, False, None],
+    ),
     ("'own'", STR, ["own", "Own"], [True, False]),
     ("[1, 2]", INT, [1, 3, None], [True, False, None]),
     ("not(1, 2)", INT, [1, 2, 3, None], [False, False, True, None]),
@@ -445,13 +486,16 @@ CELLS: list[tuple[str, Kind, list[Any], list[bool | None]]] = [
     ("1, [5..6], > 100", INT, [1, 2, 5, 101], [True, False, True, True]),
     ("true", BOOL, [True, False, None], [True, False, None]),
     (">= date('2020-01-01')", DATE, [_D(2019, 12, 31), _D(2020, 1, 1)], [False, True]),
-    ("[date('2020-01-01')..date('2020-12-31')]", DATE, [_D(2020, 6, 1), _D(2021, 1, 1)],
-     [True, False]),
+    (
+        "[date('2020-01-01')..date('2020-12-31')]",
+        DATE,
+        [_D(2020, 6, 1), _D(2021, 1, 1)],
+        [True, False],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "values", "expected"), CELLS,
-                         ids=[c[0] for c in CELLS])
+@pytest.mark.parametrize(("text", "kind", "values", "expected"), CELLS, ids=[c[0] for c in CELLS])
 def test_unary_tests(text: str, kind: Kind, values: list[Any], expected: list[Any]) -> None:
     assert evaluate_cell(text, kind, values) == expected
 
@@ -505,12 +549,13 @@ SYNTAX_ERRORS = [
     ("income > 1000 and\n   dti >> 0.4", 2, 9, "unexpected '>'"),
     ("lambda: 1", 1, 7, "unexpected character ':'"),
     ("x; y", 1, 2, "unexpected character ';'"),
-    ("1 +\n \"\\q\"", 2, 2, "unknown escape"),
+    ('1 +\n "\\q"', 2, 2, "unknown escape"),
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "fragment"), SYNTAX_ERRORS,
-                         ids=[e[0] for e in SYNTAX_ERRORS])
+@pytest.mark.parametrize(
+    ("text", "line", "column", "fragment"), SYNTAX_ERRORS, ids=[e[0] for e in SYNTAX_ERRORS]
+)
 def test_syntax_errors_carry_position_and_a_helpful_message(
     text: str, line: int, column: int, fragment: str
 ) -> None:

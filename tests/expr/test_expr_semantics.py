@@ -174,10 +174,28 @@ COMPARISONS = [
 ]
 
 # Kleene logic: the full truth tables
-_AND = {(T, T): T, (T, F): F, (T, N): N, (F, T): F, (F, F): F, (F, N): F, (N, T): N, (N, F): F,
-        (N, N): N}
-_OR = {(T, T): T, (T, F): T, (T, N): T, (F, T): T, (F, F): F, (F, N): N, (N, T): T, (N, F): N,
-       (N, N): N}
+_AND = {
+    (T, T): T,
+    (T, F): F,
+    (T, N): N,
+    (F, T): F,
+    (F, F): F,
+    (F, N): F,
+    (N, T): N,
+    (N, F): F,
+    (N, N): N,
+}
+_OR = {
+    (T, T): T,
+    (T, F): T,
+    (T, N): T,
+    (F, T): T,
+    (F, F): F,
+    (F, N): N,
+    (N, T): T,
+    (N, F): N,
+    (N, N): N,
+}
 LOGIC = [
     *(case("b and c", r, b=x, c=y) for (x, y), r in _AND.items()),
     *(case("b or c", r, b=x, c=y) for (x, y), r in _OR.items()),
@@ -435,6 +453,7 @@ def test_compiled_expression_describes_itself() -> None:
 
 # --- types --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "ty"),
     [
@@ -592,8 +611,11 @@ def test_type_errors(text: str, fragment: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("lowr(s)", "did you mean lower"), ("open('x')", "unknown function 'open'"),
-     ("_private(1)", "not allowed")],
+    [
+        ("lowr(s)", "did you mean lower"),
+        ("open('x')", "unknown function 'open'"),
+        ("_private(1)", "not allowed"),
+    ],
 )
 def test_unknown_functions_are_unsafe(text: str, fragment: str) -> None:
     with pytest.raises(UnsafeExpressionError) as info:

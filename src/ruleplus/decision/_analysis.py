@@ -26,10 +26,21 @@ def _points(cell: Node | None, column: str) -> Any:
     """A predicate over one value, or None when the cell is not analysable."""
     if cell is None:
         return lambda v: True
-    if isinstance(cell, Compare) and isinstance(cell.left, Field) and cell.left.name == column and isinstance(cell.right, Literal):
+    if (
+        isinstance(cell, Compare)
+        and isinstance(cell.left, Field)
+        and cell.left.name == column
+        and isinstance(cell.right, Literal)
+    ):
         bound, op = cell.right.value, cell.op
-        ops = {"<": lambda v: v < bound, "<=": lambda v: v <= bound, ">": lambda v: v > bound,
-               ">=": lambda v: v >= bound, "==": lambda v: v == bound, "!=": lambda v: v != bound}
+        ops = {
+            "<": lambda v: v < bound,
+            "<=": lambda v: v <= bound,
+            ">": lambda v: v > bound,
+            ">=": lambda v: v >= bound,
+            "==": lambda v: v == bound,
+            "!=": lambda v: v != bound,
+        }
         return lambda v: v is not None and ops[op](v)
     if isinstance(cell, Logical):
         parts = [_points(p, column) for p in cell.operands]
@@ -41,9 +52,17 @@ def _points(cell: Node | None, column: str) -> Any:
     if isinstance(cell, Not):
         inner = _points(cell.operand, column)
         return None if inner is None else (lambda v: v is not None and not inner(v))
-    if isinstance(cell, In) and isinstance(cell.container, ListExpr) and all(isinstance(i, Literal) for i in cell.container.items):
+    if (
+        isinstance(cell, In)
+        and isinstance(cell.container, ListExpr)
+        and all(isinstance(i, Literal) for i in cell.container.items)
+    ):
         values = {i.value for i in cell.container.items if isinstance(i, Literal)}
-        return (lambda v: v is not None and (v not in values)) if cell.negated else (lambda v: v in values)
+        return (
+            (lambda v: v is not None and (v not in values))
+            if cell.negated
+            else (lambda v: v in values)
+        )
     if isinstance(cell, IsNull):
         return (lambda v: v is not None) if cell.negated else (lambda v: v is None)
     return None
@@ -68,7 +87,9 @@ def _representatives(values: list[Any]) -> list[Any]:
             reps.extend([a, (a + b) / 2])
         reps.extend([numbers[-1], numbers[-1] + 1])
         return reps
-    others = list(dict.fromkeys(v for v in values if not isinstance(v, int | float) or isinstance(v, bool)))
+    others = list(
+        dict.fromkeys(v for v in values if not isinstance(v, int | float) or isinstance(v, bool))
+    )
     return [*others, "\x00other"] if others else [0]
 
 
@@ -79,7 +100,9 @@ def table_warnings(table: CompiledTable) -> list[str]:
     for row in table.rows:
         preds.append([_points(cell, columns[k]) for k, cell in enumerate(row.tests)])
     if any(p is None for row in preds for p in row):
-        return [f"table {table.id!r}: some cells use expressions; overlap/completeness not analysed"]
+        return [
+            f"table {table.id!r}: some cells use expressions; overlap/completeness not analysed"
+        ]
     grids = []
     for k in range(len(columns)):
         consts = [c for row in table.rows for c in _constants(row.tests[k])]
@@ -88,19 +111,29 @@ def table_warnings(table: CompiledTable) -> list[str]:
     for g in grids:
         size *= len(g)
     if size > _GRID_LIMIT:
-        return [f"table {table.id!r}: too many input combinations ({size}) to analyse overlap/completeness"]
+        return [
+            f"table {table.id!r}: too many input combinations ({size}) to analyse overlap/completeness"
+        ]
     warnings: list[str] = []
     overlaps: set[tuple[int, int]] = set()
     gap: tuple[Any, ...] | None = None
     for point in itertools.product(*grids):
-        hits = [i for i, row in enumerate(preds) if all(p(v) for p, v in zip(row, point, strict=True))]
+        hits = [
+            i for i, row in enumerate(preds) if all(p(v) for p, v in zip(row, point, strict=True))
+        ]
         if not hits and gap is None:
             gap = point
         for a, b in itertools.combinations(hits, 2):
             overlaps.add((a, b))
     for a, b in sorted(overlaps)[:10]:
-        warnings.append(f"table {table.id!r}: rules {table.rows[a].label} and {table.rows[b].label} overlap")
+        warnings.append(
+            f"table {table.id!r}: rules {table.rows[a].label} and {table.rows[b].label} overlap"
+        )
     if gap is not None:
-        shown = ", ".join(f"{c}={v!r}" for c, v in zip(columns, gap, strict=True) if v != "\x00other")
-        warnings.append(f"table {table.id!r} is incomplete: no rule matches e.g. {shown or 'some inputs'}")
+        shown = ", ".join(
+            f"{c}={v!r}" for c, v in zip(columns, gap, strict=True) if v != "\x00other"
+        )
+        warnings.append(
+            f"table {table.id!r} is incomplete: no rule matches e.g. {shown or 'some inputs'}"
+        )
     return warnings

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from ruleplus.decision._document import LoadedDocument
 from ruleplus.decision._graph import END, Graph
-from ruleplus.decision._inputs import InputSpec, normalise_frame, row_validation
-from ruleplus.decision.nodes import NODE_TYPES, CompiledNode, NodeContext, RowGen, VecGen
-from ruleplus.errors import FieldProblem, InputValidationError, StrategyCompileError
+from ruleplus.decision._inputs import InputSpec, row_validation
+from ruleplus.decision.nodes import NODE_TYPES, CompiledNode, NodeContext, RowGen
+from ruleplus.errors import FieldProblem, StrategyCompileError
 from ruleplus.expr import Kind, Ty
+from ruleplus.expr._row import function_def
 
 __all__ = ["FlowProgram", "compile_flow"]
 
@@ -69,35 +68,56 @@ class FlowProgram:
     warnings: list[str] = field(default_factory=list)
 
 
-def compile_flow(loaded: LoadedDocument, raise_invalid: Callable[[list[FieldProblem]], Any]) -> FlowProgram:
+def compile_flow(
+    loaded: LoadedDocument, raise_invalid: Callable[[list[FieldProblem]], Any]
+) -> FlowProgram:
     """Check and compile a loaded document (see module docstring)."""
     doc = loaded.doc
     file = str(loaded.path) if loaded.path else loaded.name
 
     def error(node_id: str | None, message: str, **extra: Any) -> StrategyCompileError:
         line = loaded.node_line(node_id) if node_id else None
-        return StrategyCompileError(message, strategy=doc.id, version=doc.version, file=file,
-                                    line=line, node=node_id, **extra)
+        return StrategyCompileError(
+            message,
+            strategy=doc.id,
+            version=doc.version,
+            file=file,
+            line=line,
+            node=node_id,
+            **extra,
+        )
 
     specs: list[InputSpec] = []
     for name, fdoc in doc.inputs.items():
         try:
             specs.append(InputSpec.from_doc(name, fdoc))
         except ValueError as exc:
-            raise StrategyCompileError(str(exc), strategy=doc.id, file=file,
-                                       line=loaded.line_of("inputs", name), field=name) from None
+            raise StrategyCompileError(
+                str(exc),
+                strategy=doc.id,
+                file=file,
+                line=loaded.line_of("inputs", name),
+                field=name,
+            ) from None
     env0: Env = {s.name: s.ty for s in specs}
 
     ids = [n.id for n in doc.nodes]
     seen: set[str] = set()
     for node_id in ids:
         if node_id in seen or node_id == END:
-            raise error(node_id, f"node id {node_id!r} is used twice" if node_id != END else "'end' is reserved")
+            raise error(
+                node_id,
+                f"node id {node_id!r} is used twice" if node_id != END else "'end' is reserved",
+            )
         seen.add(node_id)
     succ: dict[str, list[str]] = {}
     for i, ndoc in enumerate(doc.nodes):
         if ndoc.type in ("switch", "split"):
-            succ[ndoc.id] = ([c.goto for c in ndoc.cases] + [ndoc.default]) if ndoc.type == "switch" else [a.goto for a in ndoc.arms]  # type: ignore[union-attr]
+            succ[ndoc.id] = (
+                ([c.goto for c in ndoc.cases] + [ndoc.default])
+                if ndoc.type == "switch"
+                else [a.goto for a in ndoc.arms]
+            )
         else:
             succ[ndoc.id] = [ndoc.next or (ids[i + 1] if i + 1 < len(ids) else END)]
     graph = Graph(ids, succ, lambda n, m: error(n, m))
@@ -109,28 +129,53 @@ def compile_flow(loaded: LoadedDocument, raise_invalid: Callable[[list[FieldProb
     warnings: list[str] = []
     for node_id in graph.topo:
         preds = graph.pred[node_id]
-        env_in = env0 if node_id == graph.start else merge_envs(
-            [env_out[p] for p in preds],
-            lambda f, a, b, n=node_id: error(n, f"field {f!r} is {a} on one path and {b} on another", field=f))
+        if node_id == graph.start:
+            env_in = env0
+        else:
+
+            def on_conflict(f: str, a: Ty, b: Ty, n: str = node_id) -> StrategyCompileError:
+                return error(n, f"field {f!r} is {a} on one path and {b} on another", field=f)
+
+            env_in = merge_envs([env_out[p] for p in preds], on_conflict)
         ndoc = doc.nodes[index[node_id]]
-        ctx = NodeContext(doc.id, doc.version, file, loaded.line_of, index[node_id], node_id, doc.reasons,
-                          doc.decision_field, doc.decision_order,
-                          loaded.path.parent if loaded.path else Path.cwd())
+        ctx = NodeContext(
+            doc.id,
+            doc.version,
+            file,
+            loaded.line_of,
+            index[node_id],
+            node_id,
+            doc.reasons,
+            doc.decision_field,
+            doc.decision_order,
+            loaded.path.parent if loaded.path else Path.cwd(),
+        )
         compiled = NODE_TYPES[ndoc.type](ndoc, env_in, ctx)
         for name in compiled.assigns:
             if name in env0 and name != doc.decision_field:
-                raise error(node_id, f"node assigns input field {name!r}; derive a new field instead", field=name)
+                raise error(
+                    node_id,
+                    f"node assigns input field {name!r}; derive a new field instead",
+                    field=name,
+                )
         warnings.extend(getattr(compiled, "warnings", []))
         nodes[node_id] = compiled
         env_out[node_id] = {**env_in, **compiled.assigns}
-    env_end = merge_envs([env_out[p] for p in graph.pred[END]],
-                         lambda f, a, b: error(None, f"field {f!r} is {a} on one path and {b} on another", field=f))
+    env_end = merge_envs(
+        [env_out[p] for p in graph.pred[END]],
+        lambda f, a, b: error(None, f"field {f!r} is {a} on one path and {b} on another", field=f),
+    )
     if doc.outputs is not None:
         outputs = list(doc.outputs)
         for name in outputs:
             if name not in env_end:
-                raise StrategyCompileError(f"output {name!r} is never assigned", strategy=doc.id, file=file,
-                                           line=loaded.line_of("outputs"), field=name)
+                raise StrategyCompileError(
+                    f"output {name!r} is never assigned",
+                    strategy=doc.id,
+                    file=file,
+                    line=loaded.line_of("outputs"),
+                    field=name,
+                )
     else:
         outputs = [n for n in env_end if n not in env0 and not n.startswith("_")]
     output_types = {n: env_end[n] for n in outputs}
@@ -138,7 +183,9 @@ def compile_flow(loaded: LoadedDocument, raise_invalid: Callable[[list[FieldProb
     builder = _RowBuilder(graph, nodes, specs, outputs, doc.decision_field, raise_invalid)
     row, source = builder.build(trace=False)
     row_traced, _ = builder.build(trace=True)
-    return FlowProgram(specs, nodes, graph, outputs, output_types, row, row_traced, source, warnings)
+    return FlowProgram(
+        specs, nodes, graph, outputs, output_types, row, row_traced, source, warnings
+    )
 
 
 def _name(n: str) -> ast.Name:
@@ -150,8 +197,15 @@ def _store(n: str, value: ast.expr) -> ast.stmt:
 
 
 class _RowBuilder:
-    def __init__(self, graph: Graph, nodes: dict[str, CompiledNode], specs: list[InputSpec],
-                 outputs: list[str], decision_field: str, raise_invalid: Callable[[list[FieldProblem]], Any]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        nodes: dict[str, CompiledNode],
+        specs: list[InputSpec],
+        outputs: list[str],
+        decision_field: str,
+        raise_invalid: Callable[[list[FieldProblem]], Any],
+    ) -> None:
         self.graph = graph
         self.nodes = nodes
         self.specs = specs
@@ -166,20 +220,40 @@ class _RowBuilder:
         for spec in self.specs:
             g.local(spec.name)
         body = row_validation(self.specs, locals_, namespace, "rec")
-        body.append(ast.If(test=_name("_problems"), body=[ast.Return(value=ast.Call(func=_name("_invalid"), args=[_name("_problems")], keywords=[]))], orelse=[]))
-        assigned = list(dict.fromkeys(f for n in self.nodes.values() for f in n.assigns if f not in locals_))
+        body.append(
+            ast.If(
+                test=_name("_problems"),
+                body=[
+                    ast.Return(
+                        value=ast.Call(
+                            func=_name("_invalid"), args=[_name("_problems")], keywords=[]
+                        )
+                    )
+                ],
+                orelse=[],
+            )
+        )
+        assigned = list(
+            dict.fromkeys(f for n in self.nodes.values() for f in n.assigns if f not in locals_)
+        )
         for name in assigned:
             body.append(_store(g.local(name), ast.Constant(None)))
         body.append(_store("_rs", ast.List(elts=[], ctx=ast.Load())))
         body.append(_store("_arm", ast.Constant(None)))
-        body.append(_store("_tr", ast.List(elts=[], ctx=ast.Load()) if trace else ast.Constant(None)))
+        body.append(
+            _store("_tr", ast.List(elts=[], ctx=ast.Load()) if trace else ast.Constant(None))
+        )
         env = {s.name: s.ty for s in self.specs}
         body.extend(self._chain(g, self.graph.start, "", env))
         fn = _build("decide", body, namespace)
-        source = ast.unparse(ast.fix_missing_locations(ast.Module(body=[ast.FunctionDef(
-            name="decide", args=ast.arguments(posonlyargs=[], args=[ast.arg(arg="rec")], vararg=None, kwonlyargs=[],
-                                              kw_defaults=[], kwarg=None, defaults=[]),
-            body=body, decorator_list=[], returns=None, type_params=[])], type_ignores=[])))
+        source = ast.unparse(
+            ast.fix_missing_locations(
+                ast.Module(
+                    body=[function_def("decide", ["rec"], body)],
+                    type_ignores=[],
+                )
+            )
+        )
         return fn, source
 
     def _chain(self, g: RowGen, start: str, stop: str, env: Env) -> list[ast.stmt]:
@@ -207,8 +281,28 @@ class _RowBuilder:
                     if arm is not None:
                         bbody.append(_store("_arm", ast.Constant(arm)))
                     if g.trace:
-                        bbody.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=_name("_tr"), attr="append", ctx=ast.Load()),
-                                                             args=[ast.Tuple(elts=[ast.Constant(node.index), reads, ast.Tuple(elts=[], ctx=ast.Load()), ast.Constant(arm or target), ast.Constant(0)], ctx=ast.Load())], keywords=[])))
+                        bbody.append(
+                            ast.Expr(
+                                value=ast.Call(
+                                    func=ast.Attribute(
+                                        value=_name("_tr"), attr="append", ctx=ast.Load()
+                                    ),
+                                    args=[
+                                        ast.Tuple(
+                                            elts=[
+                                                ast.Constant(node.index),
+                                                reads,
+                                                ast.Tuple(elts=[], ctx=ast.Load()),
+                                                ast.Constant(arm or target),
+                                                ast.Constant(0),
+                                            ],
+                                            ctx=ast.Load(),
+                                        )
+                                    ],
+                                    keywords=[],
+                                )
+                            )
+                        )
                     bbody.extend(self._chain(g, target, join, benv))
                     envs.append(benv)
                     if test is None:
@@ -241,12 +335,31 @@ class _RowBuilder:
             return stmts
         start = _store("_s", ast.Call(func=_name("_pc"), args=[], keywords=[]))
         reads = ast.Tuple(elts=[g.load(r) for r in node.reads], ctx=ast.Load())
-        writes = ast.Tuple(elts=[g.load(w) for w in node.assigns if not w.startswith("_")], ctx=ast.Load())
-        record = ast.Expr(value=ast.Call(
-            func=ast.Attribute(value=_name("_tr"), attr="append", ctx=ast.Load()),
-            args=[ast.Tuple(elts=[ast.Constant(node.index), reads, writes, _name("_d"),
-                                  ast.BinOp(left=ast.Call(func=_name("_pc"), args=[], keywords=[]), op=ast.Sub(), right=_name("_s"))],
-                            ctx=ast.Load())], keywords=[]))
+        writes = ast.Tuple(
+            elts=[g.load(w) for w in node.assigns if not w.startswith("_")], ctx=ast.Load()
+        )
+        record = ast.Expr(
+            value=ast.Call(
+                func=ast.Attribute(value=_name("_tr"), attr="append", ctx=ast.Load()),
+                args=[
+                    ast.Tuple(
+                        elts=[
+                            ast.Constant(node.index),
+                            reads,
+                            writes,
+                            _name("_d"),
+                            ast.BinOp(
+                                left=ast.Call(func=_name("_pc"), args=[], keywords=[]),
+                                op=ast.Sub(),
+                                right=_name("_s"),
+                            ),
+                        ],
+                        ctx=ast.Load(),
+                    )
+                ],
+                keywords=[],
+            )
+        )
         return [start, _store("_d", ast.Constant(None)), *stmts, record]
 
     def _finish(self, env: Env) -> list[ast.stmt]:
@@ -265,10 +378,31 @@ class _RowBuilder:
         out: list[ast.stmt] = [_store("_o", ast.Dict(keys=keys, values=values))]
         for name in maybe:
             local = _name(self._local(name))
-            out.append(ast.If(test=ast.Compare(left=local, ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
-                              body=[ast.Assign(targets=[ast.Subscript(value=_name("_o"), slice=ast.Constant(name), ctx=ast.Store())], value=local)],
-                              orelse=[]))
-        out.append(ast.Return(value=ast.Tuple(elts=[_name("_o"), _name("_rs"), _name("_arm"), _name("_tr")], ctx=ast.Load())))
+            out.append(
+                ast.If(
+                    test=ast.Compare(
+                        left=local, ops=[ast.IsNot()], comparators=[ast.Constant(None)]
+                    ),
+                    body=[
+                        ast.Assign(
+                            targets=[
+                                ast.Subscript(
+                                    value=_name("_o"), slice=ast.Constant(name), ctx=ast.Store()
+                                )
+                            ],
+                            value=local,
+                        )
+                    ],
+                    orelse=[],
+                )
+            )
+        out.append(
+            ast.Return(
+                value=ast.Tuple(
+                    elts=[_name("_o"), _name("_rs"), _name("_arm"), _name("_tr")], ctx=ast.Load()
+                )
+            )
+        )
         return out
 
     def _local(self, name: str) -> str:

@@ -68,7 +68,9 @@ class ReasonText(_Model):
 
 class _NodeBase(_Model):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description="unique node id")
-    next: str | None = Field(None, description="node to run next; 'end' to stop; default: the next node listed")
+    next: str | None = Field(
+        None, description="node to run next; 'end' to stop; default: the next node listed"
+    )
     description: str = ""
 
 
@@ -88,13 +90,17 @@ class RuleDoc(_Model):
 
     id: str | None = None
     when: str = Field(description="boolean expression; null counts as false")
-    then: dict[str, Value] = Field(default_factory=dict, description="field -> literal or {expr: ...}")
+    then: dict[str, Value] = Field(
+        default_factory=dict, description="field -> literal or {expr: ...}"
+    )
     reason: str | None = None
-    score: float | None = Field(None, description="points added to the ruleset's score field on a hit")
+    score: float | None = Field(
+        None, description="points added to the ruleset's score field on a hit"
+    )
     description: str = ""
 
 
-class RuleNode(_NodeBase, RuleDoc):  # type: ignore[misc]
+class RuleNode(_NodeBase, RuleDoc):
     """A single rule."""
 
     type: Literal["rule"]
@@ -172,7 +178,9 @@ class Characteristic(_Model):
     input: str = Field(description="expression binned (usually a field name)")
     bins: list[ScorecardBin]
     missing_points: float | None = Field(None, description="points when the input is null")
-    special: list[SpecialValue] = Field(default_factory=list, description="exact values with own points")
+    special: list[SpecialValue] = Field(
+        default_factory=list, description="exact values with own points"
+    )
     else_points: float | None = Field(None, description="points when no bin matches")
     reason: str | None = Field(None, description="reason code when points are lost here")
 
@@ -255,8 +263,16 @@ class CallNode(_NodeBase):
 
 
 NodeDoc = Annotated[
-    ExpressionNode | RuleNode | RulesetNode | TableNode | ScorecardNode | TreeNode | ModelNode
-    | SwitchNode | SplitNode | CallNode,
+    ExpressionNode
+    | RuleNode
+    | RulesetNode
+    | TableNode
+    | ScorecardNode
+    | TreeNode
+    | ModelNode
+    | SwitchNode
+    | SplitNode
+    | CallNode,
     Field(discriminator="type"),
 ]
 
@@ -309,8 +325,13 @@ def _line_map(text: str) -> dict[tuple[Any, ...], int]:
 class LoadedDocument:
     """A validated strategy document with where it came from."""
 
-    def __init__(self, doc: StrategyDoc, path: Path | None, lines: dict[tuple[Any, ...], int],
-                 name: str | None = None):
+    def __init__(
+        self,
+        doc: StrategyDoc,
+        path: Path | None,
+        lines: dict[tuple[Any, ...], int],
+        name: str | None = None,
+    ):
         self.doc = doc
         self.path = path
         self.lines = lines
@@ -333,7 +354,9 @@ class LoadedDocument:
         return None
 
 
-def load_document(source: str | Path | dict[str, Any], *, name: str | None = None) -> LoadedDocument:
+def load_document(
+    source: str | Path | dict[str, Any], *, name: str | None = None
+) -> LoadedDocument:
     """Load and validate a strategy from a file path, YAML/JSON text or a dict.
 
     Parameters
@@ -354,24 +377,41 @@ def load_document(source: str | Path | dict[str, Any], *, name: str | None = Non
         data: Any = source
     else:
         text: str
-        if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
-                                         and source.endswith((".yaml", ".yml", ".json"))):
+        if isinstance(source, Path) or (
+            isinstance(source, str)
+            and "\n" not in source
+            and source.endswith((".yaml", ".yml", ".json"))
+        ):
             path = Path(source)
             try:
                 text = path.read_text(encoding="utf-8")
             except OSError as exc:
-                raise StrategyLoadError(f"cannot read strategy file: {exc.strerror}", file=str(path)) from exc
+                raise StrategyLoadError(
+                    f"cannot read strategy file: {exc.strerror}", file=str(path)
+                ) from exc
         else:
             text = str(source)
         try:
-            data = json.loads(text) if path is not None and path.suffix == ".json" else yaml.safe_load(text)
+            data = (
+                json.loads(text)
+                if path is not None and path.suffix == ".json"
+                else yaml.safe_load(text)
+            )
             lines = _line_map(text)
         except (yaml.YAMLError, json.JSONDecodeError) as exc:
             mark = getattr(exc, "problem_mark", None)
-            line = exc.lineno if isinstance(exc, json.JSONDecodeError) else (mark.line + 1 if mark else None)
-            raise StrategyLoadError(f"not valid YAML/JSON: {exc}", file=str(path) if path else name, line=line) from exc
+            line = (
+                exc.lineno
+                if isinstance(exc, json.JSONDecodeError)
+                else (mark.line + 1 if mark else None)
+            )
+            raise StrategyLoadError(
+                f"not valid YAML/JSON: {exc}", file=str(path) if path else name, line=line
+            ) from exc
     if not isinstance(data, dict):
-        raise StrategyLoadError("a strategy document must be a mapping", file=str(path) if path else name)
+        raise StrategyLoadError(
+            "a strategy document must be a mapping", file=str(path) if path else name
+        )
     try:
         doc = StrategyDoc.model_validate(data)
     except ValidationError as exc:
@@ -392,8 +432,22 @@ def load_document(source: str | Path | dict[str, Any], *, name: str | None = Non
     return LoadedDocument(doc, path, lines, name)
 
 
-_NODE_TAGS = {"expression", "rule", "ruleset", "table", "scorecard", "tree", "model", "switch", "split",
-              "call", "TableOutput", "str", "TableRule", "list[any]"}
+_NODE_TAGS = {
+    "expression",
+    "rule",
+    "ruleset",
+    "table",
+    "scorecard",
+    "tree",
+    "model",
+    "switch",
+    "split",
+    "call",
+    "TableOutput",
+    "str",
+    "TableRule",
+    "list[any]",
+}
 
 
 def _closest_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:

@@ -24,8 +24,12 @@ class Graph:
         ``error(node_id, message)`` returns the exception to raise.
     """
 
-    def __init__(self, order: list[str], succ: dict[str, list[str]],
-                 error: Callable[[str, str], StrategyCompileError]) -> None:
+    def __init__(
+        self,
+        order: list[str],
+        succ: dict[str, list[str]],
+        error: Callable[[str, str], StrategyCompileError],
+    ) -> None:
         self.start = order[0]
         self.succ = succ
         for node, targets in succ.items():
@@ -61,7 +65,7 @@ class Graph:
                 stack.append((node, i + 1))
                 nxt = targets[i]
                 if state.get(nxt) == 1:
-                    cycle = path[path.index(nxt):] + [nxt]
+                    cycle = [*path[path.index(nxt):], nxt]
                     raise error(nxt, "the flow has a cycle: " + " -> ".join(cycle))
                 if state.get(nxt) != 2:
                     stack.append((nxt, 0))

@@ -10,7 +10,6 @@ import ast
 import datetime as dt
 import math
 import re
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -71,8 +70,10 @@ class InputSpec:
 
     def range_text(self) -> str:
         """The allowed range, e.g. ``between 300 and 900``."""
+
         def fmt(x: float) -> str:
             return str(int(x)) if float(x).is_integer() else str(x)
+
         if self.low is not None and self.high is not None:
             return f"must be between {fmt(self.low)} and {fmt(self.high)}"
         if self.low is not None:
@@ -96,7 +97,9 @@ class InputSpec:
         if normal is _BAD:
             problems.append(FieldProblem(self.name, self.type_text()))
             return None
-        if (self.low is not None and normal < self.low) or (self.high is not None and normal > self.high):
+        if (self.low is not None and normal < self.low) or (
+            self.high is not None and normal > self.high
+        ):
             problems.append(FieldProblem(self.name, self.range_text()))
             return None
         if self.enum is not None and normal not in self.enum:
@@ -167,23 +170,34 @@ def dig(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 
 # row fast path ------------------------------------------------------------------------------
 
+
 def _name(n: str) -> ast.Name:
     return ast.Name(id=n, ctx=ast.Load())
 
 
 def _fast_ok(spec: InputSpec, v: ast.expr, namespace: dict[str, Any], key: str) -> ast.expr | None:
     """An expression true when the raw value needs no normalisation (the common case)."""
+
     def is_cls(cls_name: str) -> ast.expr:
-        return ast.Compare(left=ast.Attribute(value=v, attr="__class__", ctx=ast.Load()),
-                           ops=[ast.Is()], comparators=[_name(cls_name)])
+        return ast.Compare(
+            left=ast.Attribute(value=v, attr="__class__", ctx=ast.Load()),
+            ops=[ast.Is()],
+            comparators=[_name(cls_name)],
+        )
+
     checks: list[ast.expr] = []
     if spec.kind is Kind.INTEGER:
         checks.append(is_cls("int"))
     elif spec.kind is Kind.NUMBER:
         checks.append(ast.BoolOp(op=ast.Or(), values=[is_cls("float"), is_cls("int")]))
         # finite: x - x == 0 is false for nan and inf
-        checks.append(ast.Compare(left=ast.BinOp(left=v, op=ast.Sub(), right=v), ops=[ast.Eq()],
-                                  comparators=[ast.Constant(0)]))
+        checks.append(
+            ast.Compare(
+                left=ast.BinOp(left=v, op=ast.Sub(), right=v),
+                ops=[ast.Eq()],
+                comparators=[ast.Constant(0)],
+            )
+        )
     elif spec.kind is Kind.STRING:
         checks.append(is_cls("str"))
     elif spec.kind is Kind.BOOLEAN:
@@ -203,29 +217,47 @@ def _fast_ok(spec: InputSpec, v: ast.expr, namespace: dict[str, Any], key: str) 
     return checks[0] if len(checks) == 1 else ast.BoolOp(op=ast.And(), values=checks)
 
 
-def row_validation(specs: list[InputSpec], locals_: Mapping[str, str], namespace: dict[str, Any],
-                   record: str = "rec") -> list[ast.stmt]:
+def row_validation(
+    specs: list[InputSpec],
+    locals_: Mapping[str, str],
+    namespace: dict[str, Any],
+    record: str = "rec",
+) -> list[ast.stmt]:
     """Statements that read, check and normalise every input into its local variable.
 
     After them, ``_problems`` holds every problem found (an empty list when the record is good).
     """
-    body: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id="_problems", ctx=ast.Store())],
-                                       value=ast.List(elts=[], ctx=ast.Load()))]
+    body: list[ast.stmt] = [
+        ast.Assign(
+            targets=[ast.Name(id="_problems", ctx=ast.Store())],
+            value=ast.List(elts=[], ctx=ast.Load()),
+        )
+    ]
     namespace["_dig"] = dig
     for index, spec in enumerate(specs):
         local = locals_[spec.name]
         key = f"_in{index}"
         namespace[key] = spec
         if "." in spec.name:
-            read: ast.expr = ast.Call(func=_name("_dig"), args=[_name(record), ast.Constant(tuple(spec.name.split(".")))], keywords=[])
+            read: ast.expr = ast.Call(
+                func=_name("_dig"),
+                args=[_name(record), ast.Constant(tuple(spec.name.split(".")))],
+                keywords=[],
+            )
         else:
-            read = ast.Call(func=ast.Attribute(value=_name(record), attr="get", ctx=ast.Load()),
-                            args=[ast.Constant(spec.name)], keywords=[])
+            read = ast.Call(
+                func=ast.Attribute(value=_name(record), attr="get", ctx=ast.Load()),
+                args=[ast.Constant(spec.name)],
+                keywords=[],
+            )
         body.append(ast.Assign(targets=[ast.Name(id=local, ctx=ast.Store())], value=read))
         slow = ast.Assign(
             targets=[ast.Name(id=local, ctx=ast.Store())],
-            value=ast.Call(func=ast.Attribute(value=_name(key), attr="check", ctx=ast.Load()),
-                           args=[_name(local), _name("_problems")], keywords=[]),
+            value=ast.Call(
+                func=ast.Attribute(value=_name(key), attr="check", ctx=ast.Load()),
+                args=[_name(local), _name("_problems")],
+                keywords=[],
+            ),
         )
         ok = _fast_ok(spec, _name(local), namespace, key)
         if ok is None:
@@ -236,6 +268,7 @@ def row_validation(specs: list[InputSpec], locals_: Mapping[str, str], namespace
 
 
 # vector ---------------------------------------------------------------------------------------
+
 
 def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: str) -> pl.DataFrame:
     """Cast every input column to its type and add the per-row problem text.
@@ -274,7 +307,12 @@ def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: s
                 out = out | (value > spec.high)
             checks.append((out.fill_null(False), spec.range_text()))
         if spec.enum is not None:
-            checks.append(((~value.is_in(pl.Series(list(spec.enum)).implode())).fill_null(False), spec.enum_text()))
+            checks.append(
+                (
+                    (~value.is_in(pl.Series(list(spec.enum)).implode())).fill_null(False),
+                    spec.enum_text(),
+                )
+            )
         bad_any = pl.lit(False)
         for cond, text in checks:
             # one problem per field, the first that applies (as the row back end reports)
@@ -289,7 +327,9 @@ def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: s
     return frame.with_columns([*fixes, error.alias(error_column)])
 
 
-def _cast(raw: pl.Expr, dtype: pl.DataType, spec: InputSpec, target: pl.DataType | None) -> tuple[pl.Expr, pl.Expr]:
+def _cast(
+    raw: pl.Expr, dtype: pl.DataType, spec: InputSpec, target: pl.DataType | None
+) -> tuple[pl.Expr, pl.Expr]:
     """(normalised value, bad-type mask) for one column."""
     present = raw.is_not_null()
     never = pl.lit(False)
@@ -298,7 +338,9 @@ def _cast(raw: pl.Expr, dtype: pl.DataType, spec: InputSpec, target: pl.DataType
         if not dtype.is_numeric():
             if dtype == pl.String:
                 text = raw.str.strip_chars()
-                number = pl.when(text.str.contains(NUMERIC_TEXT.pattern)).then(text.cast(pl.Float64, strict=False))
+                number = pl.when(text.str.contains(NUMERIC_TEXT.pattern)).then(
+                    text.cast(pl.Float64, strict=False)
+                )
                 bad = present & (number.is_null() | ~number.is_finite())
             else:
                 return pl.lit(None, dtype=target), present
@@ -334,6 +376,10 @@ def frame_problems(specs: list[InputSpec], record: Mapping[str, Any]) -> list[Fi
     """Problems of one record (the row back end's checks, for reuse outside compiled code)."""
     problems: list[FieldProblem] = []
     for spec in specs:
-        value = dig(record, tuple(spec.name.split("."))) if "." in spec.name and spec.name not in record else record.get(spec.name)
+        value = (
+            dig(record, tuple(spec.name.split(".")))
+            if "." in spec.name and spec.name not in record
+            else record.get(spec.name)
+        )
         spec.check(value, problems)
     return problems

@@ -35,8 +35,13 @@ class Reason:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return {"code": self.code, "text": self.text_en, "text_zh": self.text_zh,
-                "node": self.node, "weight": self.weight}
+        return {
+            "code": self.code,
+            "text": self.text_en,
+            "text_zh": self.text_zh,
+            "node": self.node,
+            "weight": self.weight,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +57,14 @@ class NodeTrace:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return {"node": self.node, "type": self.type, "inputs": self.inputs,
-                "outputs": self.outputs, "matched": self.detail, "elapsed_us": self.elapsed_us}
+        return {
+            "node": self.node,
+            "type": self.type,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "matched": self.detail,
+            "elapsed_us": self.elapsed_us,
+        }
 
 
 class Decision:
@@ -71,9 +82,14 @@ class Decision:
 
     __slots__ = ("_raw_reasons", "_raw_trace", "_strategy", "arm", "decision", "outputs")
 
-    def __init__(self, outputs: dict[str, Any], raw_reasons: list[tuple[Any, int, float]],
-                 arm: str | None, raw_trace: list[tuple[Any, ...]] | None,
-                 strategy: CompiledStrategy) -> None:
+    def __init__(
+        self,
+        outputs: dict[str, Any],
+        raw_reasons: list[tuple[Any, int, float]],
+        arm: str | None,
+        raw_trace: list[tuple[Any, ...]] | None,
+        strategy: CompiledStrategy,
+    ) -> None:
         self.outputs = outputs
         self.decision = outputs.get(strategy.decision_field)
         self.arm = arm

@@ -80,7 +80,9 @@ class CompiledStrategy:
         outputs, reasons, arm, raw_trace = (self._row_traced if trace else self._row)(record)
         return Decision(outputs, reasons, arm, raw_trace, self)
 
-    def evaluate_frame(self, frame: Any, *, reasons: bool = False, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    def evaluate_frame(
+        self, frame: Any, *, reasons: bool = False, keep: tuple[str, ...] = ()
+    ) -> pl.DataFrame:
         """Decide every row of a DataFrame (polars or pandas).
 
         Parameters
@@ -114,8 +116,15 @@ class CompiledStrategy:
         out = []
         for code, index, weight in raw:
             text = self._catalogue.get(code)
-            out.append(Reason(str(code), text.en if text else str(code), text.zh if text and text.zh else (text.en if text else str(code)),
-                              self._node_ids.get(index, "?"), float(weight)))
+            out.append(
+                Reason(
+                    str(code),
+                    text.en if text else str(code),
+                    text.zh if text and text.zh else (text.en if text else str(code)),
+                    self._node_ids.get(index, "?"),
+                    float(weight),
+                )
+            )
         return out
 
     def render_trace(self, raw: list[tuple[Any, ...]]) -> list[NodeTrace]:
@@ -124,15 +133,25 @@ class CompiledStrategy:
         for index, read_values, write_values, detail, elapsed in raw:
             node = self._node_info[index]
             writes = [w for w in node.assigns if not w.startswith("_")]
-            out.append(NodeTrace(node.id, node.kind, dict(zip(node.reads, read_values, strict=False)),
-                                 dict(zip(writes, write_values, strict=False)), detail, elapsed / 1000.0))
+            out.append(
+                NodeTrace(
+                    node.id,
+                    node.kind,
+                    dict(zip(node.reads, read_values, strict=False)),
+                    dict(zip(writes, write_values, strict=False)),
+                    detail,
+                    elapsed / 1000.0,
+                )
+            )
         return out
 
     def __repr__(self) -> str:
         return f"CompiledStrategy(id={self.id!r}, version={self.version!r}, nodes={len(self._program.nodes)})"
 
 
-def compile_strategy(source: str | Path | dict[str, Any] | LoadedDocument, *, name: str | None = None) -> CompiledStrategy:
+def compile_strategy(
+    source: str | Path | dict[str, Any] | LoadedDocument, *, name: str | None = None
+) -> CompiledStrategy:
     """Compile a strategy from a path, YAML/JSON text, a dict or a loaded document."""
     loaded = source if isinstance(source, LoadedDocument) else load_document(source, name=name)
     return CompiledStrategy(loaded)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ruleplus.decision._graph import END
-from ruleplus.decision.nodes import VecGen
 from ruleplus.decision._inputs import normalise_frame
+from ruleplus.decision.nodes import VecGen
 from ruleplus.expr import polars_dtype
 
 if TYPE_CHECKING:
@@ -19,8 +19,9 @@ __all__ = ["ERROR_COLUMN", "run_frame"]
 ERROR_COLUMN = "_error"
 
 
-def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = False,
-              keep: tuple[str, ...] = ()) -> pl.DataFrame:
+def run_frame(
+    program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = False, keep: tuple[str, ...] = ()
+) -> pl.DataFrame:
     """Evaluate every row; return the outputs (plus ``_error``, and optional reasons/arm/kept columns).
 
     Rows that fail the input schema get their problems in ``_error`` and null outputs; nothing
@@ -49,14 +50,20 @@ def run_frame(program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = Fals
                 incoming[target].append(edge_col)
                 if arm_name is not None:
                     label = pl.lit(arm_name)
-                    arm = pl.when(edge_col).then(label) if arm is None else arm.when(edge_col).then(label)
+                    arm = (
+                        pl.when(edge_col).then(label)
+                        if arm is None
+                        else arm.when(edge_col).then(label)
+                    )
         else:
             node.emit_vector(g, mask)
             for target in graph.succ[node_id]:
                 incoming[target].append(mask if mask is not None else pl.lit(True))
     g.flush()
     if g.errors:
-        combined = pl.concat_str([pl.col(ERROR_COLUMN), *g.errors], separator="; ", ignore_nulls=True)
+        combined = pl.concat_str(
+            [pl.col(ERROR_COLUMN), *g.errors], separator="; ", ignore_nulls=True
+        )
         g.frame = g.frame.with_columns(pl.when(combined != "").then(combined).alias(ERROR_COLUMN))
     bad = pl.col(ERROR_COLUMN).is_not_null()
     columns: list[pl.Expr] = []

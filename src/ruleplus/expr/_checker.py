@@ -179,7 +179,9 @@ class _Checker:
         node.high = self.check(node.high)
         lt, ht = _ty(node.low), _ty(node.high)
         if not _comparable(lt, ht) or lt.kind is Kind.BOOLEAN:
-            raise self.fail(node, f"range ends must be two numbers, strings or dates, got {lt}..{ht}")
+            raise self.fail(
+                node, f"range ends must be two numbers, strings or dates, got {lt}..{ht}"
+            )
         node.ty = Ty(Kind.LIST, lt.nullable or ht.nullable, _unify([lt, ht]))
         return node
 
@@ -211,7 +213,9 @@ class _Checker:
         try:
             kind = _unify([tt, ot])
         except TypeError:
-            raise self.fail(node, f"'then' and 'else' must have the same type, got {tt} and {ot}") from None
+            raise self.fail(
+                node, f"'then' and 'else' must have the same type, got {tt} and {ot}"
+            ) from None
         element = tt.element if tt.kind is Kind.LIST else None
         node.ty = Ty(kind, tt.nullable or ot.nullable, element)
         return node
@@ -232,8 +236,10 @@ class _Checker:
         count = len(node.args)
         if count < spec.min_args or (spec.max_args >= 0 and count > spec.max_args):
             want = (
-                f"{spec.min_args}" if spec.min_args == spec.max_args
-                else f"at least {spec.min_args}" if spec.max_args < 0
+                f"{spec.min_args}"
+                if spec.min_args == spec.max_args
+                else f"at least {spec.min_args}"
+                if spec.max_args < 0
                 else f"{spec.min_args} to {spec.max_args}"
             )
             raise self.fail(node, f"{node.name}() takes {want} arguments, got {count}")
@@ -251,7 +257,11 @@ class _Checker:
             raise self.fail(node, f"{node.name}(): {exc}") from None
         if node.name == "between":
             value, low, high = node.args
-            both = Logical("and", [Compare(">=", value, low, pos=node.pos), Compare("<=", value, high, pos=node.pos)], pos=node.pos)
+            both = Logical(
+                "and",
+                [Compare(">=", value, low, pos=node.pos), Compare("<=", value, high, pos=node.pos)],
+                pos=node.pos,
+            )
             return self.check(both)
         if node.name == "date" and isinstance(consts[0], str):
             return Literal(dt.date.fromisoformat(consts[0]), pos=node.pos, ty=Ty(Kind.DATE, False))

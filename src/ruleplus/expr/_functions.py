@@ -64,13 +64,16 @@ class FunctionSpec:
 
 # --- typing helpers -----------------------------------------------------------------------
 
+
 def _nullable(tys: Sequence[Ty]) -> bool:
     return any(t.nullable for t in tys)
 
 
 def _expect(tys: list[Ty], index: int, kind: Kind, what: str) -> None:
     if not tys[index].fits(kind):
-        raise SignatureError(f"argument {index + 1} ({what}) must be {kind.value}, got {tys[index]}")
+        raise SignatureError(
+            f"argument {index + 1} ({what}) must be {kind.value}, got {tys[index]}"
+        )
 
 
 def _numeric_kind(tys: Sequence[Ty]) -> Kind:
@@ -215,6 +218,7 @@ def check_regex(pattern: str) -> None:
 
 # --- row implementations ------------------------------------------------------------------
 
+
 def _round_half_away(x: float, decimals: int = 0) -> float:
     scale = 10.0**decimals
     y = x * scale
@@ -313,6 +317,7 @@ def _matches_row(text: str, pattern: str) -> bool:
 
 # --- vector implementations ---------------------------------------------------------------
 
+
 def _v_finite(e: pl.Expr) -> pl.Expr:
     return pl.when(e.is_finite()).then(e)
 
@@ -384,93 +389,215 @@ _LIST = [
         (1, 2),
         _round,
         _round_half_away,
-        lambda a, t, c: a[0].cast(pl.Float64).round(c[1] if len(c) > 1 else 0, mode="half_away_from_zero"),
+        lambda a, t, c: (
+            a[0].cast(pl.Float64).round(c[1] if len(c) > 1 else 0, mode="half_away_from_zero")
+        ),
         "round(x, decimals=0): half away from zero",
     ),
     _spec(
-        "floor", (1, 1), _partial_numeric(Kind.INTEGER), _whole(math.floor),
-        _v1(lambda x: x.floor().cast(pl.Int64, strict=False)), "largest whole number <= x",
+        "floor",
+        (1, 1),
+        _partial_numeric(Kind.INTEGER),
+        _whole(math.floor),
+        _v1(lambda x: x.floor().cast(pl.Int64, strict=False)),
+        "largest whole number <= x",
     ),
     _spec(
-        "ceil", (1, 1), _partial_numeric(Kind.INTEGER), _whole(math.ceil),
-        _v1(lambda x: x.ceil().cast(pl.Int64, strict=False)), "smallest whole number >= x",
+        "ceil",
+        (1, 1),
+        _partial_numeric(Kind.INTEGER),
+        _whole(math.ceil),
+        _v1(lambda x: x.ceil().cast(pl.Int64, strict=False)),
+        "smallest whole number >= x",
     ),
     _spec(
-        "sqrt", (1, 1), _partial_numeric(), _sqrt,
-        _v1(lambda x: pl.when(x >= 0).then(x.cast(pl.Float64).sqrt())), "square root; null below 0",
+        "sqrt",
+        (1, 1),
+        _partial_numeric(),
+        _sqrt,
+        _v1(lambda x: pl.when(x >= 0).then(x.cast(pl.Float64).sqrt())),
+        "square root; null below 0",
     ),
     _spec(
-        "log", (1, 1), _partial_numeric(), _log,
-        _v1(lambda x: pl.when(x > 0).then(x.cast(pl.Float64).log())), "natural log; null at or below 0",
+        "log",
+        (1, 1),
+        _partial_numeric(),
+        _log,
+        _v1(lambda x: pl.when(x > 0).then(x.cast(pl.Float64).log())),
+        "natural log; null at or below 0",
     ),
     _spec(
-        "log10", (1, 1), _partial_numeric(), _log10,
-        _v1(lambda x: pl.when(x > 0).then(x.cast(pl.Float64).log10())), "base-10 log; null at or below 0",
+        "log10",
+        (1, 1),
+        _partial_numeric(),
+        _log10,
+        _v1(lambda x: pl.when(x > 0).then(x.cast(pl.Float64).log10())),
+        "base-10 log; null at or below 0",
     ),
     _spec(
-        "exp", (1, 1), _partial_numeric(), _exp,
-        _v1(lambda x: _v_finite(x.cast(pl.Float64).exp())), "e ** x; null on overflow",
+        "exp",
+        (1, 1),
+        _partial_numeric(),
+        _exp,
+        _v1(lambda x: _v_finite(x.cast(pl.Float64).exp())),
+        "e ** x; null on overflow",
     ),
     _spec(
-        "min", (1, -1), _extremum, _min_skip, _v_extremum(pl.min_horizontal, "min"),
-        "smallest argument (or list element), skipping nulls", strict=False,
+        "min",
+        (1, -1),
+        _extremum,
+        _min_skip,
+        _v_extremum(pl.min_horizontal, "min"),
+        "smallest argument (or list element), skipping nulls",
+        strict=False,
     ),
     _spec(
-        "max", (1, -1), _extremum, _max_skip, _v_extremum(pl.max_horizontal, "max"),
-        "largest argument (or list element), skipping nulls", strict=False,
+        "max",
+        (1, -1),
+        _extremum,
+        _max_skip,
+        _v_extremum(pl.max_horizontal, "max"),
+        "largest argument (or list element), skipping nulls",
+        strict=False,
     ),
     _spec(
-        "clamp", (3, 3), _clamp, lambda x, lo, hi: min(max(x, lo), hi),
+        "clamp",
+        (3, 3),
+        _clamp,
+        lambda x, lo, hi: min(max(x, lo), hi),
         lambda a, t, c: pl.min_horizontal(pl.max_horizontal(a[0], a[1]), a[2]),
         "clamp(x, low, high)",
     ),
     _spec(
-        "coalesce", (1, -1), _coalesce, _coalesce_row, lambda a, t, c: pl.coalesce(a),
-        "first argument that is not null", strict=False,
+        "coalesce",
+        (1, -1),
+        _coalesce,
+        _coalesce_row,
+        lambda a, t, c: pl.coalesce(a),
+        "first argument that is not null",
+        strict=False,
     ),
     _spec(
-        "between", (3, 3), _between, lambda x, lo, hi: lo <= x <= hi,
-        lambda a, t, c: (a[0] >= a[1]) & (a[0] <= a[2]), "between(x, low, high), both ends included",
+        "between",
+        (3, 3),
+        _between,
+        lambda x, lo, hi: lo <= x <= hi,
+        lambda a, t, c: (a[0] >= a[1]) & (a[0] <= a[2]),
+        "between(x, low, high), both ends included",
     ),
     _spec("len", (1, 1), _length, _len_row, _v_length, "length of a string or a list"),
-    _spec("lower", (1, 1), _strings(Kind.STRING), str.lower, _v1(lambda x: x.str.to_lowercase()), "lower case"),
-    _spec("upper", (1, 1), _strings(Kind.STRING), str.upper, _v1(lambda x: x.str.to_uppercase()), "upper case"),
     _spec(
-        "trim", (1, 1), _strings(Kind.STRING), lambda s: s.strip(" \t\n\r"),
-        _v1(lambda x: x.str.strip_chars(" \t\n\r")), "strip surrounding white space",
+        "lower",
+        (1, 1),
+        _strings(Kind.STRING),
+        str.lower,
+        _v1(lambda x: x.str.to_lowercase()),
+        "lower case",
     ),
     _spec(
-        "contains", (2, 2), _strings(Kind.BOOLEAN), lambda s, sub: sub in s,
-        _v2(lambda s, sub: s.str.contains(sub, literal=True)), "contains(text, part)",
+        "upper",
+        (1, 1),
+        _strings(Kind.STRING),
+        str.upper,
+        _v1(lambda x: x.str.to_uppercase()),
+        "upper case",
     ),
     _spec(
-        "startswith", (2, 2), _strings(Kind.BOOLEAN), str.startswith,
-        _v2(lambda s, p: s.str.starts_with(p)), "startswith(text, prefix)",
+        "trim",
+        (1, 1),
+        _strings(Kind.STRING),
+        lambda s: s.strip(" \t\n\r"),
+        _v1(lambda x: x.str.strip_chars(" \t\n\r")),
+        "strip surrounding white space",
     ),
     _spec(
-        "endswith", (2, 2), _strings(Kind.BOOLEAN), str.endswith,
-        _v2(lambda s, p: s.str.ends_with(p)), "endswith(text, suffix)",
+        "contains",
+        (2, 2),
+        _strings(Kind.BOOLEAN),
+        lambda s, sub: sub in s,
+        _v2(lambda s, sub: s.str.contains(sub, literal=True)),
+        "contains(text, part)",
     ),
     _spec(
-        "matches", (2, 2), _matches, _matches_row,
-        lambda a, t, c: a[0].str.contains(c[1]), "matches(text, 'regex'): the pattern occurs in the text",
-    ),
-    _spec("year", (1, 1), _dates(Kind.INTEGER), lambda d: d.year, _v1(lambda d: d.dt.year().cast(pl.Int64)), "year of a date"),
-    _spec("month", (1, 1), _dates(Kind.INTEGER), lambda d: d.month, _v1(lambda d: d.dt.month().cast(pl.Int64)), "month 1-12"),
-    _spec("day", (1, 1), _dates(Kind.INTEGER), lambda d: d.day, _v1(lambda d: d.dt.day().cast(pl.Int64)), "day of month"),
-    _spec(
-        "weekday", (1, 1), _dates(Kind.INTEGER), dt.date.isoweekday,
-        _v1(lambda d: d.dt.weekday().cast(pl.Int64)), "ISO weekday, Monday=1 … Sunday=7",
+        "startswith",
+        (2, 2),
+        _strings(Kind.BOOLEAN),
+        str.startswith,
+        _v2(lambda s, p: s.str.starts_with(p)),
+        "startswith(text, prefix)",
     ),
     _spec(
-        "days_between", (2, 2), _dates(Kind.INTEGER), lambda a, b: (b - a).days,
-        _v2(lambda a, b: (b - a).dt.total_days().cast(pl.Int64)), "days_between(start, end)",
+        "endswith",
+        (2, 2),
+        _strings(Kind.BOOLEAN),
+        str.endswith,
+        _v2(lambda s, p: s.str.ends_with(p)),
+        "endswith(text, suffix)",
     ),
     _spec(
-        "months_between", (2, 2), _dates(Kind.INTEGER), _months_between, _v2(_v_months_between),
+        "matches",
+        (2, 2),
+        _matches,
+        _matches_row,
+        lambda a, t, c: a[0].str.contains(c[1]),
+        "matches(text, 'regex'): the pattern occurs in the text",
+    ),
+    _spec(
+        "year",
+        (1, 1),
+        _dates(Kind.INTEGER),
+        lambda d: d.year,
+        _v1(lambda d: d.dt.year().cast(pl.Int64)),
+        "year of a date",
+    ),
+    _spec(
+        "month",
+        (1, 1),
+        _dates(Kind.INTEGER),
+        lambda d: d.month,
+        _v1(lambda d: d.dt.month().cast(pl.Int64)),
+        "month 1-12",
+    ),
+    _spec(
+        "day",
+        (1, 1),
+        _dates(Kind.INTEGER),
+        lambda d: d.day,
+        _v1(lambda d: d.dt.day().cast(pl.Int64)),
+        "day of month",
+    ),
+    _spec(
+        "weekday",
+        (1, 1),
+        _dates(Kind.INTEGER),
+        dt.date.isoweekday,
+        _v1(lambda d: d.dt.weekday().cast(pl.Int64)),
+        "ISO weekday, Monday=1 … Sunday=7",
+    ),
+    _spec(
+        "days_between",
+        (2, 2),
+        _dates(Kind.INTEGER),
+        lambda a, b: (b - a).days,
+        _v2(lambda a, b: (b - a).dt.total_days().cast(pl.Int64)),
+        "days_between(start, end)",
+    ),
+    _spec(
+        "months_between",
+        (2, 2),
+        _dates(Kind.INTEGER),
+        _months_between,
+        _v2(_v_months_between),
         "whole months from start to end",
     ),
-    _spec("age", (2, 2), _dates(Kind.INTEGER), _age, _v2(_v_age), "age(birth_date, on_date) in whole years"),
+    _spec(
+        "age",
+        (2, 2),
+        _dates(Kind.INTEGER),
+        _age,
+        _v2(_v_age),
+        "age(birth_date, on_date) in whole years",
+    ),
     _spec("date", (1, 1), _date, _parse_date, _v_date, "date('YYYY-MM-DD'); null if not a date"),
 ]
 

@@ -335,7 +335,9 @@ class _Build(Transformer[Token, Node]):
     def unary_tests(self, items: list[Node]) -> Node:
         if len(items) == 1:
             return items[0]
-        if all(isinstance(t, Compare) and t.op == "==" and isinstance(t.right, Literal) for t in items):
+        if all(
+            isinstance(t, Compare) and t.op == "==" and isinstance(t.right, Literal) for t in items
+        ):
             # "a", "b", "c" -> ? in ["a", "b", "c"] (one set lookup instead of a chain)
             values = [t.right for t in items if isinstance(t, Compare)]
             listed = self._n(ListExpr(values, pos=items[0].pos), *values)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import itertools
 import math
+import sys
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,17 +42,26 @@ __all__ = [
     "finite",
     "float_floordiv",
     "float_mod",
+    "function_def",
     "kleene_and",
     "kleene_or",
     "safe_pow",
 ]
 
 _BINOPS: dict[str, ast.operator] = {
-    "+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "/": ast.Div(), "//": ast.FloorDiv(),
+    "+": ast.Add(),
+    "-": ast.Sub(),
+    "*": ast.Mult(),
+    "/": ast.Div(),
+    "//": ast.FloorDiv(),
     "%": ast.Mod(),
 }
 _CMPOPS: dict[str, ast.cmpop] = {
-    "==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), "<=": ast.LtE(), ">": ast.Gt(),
+    "==": ast.Eq(),
+    "!=": ast.NotEq(),
+    "<": ast.Lt(),
+    "<=": ast.LtE(),
+    ">": ast.Gt(),
     ">=": ast.GtE(),
 }
 
@@ -59,7 +69,7 @@ _CMPOPS: dict[str, ast.cmpop] = {
 def safe_pow(base: float, exponent: float) -> float | None:
     """``base ** exponent`` in floating point; null on overflow or a complex result."""
     try:
-        result = float(base) ** float(exponent)
+        result: float | complex = float(base) ** float(exponent)
     except (OverflowError, ZeroDivisionError):
         return None
     if isinstance(result, complex) or not math.isfinite(result):
@@ -150,8 +160,12 @@ class RowEmitter:
         self.namespace[key] = value
         return _name(key)
 
-    def _guard(self, parts: list[tuple[Node, ast.expr]], build: Callable[[list[ast.expr]], ast.expr],
-               extra_null: Callable[[list[ast.expr]], list[ast.expr]] | None = None) -> ast.expr:
+    def _guard(
+        self,
+        parts: list[tuple[Node, ast.expr]],
+        build: Callable[[list[ast.expr]], ast.expr],
+        extra_null: Callable[[list[ast.expr]], list[ast.expr]] | None = None,
+    ) -> ast.expr:
         """``None if any nullable part is None else build(parts)``, each part evaluated once."""
         values: list[ast.expr] = []
         tests: list[ast.expr] = []
@@ -160,12 +174,21 @@ class RowEmitter:
             if node.ty.nullable and isinstance(expr, ast.Name):
                 tests.append(_is_none(expr))  # a local is read twice for free: no temporary
                 values.append(expr)
-            elif node.ty.nullable or extra_null is not None and not isinstance(expr, ast.Name | ast.Constant):
+            elif (
+                node.ty.nullable
+                or (extra_null is not None
+                and not isinstance(expr, ast.Name | ast.Constant))
+            ):
                 name = self.temp()
-                tests.append(_is_none(ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr))
-                             if node.ty.nullable else
-                             ast.Compare(left=ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr),
-                                         ops=[ast.IsNot()], comparators=[ast.Constant(Ellipsis)]))
+                tests.append(
+                    _is_none(ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr))
+                    if node.ty.nullable
+                    else ast.Compare(
+                        left=ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr),
+                        ops=[ast.IsNot()],
+                        comparators=[ast.Constant(Ellipsis)],
+                    )
+                )
                 values.append(_name(name))
             else:
                 values.append(expr)
@@ -188,7 +211,9 @@ class RowEmitter:
             op = ast.And() if node.op == "and" else ast.Or()
             return ast.BoolOp(op=op, values=[self.emit_condition(o) for o in node.operands])
         if isinstance(node, Not) and node.ty is not None and node.ty.nullable:
-            return ast.Compare(left=self.emit(node.operand), ops=[ast.Is()], comparators=[ast.Constant(False)])
+            return ast.Compare(
+                left=self.emit(node.operand), ops=[ast.Is()], comparators=[ast.Constant(False)]
+            )
         if isinstance(node, Compare) and node.ty is not None and node.ty.nullable:
             return self._compare(node, as_condition=True)
         return self.emit(node)
@@ -204,8 +229,9 @@ class RowEmitter:
 
     def _unary(self, node: Unary) -> ast.expr:
         op: ast.unaryop = ast.USub() if node.op == "-" else ast.UAdd()
-        return self._guard([(node.operand, self.emit(node.operand))],
-                           lambda v: ast.UnaryOp(op=op, operand=v[0]))
+        return self._guard(
+            [(node.operand, self.emit(node.operand))], lambda v: ast.UnaryOp(op=op, operand=v[0])
+        )
 
     def _binary(self, node: Binary) -> ast.expr:
         parts = [(node.left, self.emit(node.left)), (node.right, self.emit(node.right))]
@@ -216,23 +242,31 @@ class RowEmitter:
             # division by zero is null: bind the divisor once and test it
             return self._divide(node, parts, op)
         if node.ty is not None and node.ty.kind is Kind.NUMBER:  # float overflow is null
-            return self._guard(parts, lambda v: self._finite(ast.BinOp(left=v[0], op=op, right=v[1])))
+            return self._guard(
+                parts, lambda v: self._finite(ast.BinOp(left=v[0], op=op, right=v[1]))
+            )
         return self._guard(parts, lambda v: ast.BinOp(left=v[0], op=op, right=v[1]))
 
-    def _divide(self, node: Binary, parts: list[tuple[Node, ast.expr]], op: ast.operator) -> ast.expr:
+    def _divide(
+        self, node: Binary, parts: list[tuple[Node, ast.expr]], op: ast.operator
+    ) -> ast.expr:
         (left, lexpr), (right, rexpr) = parts
         tests: list[ast.expr] = []
         lval = lexpr
         assert left.ty is not None and right.ty is not None
         if left.ty.nullable:
             name = self.temp()
-            tests.append(_is_none(ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=lexpr)))
+            tests.append(
+                _is_none(ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=lexpr))
+            )
             lval = _name(name)
         rname = self.temp()
         bind = ast.NamedExpr(target=ast.Name(id=rname, ctx=ast.Store()), value=rexpr)
         if right.ty.nullable:
             tests.append(_is_none(bind))
-            tests.append(ast.Compare(left=_name(rname), ops=[ast.Eq()], comparators=[ast.Constant(0)]))
+            tests.append(
+                ast.Compare(left=_name(rname), ops=[ast.Eq()], comparators=[ast.Constant(0)])
+            )
         else:
             tests.append(ast.Compare(left=bind, ops=[ast.Eq()], comparators=[ast.Constant(0)]))
         test = tests[0] if len(tests) == 1 else ast.BoolOp(op=ast.Or(), values=tests)
@@ -249,26 +283,38 @@ class RowEmitter:
         """``None if value is inf/nan else value``, inline: ``x - x`` is 0.0 only when finite."""
         name = self.temp()
         bind = ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=value)
-        return ast.IfExp(test=ast.BinOp(left=bind, op=ast.Sub(), right=_name(name)),
-                         body=ast.Constant(None), orelse=_name(name))
+        return ast.IfExp(
+            test=ast.BinOp(left=bind, op=ast.Sub(), right=_name(name)),
+            body=ast.Constant(None),
+            orelse=_name(name),
+        )
 
     def _compare(self, node: Compare, as_condition: bool = False) -> ast.expr:
         op = _CMPOPS[node.op]
         parts = [(node.left, self.emit(node.left)), (node.right, self.emit(node.right))]
         if not as_condition:
-            return self._guard(parts, lambda v: ast.Compare(left=v[0], ops=[op], comparators=[v[1]]))
+            return self._guard(
+                parts, lambda v: ast.Compare(left=v[0], ops=[op], comparators=[v[1]])
+            )
         # condition: "(a := x) is not None and a > y" (false instead of null is fine here)
         tests: list[ast.expr] = []
         values: list[ast.expr] = []
         for sub, expr in parts:
             assert sub.ty is not None
             if sub.ty.nullable and isinstance(expr, ast.Name):
-                tests.append(ast.Compare(left=expr, ops=[ast.IsNot()], comparators=[ast.Constant(None)]))
+                tests.append(
+                    ast.Compare(left=expr, ops=[ast.IsNot()], comparators=[ast.Constant(None)])
+                )
                 values.append(expr)
             elif sub.ty.nullable:
                 name = self.temp()
-                tests.append(ast.Compare(left=ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr),
-                                         ops=[ast.IsNot()], comparators=[ast.Constant(None)]))
+                tests.append(
+                    ast.Compare(
+                        left=ast.NamedExpr(target=ast.Name(id=name, ctx=ast.Store()), value=expr),
+                        ops=[ast.IsNot()],
+                        comparators=[ast.Constant(None)],
+                    )
+                )
                 values.append(_name(name))
             else:
                 values.append(expr)
@@ -284,8 +330,10 @@ class RowEmitter:
         return ast.Call(func=_name(helper), args=operands, keywords=[])
 
     def _not(self, node: Not) -> ast.expr:
-        return self._guard([(node.operand, self.emit(node.operand))],
-                           lambda v: ast.UnaryOp(op=ast.Not(), operand=v[0]))
+        return self._guard(
+            [(node.operand, self.emit(node.operand))],
+            lambda v: ast.UnaryOp(op=ast.Not(), operand=v[0]),
+        )
 
     def _isnull(self, node: IsNull) -> ast.expr:
         op: ast.cmpop = ast.IsNot() if node.negated else ast.Is()
@@ -314,8 +362,11 @@ class RowEmitter:
         return self._guard(parts, build)
 
     def _ifelse(self, node: IfElse) -> ast.expr:
-        return ast.IfExp(test=self.emit_condition(node.cond), body=self.emit(node.then),
-                         orelse=self.emit(node.other))
+        return ast.IfExp(
+            test=self.emit_condition(node.cond),
+            body=self.emit(node.then),
+            orelse=self.emit(node.other),
+        )
 
     def _call(self, node: Call) -> ast.expr:
         spec = FUNCTIONS[node.name]
@@ -325,12 +376,45 @@ class RowEmitter:
             return ast.Call(func=_name(node.name), args=args, keywords=[])  # builtins are fastest
         fn = self.constant(spec.row)
         if node.name in ("min", "max") and len(args) == 1:
-            return self._guard([(node.args[0], args[0])],
-                               lambda v: ast.Call(func=fn, args=[ast.Starred(value=v[0], ctx=ast.Load())], keywords=[]))
+            return self._guard(
+                [(node.args[0], args[0])],
+                lambda v: ast.Call(
+                    func=fn, args=[ast.Starred(value=v[0], ctx=ast.Load())], keywords=[]
+                ),
+            )
         if not spec.strict:
             return ast.Call(func=fn, args=args, keywords=[])
-        return self._guard(list(zip(node.args, args, strict=True)),
-                           lambda v: ast.Call(func=fn, args=v, keywords=[]))
+        return self._guard(
+            list(zip(node.args, args, strict=True)),
+            lambda v: ast.Call(func=fn, args=v, keywords=[]),
+        )
+
+
+def function_def(name: str, params: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
+    """``def name(params): body``: positional parameters only, no decorators or annotations.
+
+    ``FunctionDef.type_params`` exists from Python 3.12 on (and must then be given); older
+    versions have no such field.
+    """
+    args = ast.arguments(
+        posonlyargs=[],
+        args=[ast.arg(arg=p) for p in params],
+        vararg=None,
+        kwonlyargs=[],
+        kw_defaults=[],
+        kwarg=None,
+        defaults=[],
+    )
+    if sys.version_info >= (3, 12):
+        return ast.FunctionDef(
+            name=name,
+            args=args,
+            body=body,
+            decorator_list=[],
+            returns=None,
+            type_params=[],
+        )
+    return ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None)
 
 
 def build_function(
@@ -349,17 +433,15 @@ def build_function(
     namespace : dict
         The function's globals.
     """
-    func = ast.FunctionDef(
-        name=name,
-        args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
-                           kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[]),
-        body=body, decorator_list=[], returns=None, type_params=[],
-    )
+    func = function_def(name, params, body)
     module = ast.Module(body=[func], type_ignores=[])
     ast.fix_missing_locations(module)
     code = compile(module, f"<ruleplus {name}>", "exec")
     fn_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
-    namespace.setdefault("__builtins__", {"min": min, "max": max, "len": len, "int": int, "float": float, "str": str, "bool": bool})
+    namespace.setdefault(
+        "__builtins__",
+        {"min": min, "max": max, "len": len, "int": int, "float": float, "str": str, "bool": bool},
+    )
     return types.FunctionType(fn_code, namespace, name)
 
 
@@ -378,8 +460,11 @@ def compile_row(node: Node, fields: Mapping[str, str]) -> Callable[[Mapping[str,
     body: list[ast.stmt] = [
         ast.Assign(
             targets=[ast.Name(id=local, ctx=ast.Store())],
-            value=ast.Call(func=ast.Attribute(value=_name("record"), attr="get", ctx=ast.Load()),
-                           args=[ast.Constant(field)], keywords=[]),
+            value=ast.Call(
+                func=ast.Attribute(value=_name("record"), attr="get", ctx=ast.Load()),
+                args=[ast.Constant(field)],
+                keywords=[],
+            ),
         )
         for field, local in fields.items()
     ]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["Kind", "Ty", "parse_type_name"]
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Scalar kinds. ``INTEGER`` is a sub-kind of ``NUMBER``."""
 
     INTEGER = "integer"
@@ -57,7 +57,11 @@ class Ty:
         return Ty(self.kind, nullable, self.element)
 
     def __str__(self) -> str:
-        base = f"list[{self.element.value}]" if self.kind is Kind.LIST and self.element else self.kind.value
+        base = (
+            f"list[{self.element.value}]"
+            if self.kind is Kind.LIST and self.element
+            else self.kind.value
+        )
         return base + ("?" if self.nullable and self.kind is not Kind.NULL else "")
 
 

@@ -171,10 +171,18 @@ class VectorEmitter:
         if isinstance(container, ListExpr) and all(isinstance(i, Literal) for i in container.items):
             items: list[Any] = [i.value for i in container.items if isinstance(i, Literal)]
             kinds = {_ty(i).kind for i in container.items}
-            if vty.kind in (Kind.INTEGER, Kind.NUMBER) and (Kind.NUMBER in kinds or vty.kind is Kind.NUMBER):
+            if vty.kind in (Kind.INTEGER, Kind.NUMBER) and (
+                Kind.NUMBER in kinds or vty.kind is Kind.NUMBER
+            ):
                 value = value.cast(pl.Float64)
                 items = [float(v) for v in items]
-            dtype = polars_dtype(Ty(Kind.NUMBER if isinstance(items[0], float) else _ty(container.items[0]).kind)) if items else None
+            dtype = (
+                polars_dtype(
+                    Ty(Kind.NUMBER if isinstance(items[0], float) else _ty(container.items[0]).kind)
+                )
+                if items
+                else None
+            )
             result = value.is_in(pl.Series(items, dtype=dtype).implode())
         elif isinstance(container, ListExpr):
             hits = [(value == self.emit(i)).fill_null(False) for i in container.items]

@@ -89,8 +89,13 @@ class NodeContext:
     def error(self, message: str, *path: Any, field: str | None = None) -> StrategyCompileError:
         """An error naming file, line, node and field."""
         return StrategyCompileError(
-            message, strategy=self.strategy_id, version=self.version, file=self.file,
-            line=self.line_of("nodes", self.node_index, *path), node=self.node_id, field=field,
+            message,
+            strategy=self.strategy_id,
+            version=self.version,
+            file=self.file,
+            line=self.line_of("nodes", self.node_index, *path),
+            node=self.node_id,
+            field=field,
         )
 
     def expr(self, text: Any, env: Mapping[str, Ty], *path: Any) -> Node:
@@ -140,9 +145,15 @@ class NodeContext:
     def _wrap(self, exc: ExpressionError, path: tuple[Any, ...]) -> StrategyCompileError:
         ctx = exc.context
         return StrategyCompileError(
-            exc.message, strategy=self.strategy_id, version=self.version, file=self.file,
-            line=self.line_of("nodes", self.node_index, *path), node=self.node_id,
-            field=ctx.get("field"), expression=ctx.get("expression"), column=ctx.get("column"),
+            exc.message,
+            strategy=self.strategy_id,
+            version=self.version,
+            file=self.file,
+            line=self.line_of("nodes", self.node_index, *path),
+            node=self.node_id,
+            field=ctx.get("field"),
+            expression=ctx.get("expression"),
+            column=ctx.get("column"),
         )
 
 
@@ -152,7 +163,10 @@ def _cell_text(cell: Any) -> str:
     if isinstance(cell, int | float):
         return repr(cell)
     if isinstance(cell, list):
-        return ", ".join(_cell_text(c) if not isinstance(c, str) else '"' + c.replace('"', '\\"') + '"' for c in cell)
+        return ", ".join(
+            _cell_text(c) if not isinstance(c, str) else '"' + c.replace('"', '\\"') + '"'
+            for c in cell
+        )
     return str(cell)
 
 
@@ -219,14 +233,26 @@ class RowGen:
         """A fresh local name."""
         return self.emitter.temp()
 
-    def reason(self, code: ast.expr, weight: ast.expr | None = None, guard_null: bool = False) -> ast.stmt:
+    def reason(
+        self, code: ast.expr, weight: ast.expr | None = None, guard_null: bool = False
+    ) -> ast.stmt:
         """Append ``(code, node index, weight)`` to the reasons list."""
-        item = ast.Tuple(elts=[code, ast.Constant(self.node_index), weight or ast.Constant(0.0)], ctx=ast.Load())
-        call = ast.Expr(value=ast.Call(func=ast.Attribute(value=_name("_rs"), attr="append", ctx=ast.Load()),
-                                       args=[item], keywords=[]))
+        item = ast.Tuple(
+            elts=[code, ast.Constant(self.node_index), weight or ast.Constant(0.0)], ctx=ast.Load()
+        )
+        call = ast.Expr(
+            value=ast.Call(
+                func=ast.Attribute(value=_name("_rs"), attr="append", ctx=ast.Load()),
+                args=[item],
+                keywords=[],
+            )
+        )
         if guard_null:
-            return ast.If(test=ast.Compare(left=code, ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
-                          body=[call], orelse=[])
+            return ast.If(
+                test=ast.Compare(left=code, ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
+                body=[call],
+                orelse=[],
+            )
         return call
 
     def detail(self, value: ast.expr) -> list[ast.stmt]:
@@ -337,7 +363,9 @@ class CompiledNode:
         raise NotImplementedError
 
     # routing nodes ---------------------------------------------------------------------------
-    def row_branches(self, g: RowGen) -> tuple[list[ast.stmt], list[tuple[ast.expr | None, str, str | None]]]:
+    def row_branches(
+        self, g: RowGen
+    ) -> tuple[list[ast.stmt], list[tuple[ast.expr | None, str, str | None]]]:
         """Setup statements and ``(test, target, arm)`` per branch; test None = otherwise."""
         raise NotImplementedError
 

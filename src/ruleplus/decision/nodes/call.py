@@ -62,11 +62,15 @@ class CompiledCallNode(CompiledNode):
     def emit_row(self, g: RowGen) -> list[ast.stmt]:
         call = g.helper(f"_call_{self.index}{'_t' if g.trace else ''}", self._row_call(g.trace))
         result = g.temp()
-        out: list[ast.stmt] = [ast.Assign(
-            targets=[ast.Name(id=result, ctx=ast.Store())],
-            value=ast.Call(func=call, args=[self._record(g)], keywords=[]))]
-        sub_out = ast.Subscript(value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(0),
-                                ctx=ast.Load())
+        out: list[ast.stmt] = [
+            ast.Assign(
+                targets=[ast.Name(id=result, ctx=ast.Store())],
+                value=ast.Call(func=call, args=[self._record(g)], keywords=[]),
+            )
+        ]
+        sub_out = ast.Subscript(
+            value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(0), ctx=ast.Load()
+        )
         types = self._sub()._program.output_types
         for name, source in self.outputs.items():
             if types[source].nullable:  # null outputs are left out of the sub's dict
@@ -75,13 +79,19 @@ class CompiledCallNode(CompiledNode):
             else:
                 value = ast.Subscript(value=sub_out, slice=ast.Constant(source), ctx=ast.Load())
             out.append(g.store(name, value))
-        reasons = ast.Subscript(value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(1),
-                                ctx=ast.Load())
+        reasons = ast.Subscript(
+            value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(1), ctx=ast.Load()
+        )
         rs = ast.Name(id="_rs", ctx=ast.Load())
         extend = ast.Attribute(value=rs, attr="extend", ctx=ast.Load())
         out.append(ast.Expr(value=ast.Call(func=extend, args=[reasons], keywords=[])))
-        out.extend(g.detail(ast.Subscript(value=ast.Name(id=result, ctx=ast.Load()),
-                                          slice=ast.Constant(2), ctx=ast.Load())))
+        out.extend(
+            g.detail(
+                ast.Subscript(
+                    value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(2), ctx=ast.Load()
+                )
+            )
+        )
         return out
 
     def _record(self, g: RowGen) -> ast.expr:
@@ -95,8 +105,10 @@ class CompiledCallNode(CompiledNode):
             level[leaf] = g.expr(node)
 
         def build(level: dict[str, Any]) -> ast.expr:
-            return ast.Dict(keys=[ast.Constant(k) for k in level],
-                            values=[build(v) if isinstance(v, dict) else v for v in level.values()])
+            return ast.Dict(
+                keys=[ast.Constant(k) for k in level],
+                values=[build(v) if isinstance(v, dict) else v for v in level.values()],
+            )
 
         return build(tree)
 
@@ -112,14 +124,21 @@ class CompiledCallNode(CompiledNode):
                 outputs, reasons, _arm, raw_trace = row(record)
             except InputValidationError as exc:
                 raise EvaluationError(
-                    problem("; ".join(str(p) for p in exc.problems)), strategy=strategy_id,
-                    node=node_id, sub_strategy=sub.id, fields=[p.field for p in exc.problems],
+                    problem("; ".join(str(p) for p in exc.problems)),
+                    strategy=strategy_id,
+                    node=node_id,
+                    sub_strategy=sub.id,
+                    fields=[p.field for p in exc.problems],
                 ) from None
             moved = [(code, index, weight) for code, _node, weight in reasons]
             detail = None
             if trace:
-                detail = {"strategy": sub.id, "version": sub.version, "outputs": dict(outputs),
-                          "trace": [t.to_dict() for t in sub.render_trace(raw_trace or [])]}
+                detail = {
+                    "strategy": sub.id,
+                    "version": sub.version,
+                    "outputs": dict(outputs),
+                    "trace": [t.to_dict() for t in sub.render_trace(raw_trace or [])],
+                }
             return outputs, moved, detail
 
         return call
@@ -148,9 +167,11 @@ class CompiledCallNode(CompiledNode):
             reached.arg_true().alias(f"{tag}row"),
             *[value.alias(name) for name, value in columns.items()],
         )
-        frame = (frame.with_row_index(f"{tag}row")
-                 .join(attached, on=f"{tag}row", how="left", maintain_order="left")
-                 .drop(f"{tag}row"))
+        frame = (
+            frame.with_row_index(f"{tag}row")
+            .join(attached, on=f"{tag}row", how="left", maintain_order="left")
+            .drop(f"{tag}row")
+        )
         g.frame = frame.lazy()
         g.known.update(frame.columns)
         for k, (name, ty) in enumerate(self.assigns.items()):
@@ -168,8 +189,13 @@ def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
     specs = {s.name: s for s in program.specs}
     unknown = [name for name in doc.inputs if name not in specs]
     if unknown:
-        raise ctx.error(f"sub-strategy {sub.id!r} has no input {unknown[0]!r}; its inputs are: "
-                        f"{', '.join(specs) or '(none)'}", "inputs", unknown[0], field=unknown[0])
+        raise ctx.error(
+            f"sub-strategy {sub.id!r} has no input {unknown[0]!r}; its inputs are: "
+            f"{', '.join(specs) or '(none)'}",
+            "inputs",
+            unknown[0],
+            field=unknown[0],
+        )
     inputs: list[tuple[str, Node]] = []
     for name, spec in specs.items():
         if name in doc.inputs:
@@ -178,28 +204,45 @@ def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
             tree = Field(name)
             tree.ty = env[name]
         elif spec.required:
-            raise ctx.error(f"sub-strategy {sub.id!r} requires input {name!r}: bind it in 'inputs'",
-                            "inputs", field=name)
+            raise ctx.error(
+                f"sub-strategy {sub.id!r} requires input {name!r}: bind it in 'inputs'",
+                "inputs",
+                field=name,
+            )
         else:
             continue
         assert tree.ty is not None
         if not _fits(tree.ty, spec):
-            raise ctx.error(f"sub-input {name!r} is {spec.ty.kind.value}, the expression gives "
-                            f"{tree.ty}", "inputs", name, field=name)
+            raise ctx.error(
+                f"sub-input {name!r} is {spec.ty.kind.value}, the expression gives {tree.ty}",
+                "inputs",
+                name,
+                field=name,
+            )
         inputs.append((name, tree))
     _check_nesting([n for n, _ in inputs], ctx)
     assigns: dict[str, Ty] = {}
     for name, source in doc.outputs.items():
         if source not in program.output_types:
             known = ", ".join(program.outputs) or "(none)"
-            raise ctx.error(f"sub-strategy {sub.id!r} has no output {source!r}; its outputs are: "
-                            f"{known}", "outputs", name, field=name)
+            raise ctx.error(
+                f"sub-strategy {sub.id!r} has no output {source!r}; its outputs are: {known}",
+                "outputs",
+                name,
+                field=name,
+            )
         assigns[name] = program.output_types[source]
     return CompiledCallNode(
-        doc.id, "call", ctx.node_index,
+        doc.id,
+        "call",
+        ctx.node_index,
         reads=[r for r in reads_of(*(t for _, t in inputs)) if r in env],
-        assigns=assigns, sub=sub, strategy_id=ctx.strategy_id, inputs=inputs,
-        outputs=dict(doc.outputs), warnings=warnings + _reason_warnings(doc, sub, ctx),
+        assigns=assigns,
+        sub=sub,
+        strategy_id=ctx.strategy_id,
+        inputs=inputs,
+        outputs=dict(doc.outputs),
+        warnings=warnings + _reason_warnings(doc, sub, ctx),
     )
 
 
@@ -213,7 +256,7 @@ def _compile_sub(doc: CallNode, ctx: NodeContext) -> tuple[CompiledStrategy, lis
         chain = (Path(ctx.file).resolve(),)
     if target in chain:
         root = chain[0].parent
-        loop = (*chain[chain.index(target):], target)
+        loop = (*chain[chain.index(target) :], target)
         shown = " -> ".join(os.path.relpath(p, root) for p in loop)
         raise ctx.error(f"strategy calls itself: {shown}", "strategy")
     if not target.is_file():
@@ -242,8 +285,9 @@ def _check_nesting(names: list[str], ctx: NodeContext) -> None:
         for end in range(1, len(parts)):
             prefix = ".".join(parts[:end])
             if prefix in names:
-                raise ctx.error(f"sub-inputs {prefix!r} and {name!r} cannot both be bound",
-                                "inputs", field=name)
+                raise ctx.error(
+                    f"sub-inputs {prefix!r} and {name!r} cannot both be bound", "inputs", field=name
+                )
 
 
 def _reason_warnings(doc: CallNode, sub: CompiledStrategy, ctx: NodeContext) -> list[str]:
@@ -252,5 +296,7 @@ def _reason_warnings(doc: CallNode, sub: CompiledStrategy, ctx: NodeContext) -> 
     missing = [code for code in sub.document.reasons if code not in ctx.reasons]
     if not missing:
         return []
-    return [f"{doc.id}: reason codes of sub-strategy {sub.id!r} missing from this strategy's "
-            f"reasons (shown without text): {', '.join(missing)}"]
+    return [
+        f"{doc.id}: reason codes of sub-strategy {sub.id!r} missing from this strategy's "
+        f"reasons (shown without text): {', '.join(missing)}"
+    ]

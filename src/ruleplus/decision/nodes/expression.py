@@ -43,7 +43,10 @@ def check_expression(doc: ExpressionNode, env: dict[str, Ty], ctx: NodeContext) 
         local[name] = tree.ty
         steps.append((name, tree))
     return CompiledExpressionNode(
-        doc.id, "expression", ctx.node_index,
+        doc.id,
+        "expression",
+        ctx.node_index,
         reads=[r for r in reads_of(*(t for _, t in steps)) if r in env],
-        assigns={n: t.ty for n, t in steps if t.ty is not None}, steps=steps,
+        assigns={n: t.ty for n, t in steps if t.ty is not None},
+        steps=steps,
     )

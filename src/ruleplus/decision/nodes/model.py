@@ -84,8 +84,12 @@ class FakeModel(ModelAdapter):
     Missing (NaN) features contribute nothing to the linear score.
     """
 
-    def __init__(self, coefficients: Sequence[float], intercept: float = 0.0,
-                 feature_names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        coefficients: Sequence[float],
+        intercept: float = 0.0,
+        feature_names: list[str] | None = None,
+    ) -> None:
         self.coefficients = np.asarray(coefficients, dtype=np.float64)
         self.intercept = float(intercept)
         self.feature_names = list(feature_names) if feature_names is not None else None
@@ -162,8 +166,22 @@ def _lightgbm_single_row(booster: Any, n: int) -> RowPredictor | None:
         data = row_type(*[nan if v is None else v for v in row])
         out = out_type()
         out_len = ctypes.c_int64(0)
-        if fn(handle, data, float64, ncol, row_major, normal, start, all_iterations, params,
-              ctypes.byref(out_len), out) != 0:
+        if (
+            fn(
+                handle,
+                data,
+                float64,
+                ncol,
+                row_major,
+                normal,
+                start,
+                all_iterations,
+                params,
+                ctypes.byref(out_len),
+                out,
+            )
+            != 0
+        ):
             raise RuntimeError("LightGBM single-row prediction failed")
         return float(out[0])
 
@@ -185,12 +203,16 @@ class OnnxModel(ModelAdapter):
         inputs = session.get_inputs()
         if len(inputs) != 1:
             names = ", ".join(i.name for i in inputs)
-            raise ValueError(f"the model has {len(inputs)} inputs ({names}); one float tensor "
-                             "[N, n_features] is expected")
+            raise ValueError(
+                f"the model has {len(inputs)} inputs ({names}); one float tensor "
+                "[N, n_features] is expected"
+            )
         inp = inputs[0]
         if inp.type not in ("tensor(float)", "tensor(double)"):
-            raise ValueError(f"the model input {inp.name!r} is {inp.type}; tensor(float) or "
-                             "tensor(double) is expected")
+            raise ValueError(
+                f"the model input {inp.name!r} is {inp.type}; tensor(float) or "
+                "tensor(double) is expected"
+            )
         self.input_name = inp.name
         self.dtype = np.float32 if inp.type == "tensor(float)" else np.float64
         shape = list(inp.shape or [])
@@ -204,8 +226,9 @@ class OnnxModel(ModelAdapter):
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(str(path), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
         return cls(session)
 
     @classmethod
@@ -221,8 +244,9 @@ class OnnxModel(ModelAdapter):
         if len(floats) == 1:
             return str(floats[0].name)
         shown = ", ".join(f"{o.name}: {o.type}" for o in outputs)
-        raise ValueError(f"cannot tell which output is the probability ({shown}); name it "
-                         "'probabilities'")
+        raise ValueError(
+            f"cannot tell which output is the probability ({shown}); name it 'probabilities'"
+        )
 
     def predict(self, matrix: Matrix) -> Matrix:
         rows = matrix.shape[0]
@@ -278,8 +302,9 @@ class XGBoostModel(ModelAdapter):
         try:
             import xgboost  # type: ignore[import-not-found, unused-ignore]
         except ImportError:
-            raise ValueError("the 'xgboost' format needs the xgboost package: "
-                             "pip install xgboost") from None
+            raise ValueError(
+                "the 'xgboost' format needs the xgboost package: pip install xgboost"
+            ) from None
         booster = xgboost.Booster()
         booster.load_model(str(path))
         return cls(booster)
@@ -327,8 +352,9 @@ class CompiledModelNode(CompiledNode):
         def score(batch: pl.Series) -> pl.Series:
             frame = batch.struct.unnest()
             reach = frame.get_column("_reach").to_numpy() if "_reach" in frame.columns else None
-            matrix = np.ascontiguousarray(frame.select(f"f{i}" for i in range(len(columns)))
-                                          .to_numpy(), dtype=np.float64)
+            matrix = np.ascontiguousarray(
+                frame.select(f"f{i}" for i in range(len(columns))).to_numpy(), dtype=np.float64
+            )
             if reach is None:
                 return pl.Series(adapter.predict(matrix), dtype=pl.Float64)
             out = np.full(len(matrix), _NAN)
@@ -358,23 +384,35 @@ def check_model(doc: ModelNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
     model = _load(doc, ctx)
     names = [n for n, _ in features]
     if model.feature_names is not None and model.feature_names != names:
-        raise ctx.error(f"the model's features {model.feature_names} do not match the node's "
-                        f"features {names} (same names, same order)", "features")
+        raise ctx.error(
+            f"the model's features {model.feature_names} do not match the node's "
+            f"features {names} (same names, same order)",
+            "features",
+        )
     if model.n_features is not None and model.n_features != len(names):
-        raise ctx.error(f"the model expects {model.n_features} features, the node gives "
-                        f"{len(names)}", "features")
+        raise ctx.error(
+            f"the model expects {model.n_features} features, the node gives {len(names)}",
+            "features",
+        )
     try:
         probe = model.predict(np.full((2, len(names)), _NAN))
     except Exception as exc:
         raise ctx.error(f"the {doc.format} model fails on a test row: {exc}", "artifact") from None
     if np.shape(probe) != (2,):
-        raise ctx.error(f"the {doc.format} model gives output of shape {np.shape(probe)} for 2 "
-                        "rows; one probability per row is expected", "artifact")
+        raise ctx.error(
+            f"the {doc.format} model gives output of shape {np.shape(probe)} for 2 "
+            "rows; one probability per row is expected",
+            "artifact",
+        )
     return CompiledModelNode(
-        doc.id, "model", ctx.node_index,
+        doc.id,
+        "model",
+        ctx.node_index,
         reads=[r for r in reads_of(*(t for _, t in features)) if r in env],
-        assigns={doc.output: Ty(Kind.NUMBER, nullable=False)}, features=features,
-        output=doc.output, model=model,
+        assigns={doc.output: Ty(Kind.NUMBER, nullable=False)},
+        features=features,
+        output=doc.output,
+        model=model,
     )
 
 
@@ -385,8 +423,9 @@ def _load(doc: ModelNode, ctx: NodeContext) -> ModelAdapter:
         raise ctx.error(f"model artifact not found: {path}", "artifact")
     loader = MODEL_FORMATS.get(doc.format)
     if loader is None:
-        raise ctx.error(f"unknown model format {doc.format!r}; known: {', '.join(MODEL_FORMATS)}",
-                        "format")
+        raise ctx.error(
+            f"unknown model format {doc.format!r}; known: {', '.join(MODEL_FORMATS)}", "format"
+        )
     try:
         return loader(path)
     except Exception as exc:

@@ -59,11 +59,21 @@ def bucket(salt: str, key: Any) -> int:
 def buckets(salt: str, keys: pl.Series) -> np.ndarray:
     """:func:`bucket` for a whole column at once (same results, vectorised)."""
     strings = keys.cast(pl.String)
-    arrow = pa.concat_arrays(strings.to_arrow().chunks) if isinstance(strings.to_arrow(), pa.ChunkedArray) else strings.to_arrow()
+    arrow = (
+        pa.concat_arrays(strings.to_arrow().chunks)
+        if isinstance(strings.to_arrow(), pa.ChunkedArray)
+        else strings.to_arrow()
+    )
     arrow = arrow.cast(pa.large_string())
     _, offsets_buf, data_buf = arrow.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arrow.offset: arrow.offset + len(arrow) + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(1, dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        arrow.offset : arrow.offset + len(arrow) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8)
+        if data_buf is not None
+        else np.zeros(1, dtype=np.uint8)
+    )
     if data.size == 0:
         data = np.zeros(1, dtype=np.uint8)
     starts, ends = offsets[:-1], offsets[1:]
@@ -92,8 +102,12 @@ class CompiledSwitch(CompiledNode):
     cases: list[tuple[Node, str]] = field(default_factory=list)
     default: str = "end"
 
-    def row_branches(self, g: RowGen) -> tuple[list[ast.stmt], list[tuple[ast.expr | None, str, str | None]]]:
-        branches: list[tuple[ast.expr | None, str, str | None]] = [(g.cond(c), t, None) for c, t in self.cases]
+    def row_branches(
+        self, g: RowGen
+    ) -> tuple[list[ast.stmt], list[tuple[ast.expr | None, str, str | None]]]:
+        branches: list[tuple[ast.expr | None, str, str | None]] = [
+            (g.cond(c), t, None) for c, t in self.cases
+        ]
         branches.append((None, self.default, None))
         return [], branches
 
@@ -116,27 +130,49 @@ class CompiledSplit(CompiledNode):
     salt: str = ""
     arms: list[tuple[str, int, str]] = field(default_factory=list)  # (name, upper bucket, target)
 
-    def row_branches(self, g: RowGen) -> tuple[list[ast.stmt], list[tuple[ast.expr | None, str, str | None]]]:
+    def row_branches(
+        self, g: RowGen
+    ) -> tuple[list[ast.stmt], list[tuple[ast.expr | None, str, str | None]]]:
         fn = g.helper("_bucket", bucket)
-        setup: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id="_b", ctx=ast.Store())],
-                                            value=ast.Call(func=fn, args=[ast.Constant(self.salt), g.load(self.key)], keywords=[]))]
+        setup: list[ast.stmt] = [
+            ast.Assign(
+                targets=[ast.Name(id="_b", ctx=ast.Store())],
+                value=ast.Call(
+                    func=fn, args=[ast.Constant(self.salt), g.load(self.key)], keywords=[]
+                ),
+            )
+        ]
         branches: list[tuple[ast.expr | None, str, str | None]] = []
         for i, (name, upper, target) in enumerate(self.arms):
             last = i == len(self.arms) - 1
-            test = None if last else ast.Compare(left=ast.Name(id="_b", ctx=ast.Load()), ops=[ast.Lt()], comparators=[ast.Constant(upper)])
+            test = (
+                None
+                if last
+                else ast.Compare(
+                    left=ast.Name(id="_b", ctx=ast.Load()),
+                    ops=[ast.Lt()],
+                    comparators=[ast.Constant(upper)],
+                )
+            )
             branches.append((test, target, name))
         return setup, branches
 
     def vector_branches(self, g: VecGen) -> list[tuple[pl.Expr | None, str, str | None]]:
         salt = self.salt
         source = g.source
-        keys = source.get_column(self.key) if self.key in source.columns else pl.Series([None] * source.height, dtype=pl.String)
+        keys = (
+            source.get_column(self.key)
+            if self.key in source.columns
+            else pl.Series([None] * source.height, dtype=pl.String)
+        )
         col = g.column(pl.lit(pl.Series(buckets(salt, keys), dtype=pl.Int64)))
         out: list[tuple[pl.Expr | None, str, str | None]] = []
         lower = 0
         for i, (name, upper, target) in enumerate(self.arms):
             last = i == len(self.arms) - 1
-            cond = (pl.col(col) >= lower) if last else ((pl.col(col) >= lower) & (pl.col(col) < upper))
+            cond = (
+                (pl.col(col) >= lower) if last else ((pl.col(col) >= lower) & (pl.col(col) < upper))
+            )
             out.append((cond, target, name))
             lower = upper
         return out
@@ -154,8 +190,15 @@ def check_switch(doc: SwitchNode, env: dict[str, Ty], ctx: NodeContext) -> Compi
             raise ctx.error(f"case condition must be true/false, got {tree.ty}", "cases", i, "when")
         cases.append((tree, case.goto))
     targets = [t for _, t in cases] + [doc.default]
-    return CompiledSwitch(doc.id, "switch", ctx.node_index, reads=reads_of(*(c for c, _ in cases)),
-                          targets=targets, cases=cases, default=doc.default)
+    return CompiledSwitch(
+        doc.id,
+        "switch",
+        ctx.node_index,
+        reads=reads_of(*(c for c, _ in cases)),
+        targets=targets,
+        cases=cases,
+        default=doc.default,
+    )
 
 
 def check_split(doc: SplitNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledNode:
@@ -173,5 +216,13 @@ def check_split(doc: SplitNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
     for arm in doc.arms:
         running += arm.share
         arms.append((arm.name, round(BUCKETS * running / total), arm.goto))
-    return CompiledSplit(doc.id, "split", ctx.node_index, reads=[doc.key], targets=[a.goto for a in doc.arms],
-                         key=doc.key, salt=doc.salt, arms=arms)
+    return CompiledSplit(
+        doc.id,
+        "split",
+        ctx.node_index,
+        reads=[doc.key],
+        targets=[a.goto for a in doc.arms],
+        key=doc.key,
+        salt=doc.salt,
+        arms=arms,
+    )

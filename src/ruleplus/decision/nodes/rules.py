@@ -51,9 +51,17 @@ class CompiledRules(CompiledNode):
         if self.hits_field:
             out.append(g.store(self.hits_field, ast.Constant(0)))
         if g.trace:
-            out.append(ast.Assign(targets=[ast.Name(id="_d", ctx=ast.Store())],
-                                  value=ast.List(elts=[], ctx=ast.Load()) if self.mode == "all" else ast.Constant(None)))
-        escalate = g.helper("_escalate", _make_escalate(self.severity)) if self.mode == "all" else None
+            out.append(
+                ast.Assign(
+                    targets=[ast.Name(id="_d", ctx=ast.Store())],
+                    value=ast.List(elts=[], ctx=ast.Load())
+                    if self.mode == "all"
+                    else ast.Constant(None),
+                )
+            )
+        escalate = (
+            g.helper("_escalate", _make_escalate(self.severity)) if self.mode == "all" else None
+        )
         chain: ast.If | None = None
         for rule in self.rules:
             body: list[ast.stmt] = []
@@ -65,16 +73,36 @@ class CompiledRules(CompiledNode):
             if rule.reason is not None:
                 body.append(g.reason(ast.Constant(rule.reason)))
             if self.score_field and rule.score is not None:
-                body.append(ast.AugAssign(target=ast.Name(id=g.local(self.score_field), ctx=ast.Store()),
-                                          op=ast.Add(), value=ast.Constant(rule.score)))
+                body.append(
+                    ast.AugAssign(
+                        target=ast.Name(id=g.local(self.score_field), ctx=ast.Store()),
+                        op=ast.Add(),
+                        value=ast.Constant(rule.score),
+                    )
+                )
             if self.hits_field:
-                body.append(ast.AugAssign(target=ast.Name(id=g.local(self.hits_field), ctx=ast.Store()),
-                                          op=ast.Add(), value=ast.Constant(1)))
+                body.append(
+                    ast.AugAssign(
+                        target=ast.Name(id=g.local(self.hits_field), ctx=ast.Store()),
+                        op=ast.Add(),
+                        value=ast.Constant(1),
+                    )
+                )
             if g.trace:
                 if self.mode == "all":
-                    body.append(ast.Expr(value=ast.Call(
-                        func=ast.Attribute(value=ast.Name(id="_d", ctx=ast.Load()), attr="append", ctx=ast.Load()),
-                        args=[ast.Constant(rule.label)], keywords=[])))
+                    body.append(
+                        ast.Expr(
+                            value=ast.Call(
+                                func=ast.Attribute(
+                                    value=ast.Name(id="_d", ctx=ast.Load()),
+                                    attr="append",
+                                    ctx=ast.Load(),
+                                ),
+                                args=[ast.Constant(rule.label)],
+                                keywords=[],
+                            )
+                        )
+                    )
                 else:
                     body.extend(g.detail(ast.Constant(rule.label)))
             stmt = ast.If(test=g.cond(rule.when), body=body or [ast.Pass()], orelse=[])
@@ -115,7 +143,9 @@ class CompiledRules(CompiledNode):
             if rule.reason is not None:
                 g.reason(pl.when(first).then(pl.lit(rule.reason)))
             hit_before = hit_before | cond
-        self._vector_counts(g, [c & ~pl.any_horizontal(conds[:i]) if i else c for i, c in enumerate(conds)], mask)
+        self._vector_counts(
+            g, [c & ~pl.any_horizontal(conds[:i]) if i else c for i, c in enumerate(conds)], mask
+        )
 
     def _vector_all(self, g: VecGen, conds: list[pl.Expr]) -> None:
         # conditions are materialised first: later rules must see the fields as they were
@@ -134,7 +164,12 @@ class CompiledRules(CompiledNode):
 
     def _vector_counts(self, g: VecGen, hits: list[pl.Expr], mask: pl.Expr | None) -> None:
         if self.score_field:
-            total = pl.sum_horizontal([pl.when(h).then(pl.lit(r.score or 0)).otherwise(0) for h, r in zip(hits, self.rules, strict=True)])
+            total = pl.sum_horizontal(
+                [
+                    pl.when(h).then(pl.lit(r.score or 0)).otherwise(0)
+                    for h, r in zip(hits, self.rules, strict=True)
+                ]
+            )
             g.assign(self.score_field, total, mask, self.assigns[self.score_field])
         if self.hits_field:
             count = pl.sum_horizontal([h.cast(pl.Int64) for h in hits])
@@ -159,8 +194,9 @@ def _vector_escalate(current: pl.Expr, new: pl.Expr, severity: dict[str, int]) -
     return pl.when(current.is_null() | (rank_new < rank_cur)).then(new).otherwise(current)
 
 
-def _check_rules(docs: list[RuleDoc], env: dict[str, Ty], ctx: NodeContext, prefix: tuple[Any, ...],
-                 mode: str) -> tuple[list[_Rule], dict[str, Ty]]:
+def _check_rules(
+    docs: list[RuleDoc], env: dict[str, Ty], ctx: NodeContext, prefix: tuple[Any, ...], mode: str
+) -> tuple[list[_Rule], dict[str, Ty]]:
     rules: list[_Rule] = []
     assigns: dict[str, Ty] = {}
     for i, doc in enumerate(docs):
@@ -174,8 +210,13 @@ def _check_rules(docs: list[RuleDoc], env: dict[str, Ty], ctx: NodeContext, pref
             assert tree.ty is not None
             prior = assigns.get(name)
             if prior is not None and not _same_kind(prior, tree.ty):
-                raise ctx.error(f"rules assign {name!r} values of different types ({prior} and {tree.ty})",
-                                *path, "then", name, field=name)
+                raise ctx.error(
+                    f"rules assign {name!r} values of different types ({prior} and {tree.ty})",
+                    *path,
+                    "then",
+                    name,
+                    field=name,
+                )
             assigns[name] = Ty(_merge_kind(prior, tree.ty), True)
         reason = ctx.check_reason(doc.reason, *path, "reason") if doc.reason is not None else None
         rules.append(_Rule(doc.id or f"rule{i + 1}", when, then, reason, doc.score))
@@ -197,20 +238,43 @@ def _merge_kind(prior: Ty | None, new: Ty) -> Kind:
     return new.kind
 
 
-def _compiled(doc: RuleNode | RulesetNode, rules: list[_Rule], assigns: dict[str, Ty], env: dict[str, Ty],
-              ctx: NodeContext, mode: str, score_field: str | None, hits_field: str | None) -> CompiledRules:
+def _compiled(
+    doc: RuleNode | RulesetNode,
+    rules: list[_Rule],
+    assigns: dict[str, Ty],
+    env: dict[str, Ty],
+    ctx: NodeContext,
+    mode: str,
+    score_field: str | None,
+    hits_field: str | None,
+) -> CompiledRules:
     for name in list(assigns):
         if name in env:  # an unassigning path keeps the previous value
             assigns[name] = Ty(_merge_kind(env[name], assigns[name]), True)
     if score_field:
-        assigns[score_field] = Ty(Kind.NUMBER if any(isinstance(r.score, float) and not float(r.score).is_integer() for r in rules) else Kind.NUMBER, False)
+        assigns[score_field] = Ty(
+            Kind.NUMBER
+            if any(isinstance(r.score, float) and not float(r.score).is_integer() for r in rules)
+            else Kind.NUMBER,
+            False,
+        )
     if hits_field:
         assigns[hits_field] = Ty(Kind.INTEGER, False)
     reads = reads_of(*(r.when for r in rules), *(t for r in rules for t in r.then.values()))
     severity = {v: i for i, v in enumerate(ctx.decision_order)}
-    return CompiledRules(doc.id, doc.type, ctx.node_index, reads=reads, assigns=assigns, rules=rules,
-                         mode=mode, score_field=score_field, hits_field=hits_field,
-                         decision_field=ctx.decision_field, severity=severity)
+    return CompiledRules(
+        doc.id,
+        doc.type,
+        ctx.node_index,
+        reads=reads,
+        assigns=assigns,
+        rules=rules,
+        mode=mode,
+        score_field=score_field,
+        hits_field=hits_field,
+        decision_field=ctx.decision_field,
+        severity=severity,
+    )
 
 
 def check_rule(doc: RuleNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledNode:

@@ -18,7 +18,14 @@ import polars as pl
 import pyarrow as pa
 
 from ruleplus.decision._document import ScorecardNode
-from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen, literal_node, reads_of
+from ruleplus.decision.nodes._base import (
+    CompiledNode,
+    NodeContext,
+    RowGen,
+    VecGen,
+    literal_node,
+    reads_of,
+)
 from ruleplus.expr import Kind, Node, Ty
 
 __all__ = ["CompiledScorecard", "check_scorecard"]
@@ -37,14 +44,23 @@ class _Char:
 
     @property
     def max_points(self) -> float:
-        candidates = [self.missing, self.other, *(p for _, p in self.special), *(p for _, p in self.bins)]
+        candidates = [
+            self.missing,
+            self.other,
+            *(p for _, p in self.special),
+            *(p for _, p in self.bins),
+        ]
         return max(candidates)
 
 
 def _rank(node_index: int, top: int) -> Any:
     def rank(*pairs: Any) -> list[tuple[str, int, float]]:
         # pairs: lost0, code0, lost1, code1, ...
-        items = [(pairs[i], i, pairs[i + 1]) for i in range(0, len(pairs), 2) if pairs[i + 1] is not None and pairs[i] > 0]
+        items = [
+            (pairs[i], i, pairs[i + 1])
+            for i in range(0, len(pairs), 2)
+            if pairs[i + 1] is not None and pairs[i] > 0
+        ]
         items.sort(key=lambda t: (-t[0], t[1]))
         return [(code, node_index, lost) for lost, _, code in items[:top]]
 
@@ -73,11 +89,21 @@ class CompiledScorecard(CompiledNode):
             chain: list[ast.stmt] = [g.store(points, ast.Constant(ch.other))]
             for test, value in reversed(ch.bins):
                 cond = g.cond(test) if test is not None else ast.Constant(True)
-                chain = [ast.If(test=cond, body=[g.store(points, ast.Constant(value))], orelse=chain)]
+                chain = [
+                    ast.If(test=cond, body=[g.store(points, ast.Constant(value))], orelse=chain)
+                ]
             for test, value in reversed(ch.special):
-                chain = [ast.If(test=g.cond(test), body=[g.store(points, ast.Constant(value))], orelse=chain)]
-            missing = ast.Compare(left=g.load(ch.subject), ops=[ast.Is()], comparators=[ast.Constant(None)])
-            out.append(ast.If(test=missing, body=[g.store(points, ast.Constant(ch.missing))], orelse=chain))
+                chain = [
+                    ast.If(
+                        test=g.cond(test), body=[g.store(points, ast.Constant(value))], orelse=chain
+                    )
+                ]
+            missing = ast.Compare(
+                left=g.load(ch.subject), ops=[ast.Is()], comparators=[ast.Constant(None)]
+            )
+            out.append(
+                ast.If(test=missing, body=[g.store(points, ast.Constant(ch.missing))], orelse=chain)
+            )
         total: ast.expr = ast.Constant(self.base)
         for i in range(len(self.chars)):
             total = ast.BinOp(left=total, op=ast.Add(), right=g.load(self._points_name(i)))
@@ -86,10 +112,23 @@ class CompiledScorecard(CompiledNode):
             rank = g.helper(f"_rank_{self.index}", _rank(self.index, self.top))
             args: list[ast.expr] = []
             for i, ch in enumerate(self.chars):
-                lost = ast.BinOp(left=ast.Constant(ch.max_points), op=ast.Sub(), right=g.load(self._points_name(i)))
+                lost = ast.BinOp(
+                    left=ast.Constant(ch.max_points),
+                    op=ast.Sub(),
+                    right=g.load(self._points_name(i)),
+                )
                 args.extend([lost, ast.Constant(ch.reason)])
-            out.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=ast.Name(id="_rs", ctx=ast.Load()), attr="extend", ctx=ast.Load()),
-                                               args=[ast.Call(func=rank, args=args, keywords=[])], keywords=[])))
+            out.append(
+                ast.Expr(
+                    value=ast.Call(
+                        func=ast.Attribute(
+                            value=ast.Name(id="_rs", ctx=ast.Load()), attr="extend", ctx=ast.Load()
+                        ),
+                        args=[ast.Call(func=rank, args=args, keywords=[])],
+                        keywords=[],
+                    )
+                )
+            )
         return out
 
     def emit_vector(self, g: VecGen, mask: pl.Expr | None) -> None:
@@ -111,12 +150,18 @@ class CompiledScorecard(CompiledNode):
             g.assign(name, expr, mask, Ty(Kind.NUMBER, False))
             points.append(pl.col(name))
         g.flush()
-        g.assign(self.output, pl.lit(self.base) + pl.sum_horizontal(points), mask, Ty(Kind.NUMBER, False))
+        g.assign(
+            self.output, pl.lit(self.base) + pl.sum_horizontal(points), mask, Ty(Kind.NUMBER, False)
+        )
         g.flush()
         coded = [(i, ch) for i, ch in enumerate(self.chars) if ch.reason]
         if self.top and coded:
-            lost = pl.struct([(pl.lit(ch.max_points) - pl.col(self._points_name(i))).alias(f"c{n}")
-                              for n, (i, ch) in enumerate(coded)])
+            lost = pl.struct(
+                [
+                    (pl.lit(ch.max_points) - pl.col(self._points_name(i))).alias(f"c{n}")
+                    for n, (i, ch) in enumerate(coded)
+                ]
+            )
             codes = np.array([ch.reason for _, ch in coded], dtype=object)
             ranked = lost.map_batches(_ranker(codes, self.top), return_dtype=pl.List(pl.String))
             empty = pl.lit([], dtype=pl.List(pl.String))
@@ -125,15 +170,22 @@ class CompiledScorecard(CompiledNode):
 
 def _ranker(codes: np.ndarray, top: int) -> Any:
     """Rank reasons for a whole batch: stable sort of points lost, keep the top ones lost > 0."""
+
     def rank(batch: pl.Series) -> pl.Series:
         fields = batch.struct.fields
-        lost = np.column_stack([batch.struct.field(f).to_numpy() for f in fields]) if len(batch) else np.zeros((0, len(fields)))
+        lost = (
+            np.column_stack([batch.struct.field(f).to_numpy() for f in fields])
+            if len(batch)
+            else np.zeros((0, len(fields)))
+        )
         order = np.argsort(-lost, axis=1, kind="stable")[:, :top]
         picked = np.take_along_axis(lost, order, axis=1)
         keep = picked > 0
         offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
         values = pa.array(codes[order[keep]].tolist(), type=pa.large_string())
-        return pl.Series(pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)).cast(pl.List(pl.String))
+        return pl.Series(
+            pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values)
+        ).cast(pl.List(pl.String))
 
     return rank
 
@@ -160,9 +212,18 @@ def check_scorecard(doc: ScorecardNode, env: dict[str, Ty], ctx: NodeContext) ->
         special: list[tuple[Node, float]] = []
         for j, sv in enumerate(cdoc.special):
             lit = literal_node(sv.value)
-            text = f'"{sv.value}"' if isinstance(sv.value, str) else str(sv.value).lower() if isinstance(sv.value, bool) else repr(sv.value)
+            text = (
+                f'"{sv.value}"'
+                if isinstance(sv.value, str)
+                else str(sv.value).lower()
+                if isinstance(sv.value, bool)
+                else repr(sv.value)
+            )
             special.append((ctx.test(text, subject, local, *path, "special", j) or lit, sv.points))
-        bins = [(ctx.test(b.when, subject, local, *path, "bins", j), b.points) for j, b in enumerate(cdoc.bins)]
+        bins = [
+            (ctx.test(b.when, subject, local, *path, "bins", j), b.points)
+            for j, b in enumerate(cdoc.bins)
+        ]
         if not bins:
             raise ctx.error(f"characteristic {cdoc.name!r} has no bins", *path, "bins")
         reason = ctx.check_reason(cdoc.reason, *path, "reason") if cdoc.reason else None
@@ -177,10 +238,27 @@ def check_scorecard(doc: ScorecardNode, env: dict[str, Ty], ctx: NodeContext) ->
             assigns[ch.subject] = ch.input_tree.ty
         assigns[f"{prefix}{ch.name}" if prefix else f"_{doc.id}_p{i}"] = Ty(Kind.NUMBER, False)
     assigns[doc.output] = Ty(Kind.NUMBER, False)
-    reads = [f for f in reads_of(*(c.input_tree for c in chars), *(t for c in chars for t, _ in c.bins),
-                                 *(t for c in chars for t, _ in c.special)) if f in env]
+    reads = [
+        f
+        for f in reads_of(
+            *(c.input_tree for c in chars),
+            *(t for c in chars for t, _ in c.bins),
+            *(t for c in chars for t, _ in c.special),
+        )
+        if f in env
+    ]
     for c in chars:
         if c.input_tree is None and c.subject not in reads:
             reads.append(c.subject)
-    return CompiledScorecard(doc.id, "scorecard", ctx.node_index, reads=reads, assigns=assigns,
-                             base=doc.base_points, output=doc.output, chars=chars, top=doc.reasons_top, prefix=prefix)
+    return CompiledScorecard(
+        doc.id,
+        "scorecard",
+        ctx.node_index,
+        reads=reads,
+        assigns=assigns,
+        base=doc.base_points,
+        output=doc.output,
+        chars=chars,
+        top=doc.reasons_top,
+        prefix=prefix,
+    )

@@ -79,8 +79,14 @@ class CompiledTable(CompiledNode):
             if self.hit_policy in _SINGLE:
                 out.append(g.reason(g.load(name), guard_null=True))
             else:
-                out.append(ast.For(target=ast.Name(id="_rc", ctx=ast.Store()), iter=g.load(name),
-                                   body=[g.reason(ast.Name(id="_rc", ctx=ast.Load()))], orelse=[]))
+                out.append(
+                    ast.For(
+                        target=ast.Name(id="_rc", ctx=ast.Store()),
+                        iter=g.load(name),
+                        body=[g.reason(ast.Name(id="_rc", ctx=ast.Load()))],
+                        orelse=[],
+                    )
+                )
         return out
 
     def _cond(self, g: RowGen, row: _Row) -> ast.expr:
@@ -114,11 +120,20 @@ class CompiledTable(CompiledNode):
 
     def _hits(self, g: RowGen) -> list[ast.stmt]:
         hits = ast.Name(id="_hits", ctx=ast.Load())
-        out: list[ast.stmt] = [ast.Assign(targets=[ast.Name(id="_hits", ctx=ast.Store())],
-                                          value=ast.List(elts=[], ctx=ast.Load()))]
+        out: list[ast.stmt] = [
+            ast.Assign(
+                targets=[ast.Name(id="_hits", ctx=ast.Store())],
+                value=ast.List(elts=[], ctx=ast.Load()),
+            )
+        ]
         for row in self.rows:
-            append = ast.Expr(value=ast.Call(func=ast.Attribute(value=hits, attr="append", ctx=ast.Load()),
-                                             args=[ast.Constant(row.index)], keywords=[]))
+            append = ast.Expr(
+                value=ast.Call(
+                    func=ast.Attribute(value=hits, attr="append", ctx=ast.Load()),
+                    args=[ast.Constant(row.index)],
+                    keywords=[],
+                )
+            )
             out.append(ast.If(test=self._cond(g, row), body=[append], orelse=[]))
         return out
 
@@ -126,17 +141,42 @@ class CompiledTable(CompiledNode):
         out = self._hits(g)
         hits = ast.Name(id="_hits", ctx=ast.Load())
         # _choose returns the index to use, or raises when the hit policy is violated
-        values = ast.List(elts=[ast.Tuple(elts=[g.expr(t) for t in row.outputs], ctx=ast.Load())
-                                for row in self.rows], ctx=ast.Load()) if self.hit_policy == "any" else ast.Constant(None)
+        values = (
+            ast.List(
+                elts=[
+                    ast.Tuple(elts=[g.expr(t) for t in row.outputs], ctx=ast.Load())
+                    for row in self.rows
+                ],
+                ctx=ast.Load(),
+            )
+            if self.hit_policy == "any"
+            else ast.Constant(None)
+        )
         choose = g.helper(f"_choose_{self.index}", self._chooser())
-        out.append(ast.Assign(targets=[ast.Name(id="_h", ctx=ast.Store())],
-                              value=ast.Call(func=choose, args=[hits, values], keywords=[])))
+        out.append(
+            ast.Assign(
+                targets=[ast.Name(id="_h", ctx=ast.Store())],
+                value=ast.Call(func=choose, args=[hits, values], keywords=[]),
+            )
+        )
         chain: list[ast.stmt] = self._assign_outputs(g, None)
         for row in reversed(self.rows):
-            test = ast.Compare(left=ast.Name(id="_h", ctx=ast.Load()), ops=[ast.Eq()], comparators=[ast.Constant(row.index)])
+            test = ast.Compare(
+                left=ast.Name(id="_h", ctx=ast.Load()),
+                ops=[ast.Eq()],
+                comparators=[ast.Constant(row.index)],
+            )
             chain = [ast.If(test=test, body=self._assign_outputs(g, row), orelse=chain)]
         out.extend(chain)
-        out.extend(g.detail(ast.Call(func=g.helper("_labels_of", _labels_of), args=[hits, g.const(self._labels())], keywords=[])))
+        out.extend(
+            g.detail(
+                ast.Call(
+                    func=g.helper("_labels_of", _labels_of),
+                    args=[hits, g.const(self._labels())],
+                    keywords=[],
+                )
+            )
+        )
         return out
 
     def _labels(self) -> dict[int, str]:
@@ -157,7 +197,9 @@ class CompiledTable(CompiledNode):
                 assert values is not None
                 if len({values[h] for h in hits}) > 1:
                     shown = ", ".join(labels[h] for h in hits)
-                    raise fail(f"hit policy 'any' violated: rules {shown} match with different outputs")
+                    raise fail(
+                        f"hit policy 'any' violated: rules {shown} match with different outputs"
+                    )
             return hits[0]
 
         return choose
@@ -166,21 +208,56 @@ class CompiledTable(CompiledNode):
         out: list[ast.stmt] = []
         lists = [f"_c{self.index}_{k}" for k in range(len(self.output_names))]
         for name in lists:
-            out.append(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=ast.List(elts=[], ctx=ast.Load())))
+            out.append(
+                ast.Assign(
+                    targets=[ast.Name(id=name, ctx=ast.Store())],
+                    value=ast.List(elts=[], ctx=ast.Load()),
+                )
+            )
         if g.trace:
-            out.append(ast.Assign(targets=[ast.Name(id="_d", ctx=ast.Store())], value=ast.List(elts=[], ctx=ast.Load())))
+            out.append(
+                ast.Assign(
+                    targets=[ast.Name(id="_d", ctx=ast.Store())],
+                    value=ast.List(elts=[], ctx=ast.Load()),
+                )
+            )
         for row in self.rows:
             body: list[ast.stmt] = []
             for lst, tree in zip(lists, row.outputs, strict=True):
                 tmp = g.temp()
                 bind = ast.NamedExpr(target=ast.Name(id=tmp, ctx=ast.Store()), value=g.expr(tree))
-                append = ast.Expr(value=ast.Call(func=ast.Attribute(value=ast.Name(id=lst, ctx=ast.Load()), attr="append", ctx=ast.Load()),
-                                                 args=[ast.Name(id=tmp, ctx=ast.Load())], keywords=[]))
-                body.append(ast.If(test=ast.Compare(left=bind, ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
-                                   body=[append], orelse=[]))
+                append = ast.Expr(
+                    value=ast.Call(
+                        func=ast.Attribute(
+                            value=ast.Name(id=lst, ctx=ast.Load()), attr="append", ctx=ast.Load()
+                        ),
+                        args=[ast.Name(id=tmp, ctx=ast.Load())],
+                        keywords=[],
+                    )
+                )
+                body.append(
+                    ast.If(
+                        test=ast.Compare(
+                            left=bind, ops=[ast.IsNot()], comparators=[ast.Constant(None)]
+                        ),
+                        body=[append],
+                        orelse=[],
+                    )
+                )
             if g.trace:
-                body.append(ast.Expr(value=ast.Call(func=ast.Attribute(value=ast.Name(id="_d", ctx=ast.Load()), attr="append", ctx=ast.Load()),
-                                                    args=[ast.Constant(row.label)], keywords=[])))
+                body.append(
+                    ast.Expr(
+                        value=ast.Call(
+                            func=ast.Attribute(
+                                value=ast.Name(id="_d", ctx=ast.Load()),
+                                attr="append",
+                                ctx=ast.Load(),
+                            ),
+                            args=[ast.Constant(row.label)],
+                            keywords=[],
+                        )
+                    )
+                )
             out.append(ast.If(test=self._cond(g, row), body=body, orelse=[]))
         agg = self.aggregation
         for name, lst in zip(self.output_names, lists, strict=True):
@@ -234,7 +311,11 @@ class CompiledTable(CompiledNode):
             ty = self.assigns[name]
             cells = [row.outputs[k] for row in self.rows]
             if all(isinstance(c, Literal) for c in cells):
-                mapping = {row.index: c.value for row, c in zip(self.rows, cells, strict=True) if isinstance(c, Literal)}
+                mapping = {
+                    row.index: c.value
+                    for row, c in zip(self.rows, cells, strict=True)
+                    if isinstance(c, Literal)
+                }
                 from ruleplus.expr import polars_dtype
 
                 value = hit.replace_strict(mapping, default=None, return_dtype=polars_dtype(ty))
@@ -242,7 +323,11 @@ class CompiledTable(CompiledNode):
                 pick: Any = None
                 for row, cell in zip(self.rows, cells, strict=True):
                     cond = hit == row.index
-                    pick = pl.when(cond).then(g.expr(cell)) if pick is None else pick.when(cond).then(g.expr(cell))
+                    pick = (
+                        pl.when(cond).then(g.expr(cell))
+                        if pick is None
+                        else pick.when(cond).then(g.expr(cell))
+                    )
                 value = _typed(pick.otherwise(pl.lit(None)), ty)
             g.assign(name, value, mask, ty)
 
@@ -265,7 +350,10 @@ class CompiledTable(CompiledNode):
     def _vector_collect(self, g: VecGen, conds: list[pl.Expr], mask: pl.Expr | None) -> None:
         for k, name in enumerate(self.output_names):
             ty = self.assigns[name]
-            vals = [pl.when(c).then(g.expr(row.outputs[k])) for row, c in zip(self.rows, conds, strict=True)]
+            vals = [
+                pl.when(c).then(g.expr(row.outputs[k]))
+                for row, c in zip(self.rows, conds, strict=True)
+            ]
             agg = self.aggregation
             if agg == "count":
                 value: pl.Expr = pl.sum_horizontal([v.is_not_null().cast(pl.Int64) for v in vals])
@@ -306,7 +394,10 @@ def _max_or_none(values: list[Any]) -> Any:
 
 # checking -------------------------------------------------------------------------------------
 
-def _output_cell(ctx: NodeContext, out: TableOutput, raw: Any, env: dict[str, Ty], *path: Any) -> Node:
+
+def _output_cell(
+    ctx: NodeContext, out: TableOutput, raw: Any, env: dict[str, Ty], *path: Any
+) -> Node:
     if raw is None or (isinstance(raw, str) and raw.strip() in ("", "-")):
         return literal_node(None)
     if isinstance(raw, str) and raw.startswith("="):
@@ -376,14 +467,27 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
     for i, raw in enumerate(doc.rules):
         rule = raw if isinstance(raw, TableRule) else _split_row(raw, len(doc.inputs), ctx, i)
         if len(rule.when) != len(doc.inputs):
-            raise ctx.error(f"rule {i + 1} has {len(rule.when)} input cells, the table has {len(doc.inputs)} inputs", "rules", i)
+            raise ctx.error(
+                f"rule {i + 1} has {len(rule.when)} input cells, the table has {len(doc.inputs)} inputs",
+                "rules",
+                i,
+            )
         if len(rule.then) != len(outputs):
-            raise ctx.error(f"rule {i + 1} has {len(rule.then)} output cells, the table has {len(outputs)} outputs", "rules", i)
-        tests = [ctx.test(cell, input_fields[k], local, "rules", i) for k, cell in enumerate(rule.when)]
+            raise ctx.error(
+                f"rule {i + 1} has {len(rule.then)} output cells, the table has {len(outputs)} outputs",
+                "rules",
+                i,
+            )
+        tests = [
+            ctx.test(cell, input_fields[k], local, "rules", i) for k, cell in enumerate(rule.when)
+        ]
         for t in tests:
             if t is not None and t.ty is not None and not t.ty.fits(Kind.BOOLEAN):
                 raise ctx.error(f"rule {i + 1}: a cell must be a test", "rules", i)
-        cells = [_output_cell(ctx, out, cell, local, "rules", i) for out, cell in zip(outputs, rule.then, strict=True)]
+        cells = [
+            _output_cell(ctx, out, cell, local, "rules", i)
+            for out, cell in zip(outputs, rule.then, strict=True)
+        ]
         rows.append(_Row(rule.id or f"r{i + 1}", i, tests, cells))
     if not rows:
         raise ctx.error("a table needs at least one rule", "rules")
@@ -395,8 +499,11 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
             raise ctx.error(str(exc), "outputs", k) from None
         if doc.hit_policy in _SINGLE or doc.aggregation in ("sum", "min", "max"):
             catch_all = doc.hit_policy in ("first", "priority") and any(
-                all(t is None for t in r.tests) for r in rows)
-            cells_present = all(r.outputs[k].ty is not None and not r.outputs[k].ty.nullable for r in rows)
+                all(t is None for t in r.tests) for r in rows
+            )
+            cells_present = all(
+                r.outputs[k].ty is not None and not r.outputs[k].ty.nullable for r in rows
+            )
             assigns[out.name] = ty.with_nullable(not (catch_all and cells_present))
         elif doc.aggregation == "count":
             assigns[out.name] = Ty(Kind.INTEGER, False)
@@ -410,12 +517,30 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
             cell = r.outputs[k]
             if isinstance(cell, Literal) and cell.value is not None:
                 ctx.check_reason(cell.value, "rules", r.index)
-    reads = [f for f in reads_of(*(t for r in rows for t in r.tests), *(t for _, t in temps),
-                                 *(c for r in rows for c in r.outputs)) if f in env]
-    table = CompiledTable(doc.id, "table", ctx.node_index, reads=reads, assigns=assigns,
-                          hit_policy=doc.hit_policy, aggregation=doc.aggregation, input_fields=input_fields,
-                          temps=temps, output_names=[o.name for o in outputs], reason_outputs=reason_outputs,
-                          rows=rows, strategy_id=ctx.strategy_id)
+    reads = [
+        f
+        for f in reads_of(
+            *(t for r in rows for t in r.tests),
+            *(t for _, t in temps),
+            *(c for r in rows for c in r.outputs),
+        )
+        if f in env
+    ]
+    table = CompiledTable(
+        doc.id,
+        "table",
+        ctx.node_index,
+        reads=reads,
+        assigns=assigns,
+        hit_policy=doc.hit_policy,
+        aggregation=doc.aggregation,
+        input_fields=input_fields,
+        temps=temps,
+        output_names=[o.name for o in outputs],
+        reason_outputs=reason_outputs,
+        rows=rows,
+        strategy_id=ctx.strategy_id,
+    )
     for name, tree in temps:
         assert tree.ty is not None
         table.assigns[name] = tree.ty
@@ -432,20 +557,30 @@ def _split_row(raw: list[Any], n_inputs: int, ctx: NodeContext, i: int) -> Table
     return TableRule(when=raw[:n_inputs], then=raw[n_inputs:])
 
 
-def _sorted_by_priority(rows: list[_Row], outputs: list[TableOutput], ctx: NodeContext) -> list[_Row]:
+def _sorted_by_priority(
+    rows: list[_Row], outputs: list[TableOutput], ctx: NodeContext
+) -> list[_Row]:
     ranked = [(k, o) for k, o in enumerate(outputs) if o.priority]
     if not ranked:
-        raise ctx.error("hit policies priority/output_order need 'priority' lists on the outputs", "outputs")
+        raise ctx.error(
+            "hit policies priority/output_order need 'priority' lists on the outputs", "outputs"
+        )
 
     def key(row: _Row) -> tuple[int, ...]:
         ranks = []
         for k, out in ranked:
             cell = row.outputs[k]
             if not isinstance(cell, Literal):
-                raise ctx.error("priority/output_order need literal output cells", "rules", row.index)
+                raise ctx.error(
+                    "priority/output_order need literal output cells", "rules", row.index
+                )
             priority = out.priority or []
             if cell.value not in priority:
-                raise ctx.error(f"output value {cell.value!r} is not in the priority list of {out.name!r}", "rules", row.index)
+                raise ctx.error(
+                    f"output value {cell.value!r} is not in the priority list of {out.name!r}",
+                    "rules",
+                    row.index,
+                )
             ranks.append(priority.index(cell.value))
         return (*ranks, row.index)
 

@@ -51,10 +51,18 @@ class CompiledTree(CompiledNode):
                 body.append(g.reason(ast.Constant(node.reason)))
             return body + g.detail(ast.Constant(node.label)) or [ast.Pass()]
         if node.missing_yes:
-            test: ast.expr = ast.Compare(left=g.expr(node.cond), ops=[ast.IsNot()], comparators=[ast.Constant(False)])
+            test: ast.expr = ast.Compare(
+                left=g.expr(node.cond), ops=[ast.IsNot()], comparators=[ast.Constant(False)]
+            )
         else:
             test = g.cond(node.cond)
-        return [ast.If(test=test, body=self._row(g, node.yes) or [ast.Pass()], orelse=self._row(g, node.no) or [ast.Pass()])]
+        return [
+            ast.If(
+                test=test,
+                body=self._row(g, node.yes) or [ast.Pass()],
+                orelse=self._row(g, node.no) or [ast.Pass()],
+            )
+        ]
 
     def emit_vector(self, g: VecGen, mask: pl.Expr | None) -> None:
         paths: list[tuple[pl.Expr, _Leaf]] = []
@@ -83,19 +91,39 @@ def check_tree(doc: TreeNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
     leaves: list[tuple[list[tuple[Node, bool, bool]], _Leaf]] = []
     trees: list[Node] = []
 
-    def visit(branch: TreeBranch, path: tuple[Any, ...], label: str, steps: list[tuple[Node, bool, bool]]) -> _Split | _Leaf:
+    def visit(
+        branch: TreeBranch, path: tuple[Any, ...], label: str, steps: list[tuple[Node, bool, bool]]
+    ) -> _Split | _Leaf:
         if branch.set is not None:
             if branch.condition is not None:
-                raise ctx.error("a tree node is either a split (if/then/else) or a leaf (set)", *path)
-            values = {name: ctx.value(raw, env, *path, "set", name) for name, raw in branch.set.items()}
+                raise ctx.error(
+                    "a tree node is either a split (if/then/else) or a leaf (set)", *path
+                )
+            values = {
+                name: ctx.value(raw, env, *path, "set", name) for name, raw in branch.set.items()
+            }
             for name, tree in values.items():
                 assert tree.ty is not None
                 prior = assigns.get(name)
-                if prior is not None and tree.ty.kind is not Kind.NULL and prior.kind is not Kind.NULL and \
-                        prior.kind != tree.ty.kind and {prior.kind, tree.ty.kind} - {Kind.INTEGER, Kind.NUMBER}:
-                    raise ctx.error(f"leaves set {name!r} to values of different types", *path, "set", name)
-                kind = tree.ty.kind if prior is None or prior.kind is Kind.NULL else (
-                    prior.kind if prior.kind == tree.ty.kind or tree.ty.kind is Kind.NULL else Kind.NUMBER)
+                if (
+                    prior is not None
+                    and tree.ty.kind is not Kind.NULL
+                    and prior.kind is not Kind.NULL
+                    and prior.kind != tree.ty.kind
+                    and {prior.kind, tree.ty.kind} - {Kind.INTEGER, Kind.NUMBER}
+                ):
+                    raise ctx.error(
+                        f"leaves set {name!r} to values of different types", *path, "set", name
+                    )
+                kind = (
+                    tree.ty.kind
+                    if prior is None or prior.kind is Kind.NULL
+                    else (
+                        prior.kind
+                        if prior.kind == tree.ty.kind or tree.ty.kind is Kind.NULL
+                        else Kind.NUMBER
+                    )
+                )
                 assigns[name] = Ty(kind, True)
                 trees.append(tree)
             reason = ctx.check_reason(branch.reason, *path, "reason") if branch.reason else None
@@ -110,13 +138,24 @@ def check_tree(doc: TreeNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
             raise ctx.error(f"a split condition must be true/false, got {cond.ty}", *path, "if")
         trees.append(cond)
         missing_yes = branch.missing == "then"
-        yes = visit(branch.yes, (*path, "then"), f"{label}.then", [*steps, (cond, missing_yes, True)])
-        no = visit(branch.no, (*path, "else"), f"{label}.else", [*steps, (cond, missing_yes, False)])
+        yes = visit(
+            branch.yes, (*path, "then"), f"{label}.then", [*steps, (cond, missing_yes, True)]
+        )
+        no = visit(
+            branch.no, (*path, "else"), f"{label}.else", [*steps, (cond, missing_yes, False)]
+        )
         return _Split(cond, missing_yes, yes, no)
 
     root = visit(doc.root, ("root",), "root", [])
     for name in list(assigns):
         if name in env:
             assigns[name] = Ty(assigns[name].kind, True)
-    return CompiledTree(doc.id, "tree", ctx.node_index, reads=[f for f in reads_of(*trees) if f in env],
-                        assigns=assigns, root=root, leaves=leaves)
+    return CompiledTree(
+        doc.id,
+        "tree",
+        ctx.node_index,
+        reads=[f for f in reads_of(*trees) if f in env],
+        assigns=assigns,
+        root=root,
+        leaves=leaves,
+    )

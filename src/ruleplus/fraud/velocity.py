@@ -1,0 +1,127 @@
+"""Velocity counters: how many applications shared this phone / device / ID number recently.
+
+Each counter is keyed by a keyed digest of a field's value (never the value itself), counts the
+events in a sliding window including the current one, and records the current event. Three
+stores with one contract: Redis sorted sets (``RULEPLUS_REDIS_URL``), the database, and an
+in-memory stand-in for tests.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, insert, select
+
+from ruleplus.store.models import VelocityEvent
+
+__all__ = ["CounterSpec", "DatabaseVelocity", "MemoryVelocity", "RedisVelocity", "VelocityStore", "parse_window"]
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_window(text: str | int) -> int:
+    """``"90s"``, ``"15m"``, ``"24h"``, ``"7d"``, ``"2w"`` (or seconds) -> seconds."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        seconds = text
+    else:
+        match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", str(text))
+        if match is None:
+            raise ValueError(f"window {text!r} must look like 90s, 15m, 24h, 7d or 2w")
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a window must be positive")
+    return seconds
+
+
+@dataclass(frozen=True)
+class CounterSpec:
+    """A counter: output field ``name`` counts events sharing ``key`` within ``window_s``."""
+
+    name: str
+    key: str
+    window_s: int
+
+
+class VelocityStore(Protocol):
+    """Record events and count them in their windows, atomically per call."""
+
+    def hit(self, events: list[tuple[str, str, int]], now_ms: int | None = None) -> list[int]:
+        """For each ``(counter, digest, window_s)``: record now and return the count in the window."""
+        ...
+
+
+class MemoryVelocity:
+    """In-process store (tests, single-process demos)."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[str, str], deque[int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, events: list[tuple[str, str, int]], now_ms: int | None = None) -> list[int]:
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        out = []
+        with self._lock:
+            for counter, digest, window_s in events:
+                queue = self._events.setdefault((counter, digest), deque())
+                queue.append(now)
+                floor = now - window_s * 1000
+                while queue and queue[0] <= floor:
+                    queue.popleft()
+                out.append(len(queue))
+        return out
+
+
+class RedisVelocity:
+    """Redis sorted sets: one key per (counter, digest), scored by time; one round trip per call."""
+
+    def __init__(self, url: str, prefix: str = "ruleplus:v:") -> None:
+        import redis
+
+        self.client: Any = redis.Redis.from_url(url)
+        self.prefix = prefix
+
+    def hit(self, events: list[tuple[str, str, int]], now_ms: int | None = None) -> list[int]:
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        pipe = self.client.pipeline(transaction=True)
+        for counter, digest, window_s in events:
+            key = f"{self.prefix}{counter}:{digest}"
+            pipe.zadd(key, {f"{now}:{uuid.uuid4().hex[:8]}": now})
+            pipe.zremrangebyscore(key, "-inf", now - window_s * 1000)
+            pipe.zcard(key)
+            pipe.pexpire(key, window_s * 1000 + 1000)
+        results = pipe.execute()
+        return [int(results[i * 4 + 2]) for i in range(len(events))]
+
+
+class DatabaseVelocity:
+    """The database as the store (the embedded default; fine for moderate volumes)."""
+
+    def __init__(self, database: Any) -> None:
+        self.database = database
+
+    def hit(self, events: list[tuple[str, str, int]], now_ms: int | None = None) -> list[int]:
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        out = []
+        with self.database.session() as session:
+            for counter, digest, window_s in events:
+                session.execute(insert(VelocityEvent).values(counter=counter, digest=digest, at_ms=now))
+                floor = now - window_s * 1000
+                out.append(int(session.execute(select(func.count()).select_from(VelocityEvent).where(
+                    VelocityEvent.counter == counter, VelocityEvent.digest == digest,
+                    VelocityEvent.at_ms > floor)).scalar() or 0))
+            session.commit()
+        return out
+
+    def prune(self, older_than_s: int) -> int:
+        """Delete events older than the longest window (housekeeping)."""
+        floor = int(time.time() * 1000) - older_than_s * 1000
+        with self.database.session() as session:
+            result = session.execute(delete(VelocityEvent).where(VelocityEvent.at_ms < floor))
+            session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""HTTP routers: decisions (partners), management (administrator), operations."""

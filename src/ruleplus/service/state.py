@@ -1,0 +1,127 @@
+"""What one running service holds: database, writer, decision service, limits and metrics."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruleplus.config import Settings
+from ruleplus.errors import ConfigError
+from ruleplus.fraud import DatabaseVelocity, RedisVelocity, VelocityStore
+from ruleplus.runtime.decisions import DecisionService
+from ruleplus.runtime.writer import DecisionWriter
+from ruleplus.service.metrics import ServiceMetrics
+from ruleplus.service.ratelimit import RateLimiter
+from ruleplus.store import Database
+from ruleplus.store.models import Partner
+from ruleplus.store.secrets import load_secret
+
+__all__ = ["ServiceConfig", "ServiceState"]
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Service settings (environment first, then defaults).
+
+    Parameters
+    ----------
+    database_url : str
+        ``RULEPLUS_DATABASE_URL`` (default: SQLite under the data directory).
+    data_dir : Path
+        ``RULEPLUS_DATA_DIR`` (default ``./var``).
+    admin_key : str or None
+        ``RULEPLUS_ADMIN_KEY``; when unset, one is created in ``data_dir/admin.key`` (0600).
+    redis_url : str or None
+        ``RULEPLUS_REDIS_URL``: velocity counters in Redis (else in the database).
+    rate_limit : float, default=2000
+        ``RULEPLUS_RATE_LIMIT``: default requests per second per partner.
+    max_body_bytes : int, default=1048576
+        ``RULEPLUS_MAX_BODY_BYTES``: larger requests get 413.
+    """
+
+    database_url: str
+    data_dir: Path
+    admin_key: str | None = None
+    redis_url: str | None = None
+    rate_limit: float = 2000.0
+    max_body_bytes: int = 1 << 20
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> ServiceConfig:
+        """Read the environment (``overrides`` win)."""
+        env = dict(os.environ if env is None else env)
+        base = Settings.load(env=env)
+
+        def number(key: str, default: float) -> float:
+            raw = env.get(key)
+            if raw is None:
+                return default
+            try:
+                return float(raw)
+            except ValueError:
+                raise ConfigError("expected a number", key=key) from None
+
+        values: dict[str, Any] = {
+            "database_url": base.database_url,
+            "data_dir": base.data_dir,
+            "admin_key": env.get("RULEPLUS_ADMIN_KEY") or None,
+            "redis_url": env.get("RULEPLUS_REDIS_URL") or None,
+            "rate_limit": number("RULEPLUS_RATE_LIMIT", 2000.0),
+            "max_body_bytes": int(number("RULEPLUS_MAX_BODY_BYTES", float(1 << 20))),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _admin_key(config: ServiceConfig) -> str:
+    if config.admin_key:
+        return config.admin_key
+    path = config.data_dir / "admin.key"
+    if not path.exists():
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("rpa_" + secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+@dataclass
+class ServiceState:
+    """Shared objects of one service process."""
+
+    config: ServiceConfig
+    database: Database
+    writer: DecisionWriter
+    decisions: DecisionService
+    secret: bytes
+    admin_key: str
+    limiter: RateLimiter
+    metrics: ServiceMetrics
+    started: float = field(default_factory=time.time)
+    _partners: dict[str, tuple[float, Partner]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, config: ServiceConfig) -> ServiceState:
+        """Open the database (migrated), start the writer, wire the decision service."""
+        database = Database(config.database_url)
+        database.migrate()
+        writer = DecisionWriter(database)
+        writer.start()
+        secret = load_secret(config.data_dir)
+        velocity: VelocityStore = RedisVelocity(config.redis_url) if config.redis_url else DatabaseVelocity(database)
+        return cls(config, database, writer, DecisionService(database, writer, velocity, secret), secret,
+                   _admin_key(config), RateLimiter(config.rate_limit), ServiceMetrics())
+
+    def changed(self) -> None:
+        """A management change happened: drop cached partners, deployments, mappings, lists."""
+        self._partners.clear()
+        self.decisions.invalidate()
+
+    def close(self) -> None:
+        """Flush the writer and close connections."""
+        self.writer.stop()
+        self.database.dispose()

@@ -1,0 +1,199 @@
+"""Relational model of the platform (SQLAlchemy 2). Migrations live in ``migrations/``.
+
+Every partner-owned row carries ``partner_id``; repositories always filter on it, so one partner
+can never read another's decisions, mappings or deployments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "DecisionRecord",
+    "Deployment",
+    "ListEntry",
+    "Mapping",
+    "Partner",
+    "StrategyVersion",
+    "VelocityEvent",
+    "utcnow",
+]
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware current time (stored as UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; JSON columns map to JSON (PostgreSQL: json, SQLite: text)."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Partner(Base):
+    """A partner platform or channel (a tenant)."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    rate_limit_per_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key, stored as a SHA-256 digest (keys are 256-bit random: no slow hash needed)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StrategyVersion(Base):
+    """One version of a strategy document; immutable once published."""
+
+    __tablename__ = "strategy_versions"
+    __table_args__ = (UniqueConstraint("strategy_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    strategy_id: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    document: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(10), default="yaml")
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Deployment(Base):
+    """Binds (partner, product, channel) to a champion, challengers and shadows.
+
+    The newest active row for a binding is the live one; older rows are its history, which is
+    what a rollback goes back to.
+    """
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_binding", "partner_id", "product", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    product: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(80), default="*")
+    strategy_id: Mapped[str] = mapped_column(String(120))
+    champion: Mapped[str] = mapped_column(String(60))
+    challengers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    shadows: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    split_key: Mapped[str] = mapped_column(String(120), default="applicantId")
+    salt: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Mapping(Base):
+    """A partner's field mapping for a product, versioned."""
+
+    __tablename__ = "mappings"
+    __table_args__ = (UniqueConstraint("partner_id", "product", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    product: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DecisionRecord(Base):
+    """A decision as it was made: input, outputs, reasons, trace, version, arm, latency."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("partner_id", "idempotency_key"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    product: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(80))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_digest: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    application: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    trace: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    shadow: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    strategy_id: Mapped[str] = mapped_column(String(120))
+    strategy_version: Mapped[str] = mapped_column(String(60))
+    arm: Mapped[str] = mapped_column(String(60))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained log of management changes and decisions."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(80))
+    entity: Mapped[str] = mapped_column(String(80))
+    entity_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ListEntry(Base):
+    """A watch-list entry (ID number, phone, device…), stored as a keyed digest, never in clear."""
+
+    __tablename__ = "watch_lists"
+    __table_args__ = (UniqueConstraint("list_type", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    list_type: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(64))
+    hint: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VelocityEvent(Base):
+    """One event for the database velocity backend (Redis keeps its own sorted sets)."""
+
+    __tablename__ = "velocity_events"
+    __table_args__ = (Index("ix_velocity_key_time", "counter", "digest", "at_ms"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    counter: Mapped[str] = mapped_column(String(80))
+    digest: Mapped[str] = mapped_column(String(64))
+    at_ms: Mapped[int] = mapped_column(BigInteger)
