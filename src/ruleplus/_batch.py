@@ -37,7 +37,10 @@ class BatchSummary:
 def unwrap_inputs(
     frame: pl.DataFrame, strategy: CompiledStrategy, field: str | None
 ) -> pl.DataFrame:
-    """Use the struct column ``field`` as the inputs (auto: ``input`` when inputs are nested there)."""
+    """Use the struct column ``field`` as the inputs.
+
+    With ``field=None``: the column ``input``, when the inputs are nested there.
+    """
     if field is None:
         wanted = set(strategy.input_fields)
         if wanted & set(frame.columns) or "input" not in frame.columns:

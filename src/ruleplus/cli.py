@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -228,9 +228,12 @@ def synth(
     except RuleplusError as exc:
         _fail(exc, False)
         return
+    elapsed = time.perf_counter() - started
+    # polars types Series.mean() as any Python scalar; the mean of the int64 column is a float
+    bad_rate = cast(float, frame.get_column("defaulted").mean())
     err.print(
-        f"wrote {frame.height:,} applications to {output} in {time.perf_counter() - started:.2f}s "
-        f"(bad rate {frame.get_column('defaulted').mean():.1%})"
+        f"wrote {frame.height:,} applications to {output} in {elapsed:.2f}s "
+        f"(bad rate {bad_rate:.1%})"
     )
 
 

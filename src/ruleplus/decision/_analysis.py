@@ -112,7 +112,8 @@ def table_warnings(table: CompiledTable) -> list[str]:
         size *= len(g)
     if size > _GRID_LIMIT:
         return [
-            f"table {table.id!r}: too many input combinations ({size}) to analyse overlap/completeness"
+            f"table {table.id!r}: too many input combinations ({size}) "
+            "to analyse overlap/completeness"
         ]
     warnings: list[str] = []
     overlaps: set[tuple[int, int]] = set()

@@ -52,10 +52,10 @@ class InputField(_Model):
     """One field of the input schema."""
 
     type: str = Field(description="integer, number, string, boolean, date or list[<type>]")
-    required: bool = Field(False, description="the field must be present and not null")
-    min: float | None = Field(None, description="smallest allowed value (numbers)")
-    max: float | None = Field(None, description="largest allowed value (numbers)")
-    enum: list[Any] | None = Field(None, description="allowed values")
+    required: bool = Field(default=False, description="the field must be present and not null")
+    min: float | None = Field(default=None, description="smallest allowed value (numbers)")
+    max: float | None = Field(default=None, description="largest allowed value (numbers)")
+    enum: list[Any] | None = Field(default=None, description="allowed values")
     description: str = ""
 
 
@@ -69,7 +69,7 @@ class ReasonText(_Model):
 class _NodeBase(_Model):
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", description="unique node id")
     next: str | None = Field(
-        None, description="node to run next; 'end' to stop; default: the next node listed"
+        default=None, description="node to run next; 'end' to stop; default: the next node listed"
     )
     description: str = ""
 
@@ -95,7 +95,7 @@ class RuleDoc(_Model):
     )
     reason: str | None = None
     score: float | None = Field(
-        None, description="points added to the ruleset's score field on a hit"
+        default=None, description="points added to the ruleset's score field on a hit"
     )
     description: str = ""
 
@@ -113,8 +113,10 @@ class RulesetNode(_NodeBase):
     type: Literal["ruleset"]
     mode: Literal["first", "all"] = "all"
     rules: list[RuleDoc]
-    score_field: str | None = Field(None, description="field receiving the sum of hit scores")
-    hits_field: str | None = Field(None, description="field receiving the number of hits")
+    score_field: str | None = Field(
+        default=None, description="field receiving the sum of hit scores"
+    )
+    hits_field: str | None = Field(default=None, description="field receiving the number of hits")
 
 
 class TableOutput(_Model):
@@ -123,9 +125,10 @@ class TableOutput(_Model):
     name: str
     type: Literal["string", "integer", "number", "boolean", "expression"] = "string"
     priority: list[Any] | None = Field(
-        None, description="output values from highest to lowest priority (priority/output order)"
+        default=None,
+        description="output values from highest to lowest priority (priority/output order)",
     )
-    reason: bool = Field(False, description="the value is a reason code")
+    reason: bool = Field(default=False, description="the value is a reason code")
 
 
 class TableRule(_Model):
@@ -177,12 +180,12 @@ class Characteristic(_Model):
     name: str
     input: str = Field(description="expression binned (usually a field name)")
     bins: list[ScorecardBin]
-    missing_points: float | None = Field(None, description="points when the input is null")
+    missing_points: float | None = Field(default=None, description="points when the input is null")
     special: list[SpecialValue] = Field(
         default_factory=list, description="exact values with own points"
     )
-    else_points: float | None = Field(None, description="points when no bin matches")
-    reason: str | None = Field(None, description="reason code when points are lost here")
+    else_points: float | None = Field(default=None, description="points when no bin matches")
+    reason: str | None = Field(default=None, description="reason code when points are lost here")
 
 
 class ScorecardNode(_NodeBase):
@@ -192,17 +195,19 @@ class ScorecardNode(_NodeBase):
     base_points: float = 0.0
     output: str = "score"
     characteristics: list[Characteristic]
-    reasons_top: int = Field(4, ge=0, description="how many reason codes to return")
-    points_prefix: str | None = Field(None, description="also output each characteristic's points")
+    reasons_top: int = Field(default=4, ge=0, description="how many reason codes to return")
+    points_prefix: str | None = Field(
+        default=None, description="also output each characteristic's points"
+    )
 
 
 class TreeBranch(_Model):
     """A decision-tree node: a split (``if``/``then``/``else``) or a leaf (``set``)."""
 
-    id: str | None = Field(None, description="leaf label shown in the trace")
-    condition: str | None = Field(None, alias="if")
-    yes: TreeBranch | None = Field(None, alias="then")
-    no: TreeBranch | None = Field(None, alias="else")
+    id: str | None = Field(default=None, description="leaf label shown in the trace")
+    condition: str | None = Field(default=None, alias="if")
+    yes: TreeBranch | None = Field(default=None, alias="then")
+    no: TreeBranch | None = Field(default=None, alias="else")
     missing: Literal["then", "else"] = "else"
     set: dict[str, Value] | None = None
     reason: str | None = None
@@ -249,7 +254,7 @@ class SplitNode(_NodeBase):
 
     type: Literal["split"]
     key: str = Field(description="field hashed to choose the arm")
-    salt: str = Field("", description="change it to re-shuffle applicants between arms")
+    salt: str = Field(default="", description="change it to re-shuffle applicants between arms")
     arms: list[SplitArm]
 
 
@@ -280,7 +285,7 @@ NodeDoc = Annotated[
 class StrategyDoc(_Model):
     """A strategy: input schema, reason catalogue and a flow of nodes."""
 
-    schema_: str | None = Field(None, alias="$schema")
+    schema_: str | None = Field(default=None, alias="$schema")
     id: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-.]*$")
     version: str = "1"
     title: str = ""
@@ -291,7 +296,9 @@ class StrategyDoc(_Model):
         description="decision values from most to least severe (all-hits rulesets keep the worst)",
     )
     inputs: dict[str, InputField]
-    outputs: list[str] | None = Field(None, description="fields returned; default: all assigned")
+    outputs: list[str] | None = Field(
+        default=None, description="fields returned; default: all assigned"
+    )
     reasons: dict[str, ReasonText] = Field(default_factory=dict)
     nodes: list[NodeDoc] = Field(min_length=1)
 

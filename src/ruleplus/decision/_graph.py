@@ -65,7 +65,7 @@ class Graph:
                 stack.append((node, i + 1))
                 nxt = targets[i]
                 if state.get(nxt) == 1:
-                    cycle = [*path[path.index(nxt):], nxt]
+                    cycle = [*path[path.index(nxt) :], nxt]
                     raise error(nxt, "the flow has a cycle: " + " -> ".join(cycle))
                 if state.get(nxt) != 2:
                     stack.append((nxt, 0))

@@ -241,7 +241,11 @@ def row_validation(
         if "." in spec.name:
             read: ast.expr = ast.Call(
                 func=_name("_dig"),
-                args=[_name(record), ast.Constant(tuple(spec.name.split(".")))],
+                args=[
+                    _name(record),
+                    # typeshed's ast.Constant omits tuple values, which compile() accepts
+                    ast.Constant(tuple(spec.name.split("."))),  # type: ignore[arg-type]
+                ],
                 keywords=[],
             )
         else:
@@ -319,9 +323,10 @@ def normalise_frame(frame: pl.DataFrame, specs: list[InputSpec], error_column: s
             problems.append(pl.when(cond & ~bad_any).then(pl.lit(f"{spec.name}: {text}")))
             bad_any = bad_any | cond
         fixes.append(pl.when(bad_any).then(None).otherwise(value).alias(spec.name))
+    error: pl.Expr
     if problems:
-        text = pl.concat_str(problems, separator="; ", ignore_nulls=True)
-        error = pl.when(text != "").then(text)
+        joined = pl.concat_str(problems, separator="; ", ignore_nulls=True)
+        error = pl.when(joined != "").then(joined)
     else:
         error = pl.lit(None, dtype=pl.String)
     return frame.with_columns([*fixes, error.alias(error_column)])
@@ -335,6 +340,7 @@ def _cast(
     never = pl.lit(False)
     kind = spec.kind
     if kind in (Kind.INTEGER, Kind.NUMBER):
+        number: pl.Expr
         if not dtype.is_numeric():
             if dtype == pl.String:
                 text = raw.str.strip_chars()

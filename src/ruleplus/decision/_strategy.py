@@ -146,7 +146,10 @@ class CompiledStrategy:
         return out
 
     def __repr__(self) -> str:
-        return f"CompiledStrategy(id={self.id!r}, version={self.version!r}, nodes={len(self._program.nodes)})"
+        return (
+            f"CompiledStrategy(id={self.id!r}, version={self.version!r}, "
+            f"nodes={len(self._program.nodes)})"
+        )
 
 
 def compile_strategy(

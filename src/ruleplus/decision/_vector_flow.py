@@ -22,7 +22,7 @@ ERROR_COLUMN = "_error"
 def run_frame(
     program: FlowProgram, frame: pl.DataFrame, *, reasons: bool = False, keep: tuple[str, ...] = ()
 ) -> pl.DataFrame:
-    """Evaluate every row; return the outputs (plus ``_error``, and optional reasons/arm/kept columns).
+    """Evaluate every row; return the outputs, ``_error`` and the optional reasons/arm/kept columns.
 
     Rows that fail the input schema get their problems in ``_error`` and null outputs; nothing
     is dropped, and the output has the input's row order.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -59,7 +59,8 @@ class _Limits:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise UnsafeExpressionError(
-                f"expression is too large (more than {MAX_NODES} parts); split it into derived fields",
+                f"expression is too large (more than {MAX_NODES} parts); "
+                "split it into derived fields",
                 expression=_short(self.text),
             )
         depth = 1 + max((self.depth.get(id(c), 1) for c in children), default=0)
@@ -111,6 +112,13 @@ def _unescape(body: str) -> str:
     return "".join(out)
 
 
+# The grammar's ``list`` rule makes ``_Build.list`` shadow the builtin inside the class body,
+# so the callbacks' parameter types are spelled with these aliases.
+_Tokens: TypeAlias = list[Token]
+_Items: TypeAlias = list[Any]
+_Nodes: TypeAlias = list[Node]
+
+
 class _Build(Transformer[Token, Node]):
     """Reduce callbacks: turn each grammar rule into a syntax-tree node."""
 
@@ -122,7 +130,7 @@ class _Build(Transformer[Token, Node]):
         return self.limits.track(node, *children)
 
     # literals -----------------------------------------------------------------------------
-    def number(self, items: list[Token]) -> Node:
+    def number(self, items: _Tokens) -> Node:
         tok = items[0]
         text = str(tok)
         if len(text) > _MAX_NUMBER_DIGITS:
@@ -146,7 +154,7 @@ class _Build(Transformer[Token, Node]):
             )
         return self._n(Literal(value, pos=_pos(tok)))
 
-    def string(self, items: list[Token]) -> Node:
+    def string(self, items: _Tokens) -> Node:
         tok = items[0]
         try:
             value = _unescape(str(tok)[1:-1])
@@ -159,120 +167,120 @@ class _Build(Transformer[Token, Node]):
             ) from exc
         return self._n(Literal(value, pos=_pos(tok)))
 
-    def true(self, _: list[Token]) -> Node:
+    def true(self, _: _Tokens) -> Node:
         return self._n(Literal(True))
 
-    def false(self, _: list[Token]) -> Node:
+    def false(self, _: _Tokens) -> Node:
         return self._n(Literal(False))
 
-    def null(self, _: list[Token]) -> Node:
+    def null(self, _: _Tokens) -> Node:
         return self._n(Literal(None))
 
-    def field(self, items: list[Token]) -> Node:
+    def field(self, items: _Tokens) -> Node:
         return self._n(Field(".".join(str(t) for t in items), pos=_pos(items[0])))
 
-    def call(self, items: list[Any]) -> Node:
+    def call(self, items: _Items) -> Node:
         name, *args = items
         args = [a for a in args if a is not None]
         return self._n(Call(str(name), args, pos=_pos(name)), *args)
 
-    def list(self, items: list[Any]) -> Node:
+    def list(self, items: _Items) -> Node:
         elems = [a for a in items if a is not None]
         pos = elems[0].pos if elems else (1, 1)
         return self._n(ListExpr(elems, pos=pos), *elems)
 
     # operators ----------------------------------------------------------------------------
-    def _binary(self, op: str, items: list[Node]) -> Node:
+    def _binary(self, op: str, items: _Nodes) -> Node:
         left, right = items
         return self._n(Binary(op, left, right, pos=left.pos), left, right)
 
-    def add(self, items: list[Node]) -> Node:
+    def add(self, items: _Nodes) -> Node:
         return self._binary("+", items)
 
-    def sub(self, items: list[Node]) -> Node:
+    def sub(self, items: _Nodes) -> Node:
         return self._binary("-", items)
 
-    def mul(self, items: list[Node]) -> Node:
+    def mul(self, items: _Nodes) -> Node:
         return self._binary("*", items)
 
-    def div(self, items: list[Node]) -> Node:
+    def div(self, items: _Nodes) -> Node:
         return self._binary("/", items)
 
-    def floordiv(self, items: list[Node]) -> Node:
+    def floordiv(self, items: _Nodes) -> Node:
         return self._binary("//", items)
 
-    def mod(self, items: list[Node]) -> Node:
+    def mod(self, items: _Nodes) -> Node:
         return self._binary("%", items)
 
-    def pow(self, items: list[Node]) -> Node:
+    def pow(self, items: _Nodes) -> Node:
         return self._binary("**", items)
 
-    def neg(self, items: list[Node]) -> Node:
+    def neg(self, items: _Nodes) -> Node:
         (operand,) = items
         if isinstance(operand, Literal) and type(operand.value) in (int, float):
             operand.value = -operand.value  # fold "-5" into a literal
             return operand
         return self._n(Unary("-", operand, pos=operand.pos), operand)
 
-    def pos(self, items: list[Node]) -> Node:
+    def pos(self, items: _Nodes) -> Node:
         (operand,) = items
         return self._n(Unary("+", operand, pos=operand.pos), operand)
 
-    def _compare(self, op: str, items: list[Node]) -> Node:
+    def _compare(self, op: str, items: _Nodes) -> Node:
         left, right = items
         return self._n(Compare(op, left, right, pos=left.pos), left, right)
 
-    def eq(self, items: list[Node]) -> Node:
+    def eq(self, items: _Nodes) -> Node:
         return self._compare("==", items)
 
-    def ne(self, items: list[Node]) -> Node:
+    def ne(self, items: _Nodes) -> Node:
         return self._compare("!=", items)
 
-    def lt(self, items: list[Node]) -> Node:
+    def lt(self, items: _Nodes) -> Node:
         return self._compare("<", items)
 
-    def le(self, items: list[Node]) -> Node:
+    def le(self, items: _Nodes) -> Node:
         return self._compare("<=", items)
 
-    def gt(self, items: list[Node]) -> Node:
+    def gt(self, items: _Nodes) -> Node:
         return self._compare(">", items)
 
-    def ge(self, items: list[Node]) -> Node:
+    def ge(self, items: _Nodes) -> Node:
         return self._compare(">=", items)
 
-    def _range(self, items: list[Node], low_closed: bool, high_closed: bool) -> Node:
+    def _range(self, items: _Nodes, low_closed: bool, high_closed: bool) -> Node:
         low, high = items
         return self._n(Range(low, high, low_closed, high_closed, pos=low.pos), low, high)
 
-    def range_cc(self, items: list[Node]) -> Node:
+    def range_cc(self, items: _Nodes) -> Node:
         return self._range(items, True, True)
 
-    def range_co(self, items: list[Node]) -> Node:
+    def range_co(self, items: _Nodes) -> Node:
         return self._range(items, True, False)
 
-    def range_oc(self, items: list[Node]) -> Node:
+    def range_oc(self, items: _Nodes) -> Node:
         return self._range(items, False, True)
 
-    def range_oo(self, items: list[Node]) -> Node:
+    def range_oo(self, items: _Nodes) -> Node:
         return self._range(items, False, False)
 
-    def in_(self, items: list[Node]) -> Node:
+    def in_(self, items: _Nodes) -> Node:
         value, container = items
         return self._n(In(value, container, pos=value.pos), value, container)
 
-    def not_in(self, items: list[Node]) -> Node:
+    def not_in(self, items: _Nodes) -> Node:
         value, container = items
         return self._n(In(value, container, negated=True, pos=value.pos), value, container)
 
-    def is_null(self, items: list[Node]) -> Node:
+    def is_null(self, items: _Nodes) -> Node:
         (operand,) = items
         return self._n(IsNull(operand, pos=operand.pos), operand)
 
-    def is_not_null(self, items: list[Node]) -> Node:
+    def is_not_null(self, items: _Nodes) -> Node:
         (operand,) = items
         return self._n(IsNull(operand, negated=True, pos=operand.pos), operand)
 
-    def _logical(self, op: str, items: list[Node]) -> Node:
+    def _logical(self, op: str, items: _Nodes) -> Node:
         left, right = items
         operands = [
             *(left.operands if isinstance(left, Logical) and left.op == op else [left]),
@@ -280,13 +288,13 @@ class _Build(Transformer[Token, Node]):
         ]
         return self._n(Logical(op, operands, pos=operands[0].pos), left, right)
 
-    def and_(self, items: list[Node]) -> Node:
+    def and_(self, items: _Nodes) -> Node:
         return self._logical("and", items)
 
-    def or_(self, items: list[Node]) -> Node:
+    def or_(self, items: _Nodes) -> Node:
         return self._logical("or", items)
 
-    def not_(self, items: list[Node]) -> Node:
+    def not_(self, items: _Nodes) -> Node:
         (operand,) = items
         return self._n(Not(operand, pos=operand.pos), operand)
 
@@ -294,45 +302,45 @@ class _Build(Transformer[Token, Node]):
     def _subject(self, at: Node) -> Node:
         return self._n(Field(SUBJECT, pos=at.pos))
 
-    def _t_compare(self, op: str, items: list[Node]) -> Node:
+    def _t_compare(self, op: str, items: _Nodes) -> Node:
         (operand,) = items
         subject = self._subject(operand)
         return self._n(Compare(op, subject, operand, pos=operand.pos), subject, operand)
 
-    def t_lt(self, items: list[Node]) -> Node:
+    def t_lt(self, items: _Nodes) -> Node:
         return self._t_compare("<", items)
 
-    def t_le(self, items: list[Node]) -> Node:
+    def t_le(self, items: _Nodes) -> Node:
         return self._t_compare("<=", items)
 
-    def t_gt(self, items: list[Node]) -> Node:
+    def t_gt(self, items: _Nodes) -> Node:
         return self._t_compare(">", items)
 
-    def t_ge(self, items: list[Node]) -> Node:
+    def t_ge(self, items: _Nodes) -> Node:
         return self._t_compare(">=", items)
 
-    def t_ne(self, items: list[Node]) -> Node:
+    def t_ne(self, items: _Nodes) -> Node:
         return self._t_compare("!=", items)
 
-    def t_eq(self, items: list[Node]) -> Node:
+    def t_eq(self, items: _Nodes) -> Node:
         (operand,) = items
         if isinstance(operand, Literal) and operand.value is None:
             subject = self._subject(operand)
             return self._n(IsNull(subject, pos=operand.pos), subject)
         return self._t_compare("==", items)
 
-    def t_value(self, items: list[Node]) -> Node:
+    def t_value(self, items: _Nodes) -> Node:
         (operand,) = items
         if isinstance(operand, Range | ListExpr):
             subject = self._subject(operand)
             return self._n(In(subject, operand, pos=operand.pos), subject, operand)
         return self.t_eq(items)
 
-    def t_not(self, items: list[Node]) -> Node:
+    def t_not(self, items: _Nodes) -> Node:
         (inner,) = items
         return self._n(Not(inner, pos=inner.pos), inner)
 
-    def unary_tests(self, items: list[Node]) -> Node:
+    def unary_tests(self, items: _Nodes) -> Node:
         if len(items) == 1:
             return items[0]
         if all(
@@ -345,7 +353,7 @@ class _Build(Transformer[Token, Node]):
             return self._n(In(subject, listed, pos=items[0].pos), subject, listed)
         return self._n(Logical("or", list(items), pos=items[0].pos), *items)
 
-    def ifelse(self, items: list[Node]) -> Node:
+    def ifelse(self, items: _Nodes) -> Node:
         cond, then, other = items
         return self._n(IfElse(cond, then, other, pos=cond.pos), cond, then, other)
 
@@ -454,7 +462,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> ExpressionSyntaxError:
         what = f"unexpected {found}"
         hint = _expected_hint(expected)
     elif isinstance(exc, UnexpectedCharacters):
-        what = f"unexpected character {text[exc.pos_in_stream]!r}"
+        # lark declares pos_in_stream optional on the base class; UnexpectedCharacters sets it
+        what = f"unexpected character {text[cast(int, exc.pos_in_stream)]!r}"
         hint = ""
     elif isinstance(exc, UnexpectedEOF):
         what = "unexpected end of expression"

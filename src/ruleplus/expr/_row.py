@@ -174,10 +174,8 @@ class RowEmitter:
             if node.ty.nullable and isinstance(expr, ast.Name):
                 tests.append(_is_none(expr))  # a local is read twice for free: no temporary
                 values.append(expr)
-            elif (
-                node.ty.nullable
-                or (extra_null is not None
-                and not isinstance(expr, ast.Name | ast.Constant))
+            elif node.ty.nullable or (
+                extra_null is not None and not isinstance(expr, ast.Name | ast.Constant)
             ):
                 name = self.temp()
                 tests.append(

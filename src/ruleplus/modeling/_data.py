@@ -28,6 +28,7 @@ __all__ = [
     "numeric_column",
     "category_column",
     "check_weights",
+    "column_values",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -257,3 +258,19 @@ def check_weights(sample_weight: Any, n: int) -> FloatArray:
     if w.sum() <= 0:
         raise DataError("sample_weight sums to zero")
     return w
+
+
+def column_values(frame: pl.DataFrame, name: str, dtype: str) -> NDArray[Any]:
+    """Column ``name`` of ``frame`` as float64 (``numeric``) or objects (``categorical``).
+
+    Raises
+    ------
+    DataError
+        The column is absent or cannot be read as ``dtype``.
+    """
+    if name not in frame.columns:
+        raise DataError(f"column {name!r} is missing from the data", column=name)
+    series = frame.get_column(name)
+    if dtype == "numeric":
+        return numeric_column(series, name)
+    return category_column(series, name)

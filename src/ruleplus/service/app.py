@@ -21,19 +21,28 @@ Scope = MutableMapping[str, Any]
 
 
 class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by header and while streaming."""
+    """Refuse bodies over ``limit`` bytes with 413, by header and while streaming.
+
+    Management uploads (strategy documents) may be larger: at least ``ADMIN_LIMIT`` bytes.
+    """
+
+    ADMIN_LIMIT = 8 << 20
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
-        self.limit = limit
+        self.partner_limit = limit
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.partner_limit
+        if str(scope.get("path", "")).startswith("/v1/admin/"):
+            limit = max(limit, self.ADMIN_LIMIT)
+        too_large = problem(413, "too-large", "Content too large", f"the body is over {limit} bytes")
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await problem(413, "too-large", "Content too large", f"the body is over {self.limit} bytes")(scope, receive, send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await too_large(scope, receive, send)
                 return
         seen = 0
 
@@ -42,14 +51,14 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await problem(413, "too-large", "Content too large", f"the body is over {self.limit} bytes")(scope, receive, send)
+            await too_large(scope, receive, send)
 
 
 class _TooLarge(Exception):

@@ -58,6 +58,8 @@ def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
         status, kind = 400, "bad-request"
     extra = {k: v for k, v in exc.context.items() if k in ("strategy", "version", "node", "field", "line", "decision",
                                                            "product", "channel", "status", "action", "retry_after")}
+    if "status" in extra:  # the object's status, not the HTTP status
+        extra["current_status"] = extra.pop("status")
     if isinstance(exc, InputValidationError):
         extra["errors"] = [{"field": p.field, "problem": p.problem} for p in exc.problems]
     title = {401: "Unauthorized", 404: "Not found", 409: "Conflict", 422: "Unprocessable content",

@@ -252,12 +252,7 @@ def _compiled(
         if name in env:  # an unassigning path keeps the previous value
             assigns[name] = Ty(_merge_kind(env[name], assigns[name]), True)
     if score_field:
-        assigns[score_field] = Ty(
-            Kind.NUMBER
-            if any(isinstance(r.score, float) and not float(r.score).is_integer() for r in rules)
-            else Kind.NUMBER,
-            False,
-        )
+        assigns[score_field] = Ty(Kind.NUMBER, False)
     if hits_field:
         assigns[hits_field] = Ty(Kind.INTEGER, False)
     reads = reads_of(*(r.when for r in rules), *(t for r in rules for t in r.then.values()))

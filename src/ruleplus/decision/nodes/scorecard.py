@@ -27,6 +27,7 @@ from ruleplus.decision.nodes._base import (
     reads_of,
 )
 from ruleplus.expr import Kind, Node, Ty
+from ruleplus.expr._ast import Field
 
 __all__ = ["CompiledScorecard", "check_scorecard"]
 
@@ -142,8 +143,8 @@ class CompiledScorecard(CompiledNode):
             chain: Any = pl.when(subject.is_null()).then(pl.lit(ch.missing))
             for test, value in ch.special:
                 chain = chain.when(g.expr(test).fill_null(False)).then(pl.lit(value))
-            for test, value in ch.bins:
-                cond = g.expr(test).fill_null(False) if test is not None else pl.lit(True)
+            for bin_test, value in ch.bins:
+                cond = g.expr(bin_test).fill_null(False) if bin_test is not None else pl.lit(True)
                 chain = chain.when(cond).then(pl.lit(value))
             expr = chain.otherwise(pl.lit(ch.other)).cast(pl.Float64)
             name = self._points_name(i)
@@ -203,8 +204,8 @@ def check_scorecard(doc: ScorecardNode, env: dict[str, Ty], ctx: NodeContext) ->
             raise ctx.error(f"characteristic {cdoc.name!r} appears twice", *path)
         names.add(cdoc.name)
         tree = ctx.expr(cdoc.input, env, *path, "input")
-        if type(tree).__name__ == "Field":
-            subject, input_tree = str(getattr(tree, "name")), None
+        if type(tree) is Field:
+            subject, input_tree = str(tree.name), None
         else:
             subject, input_tree = f"_{doc.id}_x{i}", tree
             assert tree.ty is not None

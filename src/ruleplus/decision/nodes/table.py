@@ -29,7 +29,7 @@ from ruleplus.decision.nodes._base import (
 )
 from ruleplus.errors import EvaluationError
 from ruleplus.expr import Kind, Node, Ty
-from ruleplus.expr._ast import Literal
+from ruleplus.expr._ast import Field, Literal
 
 __all__ = ["CompiledTable", "check_table"]
 
@@ -455,8 +455,8 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
     temps: list[tuple[str, Node]] = []
     for k, text in enumerate(doc.inputs):
         tree = ctx.expr(text, env, "inputs", k)
-        if type(tree).__name__ == "Field":
-            input_fields.append(str(getattr(tree, "name")))
+        if type(tree) is Field:
+            input_fields.append(str(tree.name))
         else:
             name = f"_{doc.id}_in{k}"
             assert tree.ty is not None
@@ -468,13 +468,15 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
         rule = raw if isinstance(raw, TableRule) else _split_row(raw, len(doc.inputs), ctx, i)
         if len(rule.when) != len(doc.inputs):
             raise ctx.error(
-                f"rule {i + 1} has {len(rule.when)} input cells, the table has {len(doc.inputs)} inputs",
+                f"rule {i + 1} has {len(rule.when)} input cells, "
+                f"the table has {len(doc.inputs)} inputs",
                 "rules",
                 i,
             )
         if len(rule.then) != len(outputs):
             raise ctx.error(
-                f"rule {i + 1} has {len(rule.then)} output cells, the table has {len(outputs)} outputs",
+                f"rule {i + 1} has {len(rule.then)} output cells, "
+                f"the table has {len(outputs)} outputs",
                 "rules",
                 i,
             )
@@ -502,7 +504,7 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
                 all(t is None for t in r.tests) for r in rows
             )
             cells_present = all(
-                r.outputs[k].ty is not None and not r.outputs[k].ty.nullable for r in rows
+                c.ty is not None and not c.ty.nullable for c in (r.outputs[k] for r in rows)
             )
             assigns[out.name] = ty.with_nullable(not (catch_all and cells_present))
         elif doc.aggregation == "count":

@@ -111,6 +111,12 @@ def list_strategies(request: Request, actor: Admin, strategy_id: str | None = No
                  "created_at": r.created_at.isoformat()} for r in StrategyRepo(session).versions(strategy_id)]
 
 
+@router.get("/strategies/{strategy_id}/diff", response_class=PlainTextResponse, summary="Diff two versions")
+def diff(strategy_id: str, old: str, new: str, request: Request, actor: Admin) -> str:
+    with state_of(request).database.session() as session:
+        return StrategyRepo(session).diff(strategy_id, old, new)
+
+
 @router.get("/strategies/{strategy_id}/{version}", summary="One strategy version with its document")
 def get_strategy(strategy_id: str, version: str, request: Request, actor: Admin) -> dict[str, Any]:
     with state_of(request).database.session() as session:
@@ -125,12 +131,6 @@ def transition(strategy_id: str, version: str, action: Literal["validate", "publ
     out = admin.transition_strategy(state.database, strategy_id, version, action, actor)
     state.changed()
     return out
-
-
-@router.get("/strategies/{strategy_id}/diff", response_class=PlainTextResponse, summary="Diff two versions")
-def diff(strategy_id: str, old: str, new: str, request: Request, actor: Admin) -> str:
-    with state_of(request).database.session() as session:
-        return StrategyRepo(session).diff(strategy_id, old, new)
 
 
 @router.post("/deployments", status_code=201, summary="Deploy a champion with optional challengers and shadows")

@@ -1,0 +1,1 @@
+"""Command groups of the ``ruleplus`` CLI (mounted by :mod:`ruleplus.cli`)."""

@@ -1,0 +1,19 @@
+"""Optimal binning: fine bins, an exact merge under constraints, WOE and IV tables."""
+
+from ruleplus.modeling.binning._binner import OptimalBinner, WOETransformer
+from ruleplus.modeling.binning._feature import UNSEEN_RULES, FeatureBinning, format_value
+from ruleplus.modeling.binning._optimal import OBJECTIVES, TRENDS, best_partition
+from ruleplus.modeling.binning._table import BinningTable, woe_iv
+
+__all__ = [
+    "OBJECTIVES",
+    "TRENDS",
+    "UNSEEN_RULES",
+    "BinningTable",
+    "FeatureBinning",
+    "OptimalBinner",
+    "WOETransformer",
+    "best_partition",
+    "format_value",
+    "woe_iv",
+]
