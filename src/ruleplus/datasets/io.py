@@ -166,6 +166,7 @@ def read_table(
     try:
         if fmt == "parquet":
             frame = pl.read_parquet(path)
+            # polars types cast()'s mapping with an invariant key type wider than str
             return frame.cast(overrides) if overrides else frame  # type: ignore[arg-type]
         if fmt == "csv":
             frame = pl.read_csv(path, infer_schema_length=None, schema_overrides=overrides)

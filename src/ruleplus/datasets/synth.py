@@ -403,4 +403,5 @@ def synth_applications(rows: int, seed: int = 0) -> pl.DataFrame:
         .otherwise(pl.col("utilization"))
         .alias("utilization"),
         pl.when(pl.Series(offline)).then(None).otherwise(pl.col("ipAddress")).alias("ipAddress"),
+        # polars types cast()'s mapping with an invariant key type wider than str
     ).cast(dict(APPLICATION_SCHEMA))  # type: ignore[arg-type]

@@ -12,8 +12,8 @@ works at), so they do not depend on the photo's resolution:
   ``<= max`` else over-exposed; reported as two checks, ``underexposure`` and ``overexposure``).
 * ``backlight`` — mean grey level of the surroundings minus that of the face (``<= max``).
 * ``yaw``, ``pitch``, ``roll`` — head pose in degrees from the five landmarks (``|x| <= max``).
-* ``multiple_faces`` — faces other than the main one that are at least half its size and
-  confidently detected (``<= 0``).
+* ``multiple_faces`` — faces other than the main one comparable in size and
+  confidently detected (``<= 0``); with the defaults at least 0.7 of its size.
 
 Every failed check becomes a reason (``quality.<name>``) that a strategy can act on.
 """
@@ -52,7 +52,7 @@ class QualityThresholds:
     max_yaw : float, default=30
     max_pitch : float, default=25
     max_roll : float, default=30
-    competing_face_ratio : float, default=0.5
+    competing_face_ratio : float, default=0.7
         A second face counts when its size is at least this fraction of the main one's.
     competing_face_score : float, default=0.85
         ... and its detector confidence at least this.
@@ -67,7 +67,7 @@ class QualityThresholds:
     max_yaw: float = 30
     max_pitch: float = 25
     max_roll: float = 30
-    competing_face_ratio: float = 0.5
+    competing_face_ratio: float = 0.7
     competing_face_score: float = 0.85
 
 

@@ -93,17 +93,26 @@ def _solve(
     rate: FloatArray,
     trend: Trend,
     max_bins: int | None,
-) -> Partition | None:
+) -> dict[str, Partition | None]:
+    """Run the recursion for one trend.
+
+    Peak and valley runs also give the ascending / descending answer (their first phase), so
+    ``auto`` needs two runs, not four. Returns trend name -> best partition (None: infeasible).
+    """
     m = obj.shape[0]
-    T = min(max_bins, m) if max_bins else 1
     bounded = max_bins is not None and max_bins < m
-    if not bounded:
-        T = 1
+    T = int(max_bins) if bounded and max_bins is not None else 1
     P = 2 if trend in ("peak", "valley") else 1
     V = np.full((m, m, T, P), _NEG)
     back_a = np.full((m, m, T, P), -1, dtype=np.int64)
     back_p = np.zeros((m, m, T, P), dtype=np.int64)
     V[0, :, 0, 0] = obj[0, :]
+    if trend in ("ascending", "peak"):
+        first, second = "up", "down"
+    elif trend in ("descending", "valley"):
+        first, second = "down", "up"
+    else:
+        first = second = "any"
     for a in range(1, m):
         cur = obj[a, a:]  # (nb,)
         if not np.isfinite(cur).any():
@@ -113,22 +122,15 @@ def _solve(
             continue
         pr = rate[:a, a - 1][:, None]
         cr = rate[a, a:][None, :]
-        up = pr < cr  # (a, nb)
-        down = pr > cr
-        if trend == "ascending":
-            moves = [(0, 0, up)]
-        elif trend == "descending":
-            moves = [(0, 0, down)]
-        elif trend == "peak":
-            moves = [(0, 0, up), (0, 1, down), (1, 1, down)]
-        elif trend == "valley":
-            moves = [(0, 0, down), (0, 1, up), (1, 1, up)]
+        masks = {"up": pr < cr, "down": pr > cr, "any": None}
+        if P == 1:
+            moves = [(0, 0, masks[first])]
         else:
-            moves = [(0, 0, np.ones_like(up))]
+            moves = [(0, 0, masks[first]), (0, 1, masks[second]), (1, 1, masks[second])]
         for to in range(P):
-            best = np.full((cur.shape[0], T), _NEG)
-            best_a = np.full((cur.shape[0], T), -1, dtype=np.int64)
-            best_p = np.zeros((cur.shape[0], T), dtype=np.int64)
+            best: FloatArray | None = None
+            best_a: NDArray[np.int64] | None = None
+            best_p: NDArray[np.int64] | None = None
             for frm, dest, mask in moves:
                 if dest != to:
                     continue
@@ -138,34 +140,48 @@ def _solve(
                     shifted[:, 1:] = src[:, :-1]  # one more bin than the prefix
                 else:
                     shifted = src
-                cand = np.where(mask[:, :, None], shifted[:, None, :], _NEG)  # (a, nb, T)
-                idx = np.argmax(cand, axis=0)  # (nb, T)
-                val = np.take_along_axis(cand, idx[None], axis=0)[0]
-                better = val > best
-                best = np.where(better, val, best)
-                best_a = np.where(better, idx, best_a)
-                best_p = np.where(better, frm, best_p)
-            total = cur[:, None] + best
-            V[a, a:, :, to] = total
+                if mask is None:
+                    cand = np.broadcast_to(shifted[:, None, :], (a, cur.shape[0], T))
+                else:
+                    cand = np.where(mask[:, :, None], shifted[:, None, :], _NEG)  # (a, nb, T)
+                idx = cand.argmax(axis=0)  # (nb, T)
+                val = cand.max(axis=0)
+                if best is None:
+                    best, best_a = val, idx
+                    best_p = np.full(idx.shape, frm, dtype=np.int64)
+                else:
+                    assert best_a is not None and best_p is not None
+                    better = val > best
+                    best = np.where(better, val, best)
+                    best_a = np.where(better, idx, best_a)
+                    best_p = np.where(better, frm, best_p)
+            assert best is not None
+            V[a, a:, :, to] = cur[:, None] + best
             back_a[a, a:, :, to] = best_a
             back_p[a, a:, :, to] = best_p
-    last = V[:, m - 1]  # (a, T, P)
-    if not np.isfinite(last).any():
-        return None
-    flat = int(np.argmax(last))
-    a, t, p = np.unravel_index(flat, last.shape)
-    value = float(last[a, t, p])
-    ends = [m - 1]
-    b = m - 1
-    a, t, p = int(a), int(t), int(p)
-    while a > 0:
-        prev_a = int(back_a[a, b, t, p])
-        prev_p = int(back_p[a, b, t, p])
-        b = a - 1
-        ends.append(b)
-        a, p = prev_a, prev_p
-        t = t - 1 if bounded else 0
-    return Partition(tuple(sorted(ends)), value, trend)
+
+    def extract(phases: list[int], name: str) -> Partition | None:
+        last = V[:, m - 1][:, :, phases]  # (a, T, len(phases))
+        if not np.isfinite(last).any():
+            return None
+        a, t, k = (int(v) for v in np.unravel_index(int(np.argmax(last)), last.shape))
+        value = float(last[a, t, k])
+        p = phases[k]
+        ends = [m - 1]
+        b = m - 1
+        while a > 0:
+            prev_a = int(back_a[a, b, t, p])
+            prev_p = int(back_p[a, b, t, p])
+            b = a - 1
+            ends.append(b)
+            a, p = prev_a, prev_p
+            t = t - 1 if bounded else 0
+        return Partition(tuple(sorted(ends)), value, name)
+
+    if P == 1:
+        return {trend: extract([0], trend)}
+    mono = "ascending" if trend == "peak" else "descending"
+    return {mono: extract([0], mono), trend: extract([0, 1], trend)}
 
 
 def best_partition(
@@ -232,16 +248,20 @@ def best_partition(
         value = segment_objective(n / total_nonevents, e / total_events, objective)
     obj = np.where(feasible, value, _NEG)
 
-    def run(name: str) -> Partition | None:
+    def run(name: str) -> dict[str, Partition | None]:
         return _solve(obj, rate, name, max_bins)  # type: ignore[arg-type]
 
-    if trend in ("ascending", "descending", "peak", "valley", "none"):
-        found = run(trend)
+    found: Partition | None
+    if trend in ("ascending", "descending", "none"):
+        found = run(trend)[trend]
+    elif trend in ("peak", "valley"):
+        found = run(trend)[trend]
     elif trend in ("auto", "auto_asc_desc"):
-        mono = [p for p in (run("ascending"), run("descending")) if p is not None]
+        results = {**run("peak"), **run("valley")}
+        mono = [p for p in (results["ascending"], results["descending"]) if p is not None]
         found = max(mono, key=lambda p: p.value) if mono else None
         if trend == "auto":
-            bent = [p for p in (run("peak"), run("valley")) if p is not None]
+            bent = [p for p in (results["peak"], results["valley"]) if p is not None]
             if bent:
                 best_bent = max(bent, key=lambda p: p.value)
                 if found is None or best_bent.value > found.value * (1.0 + auto_min_gain):
