@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ruleplus demo
+	$(BIN)/ruleplus serve --demo
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -252,6 +252,47 @@ def demo(
         _fail(exc, False)
 
 
+def _mount_groups() -> None:
+    """Mount the command groups; a group whose optional extra is missing says what to install."""
+    import importlib
+
+    from ruleplus.commands import service as service_commands
+
+    app.command("serve")(service_commands.serve)
+    for name, group in (
+        ("db", service_commands.db_app),
+        ("partners", service_commands.partners_app),
+        ("strategies", service_commands.strategies_app),
+        ("deployments", service_commands.deployments_app),
+        ("mappings", service_commands.mappings_app),
+        ("lists", service_commands.lists_app),
+        ("audit", service_commands.audit_app),
+    ):
+        app.add_typer(group, name=name)
+    optional = (
+        ("model", "ruleplus.commands.model", "app", "ml"),
+        ("face", "ruleplus.commands.face", "app", "face"),
+        ("models", "ruleplus.commands.face", "models_app", "face"),
+    )
+    for name, module_name, attribute, extra in optional:
+        try:
+            group = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            missing = typer.Typer(help=f"(unavailable: needs the {extra!r} extra)")
+
+            @missing.callback(invoke_without_command=True)
+            def _unavailable(extra: str = extra, reason: str = str(exc)) -> None:
+                err.print(f"[red]error:[/red] this command needs ruleplus[{extra}] ({reason})")
+                raise typer.Exit(2)
+
+            app.add_typer(missing, name=name)
+            continue
+        app.add_typer(group, name=name)
+
+
+_mount_groups()
+
+
 def main() -> None:
     """Entry point of the ``ruleplus`` script."""
     app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,20 @@ from ruleplus.service import ServiceConfig, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = {"X-Admin-Key": "test-admin-key"}
-REFERENCE_DOC = (ROOT / "examples" / "strategies" / "reference_loan.yaml").read_text(encoding="utf-8")
-GOOD = {"applicantId": "A1", "creditScore": 713, "monthlyIncome": 5200, "monthlyDebt": 0, "loanAmount": 15000,
-        "termMonths": 48, "employmentYears": 0.25, "delinquencies24m": 0, "residentialStatus": "own"}
+REFERENCE_DOC = (ROOT / "examples" / "strategies" / "reference_loan.yaml").read_text(
+    encoding="utf-8"
+)
+GOOD = {
+    "applicantId": "A1",
+    "creditScore": 713,
+    "monthlyIncome": 5200,
+    "monthlyDebt": 0,
+    "loanAmount": 15000,
+    "termMonths": 48,
+    "employmentYears": 0.25,
+    "delinquencies24m": 0,
+    "residentialStatus": "own",
+}
 
 
 def make_client(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> TestClient:
@@ -37,8 +47,16 @@ def publish(client: TestClient, document: str = REFERENCE_DOC) -> dict[str, Any]
     return response.json()
 
 
-def deploy(client: TestClient, partner_id: str, product: str = "loan", **extra: Any) -> dict[str, Any]:
-    body = {"partner_id": partner_id, "product": product, "strategy_id": "reference_loan", "champion": "1.0.0", **extra}
+def deploy(
+    client: TestClient, partner_id: str, product: str = "loan", **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "partner_id": partner_id,
+        "product": product,
+        "strategy_id": "reference_loan",
+        "champion": "1.0.0",
+        **extra,
+    }
     response = client.post("/v1/admin/deployments", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     return response.json()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-
 from service_helpers import ADMIN, GOOD, REFERENCE_DOC, deploy, new_partner, publish
 
 
@@ -48,7 +47,9 @@ def test_idempotent_retry_returns_the_stored_decision(client: TestClient) -> Non
 
 def test_invalid_application_lists_every_field(client: TestClient) -> None:
     _, key = _seed(client)
-    response = client.post("/v1/decisions/loan", json={"creditScore": 250, "monthlyIncome": "lots"}, headers=key)
+    response = client.post(
+        "/v1/decisions/loan", json={"creditScore": 250, "monthlyIncome": "lots"}, headers=key
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
@@ -61,15 +62,19 @@ def test_invalid_application_lists_every_field(client: TestClient) -> None:
 
 def test_body_must_be_an_object(client: TestClient) -> None:
     _, key = _seed(client)
-    response = client.post("/v1/decisions/loan", content=b"[1, 2]", headers={**key, "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/decisions/loan", content=b"[1, 2]", headers={**key, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
-    response = client.post("/v1/decisions/loan", content=b"{oops", headers={**key, "Content-Type": "application/json"})
+    response = client.post(
+        "/v1/decisions/loan", content=b"{oops", headers={**key, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
 
 
 def test_partners_are_isolated(client: TestClient) -> None:
     _, key_a = _seed(client, "a")
-    partner_b, key_b = new_partner(client, "b")
+    _partner_b, key_b = new_partner(client, "b")
     decided = client.post("/v1/decisions/loan", json=GOOD, headers=key_a).json()
     assert client.get(f"/v1/decisions/{decided['decision_id']}", headers=key_b).status_code == 404
     # b has no deployment of its own: a's deployment is not used for b
@@ -81,7 +86,9 @@ def test_partners_are_isolated(client: TestClient) -> None:
 def test_keys_revoked_and_rotated(client: TestClient) -> None:
     partner_id, key = _seed(client)
     assert client.post("/v1/decisions/loan", json=GOOD, headers=key).status_code == 200
-    rotated = client.post(f"/v1/admin/partners/{partner_id}/rotate-key", json={}, headers=ADMIN).json()
+    rotated = client.post(
+        f"/v1/admin/partners/{partner_id}/rotate-key", json={}, headers=ADMIN
+    ).json()
     assert client.post("/v1/decisions/loan", json=GOOD, headers=key).status_code == 401
     new_key = {"X-API-Key": rotated["api_key"]}
     assert client.post("/v1/decisions/loan", json=GOOD, headers=new_key).status_code == 200
@@ -94,9 +101,17 @@ def test_keys_revoked_and_rotated(client: TestClient) -> None:
 
 def test_management_needs_the_admin_key(client: TestClient) -> None:
     assert client.post("/v1/admin/partners", json={"name": "x"}).status_code == 401
-    assert client.post("/v1/admin/partners", json={"name": "x"}, headers={"X-Admin-Key": "wrong"}).status_code == 401
+    assert (
+        client.post(
+            "/v1/admin/partners", json={"name": "x"}, headers={"X-Admin-Key": "wrong"}
+        ).status_code
+        == 401
+    )
     _, key = new_partner(client, "p")
-    assert client.get("/v1/admin/partners", headers={"X-Admin-Key": key["X-API-Key"]}).status_code == 401
+    assert (
+        client.get("/v1/admin/partners", headers={"X-Admin-Key": key["X-API-Key"]}).status_code
+        == 401
+    )
 
 
 def test_rate_limit(client: TestClient) -> None:
@@ -112,26 +127,48 @@ def test_rate_limit(client: TestClient) -> None:
 def test_champion_challenger_shadow_and_rollback(client: TestClient) -> None:
     partner_id, key = new_partner(client, "cc")
     publish(client)
-    publish(client, (client.get("/v1/admin/strategies/reference_loan/1.0.0", headers=ADMIN).json()["document"])
-            .replace('version: "1.0.0"', 'version: "1.1.0"').replace("min(loanAmount, monthlyIncome * 12 * 4)",
-                                                                      "min(loanAmount, monthlyIncome * 12 * 2)"))
+    publish(
+        client,
+        (client.get("/v1/admin/strategies/reference_loan/1.0.0", headers=ADMIN).json()["document"])
+        .replace('version: "1.0.0"', 'version: "1.1.0"')
+        .replace(
+            "min(loanAmount, monthlyIncome * 12 * 4)", "min(loanAmount, monthlyIncome * 12 * 2)"
+        ),
+    )
     publish(client, REFERENCE_DOC.replace('version: "1.0.0"', 'version: "1.2.0"'))
     deploy(client, partner_id, challengers=[{"version": "1.1.0", "share": 30}], shadows=["1.2.0"])
     arms: dict[str, int] = {}
     for i in range(300):
-        body = client.post("/v1/decisions/loan", json={**GOOD, "applicantId": f"A{i}"}, headers=key).json()
+        body = client.post(
+            "/v1/decisions/loan", json={**GOOD, "applicantId": f"A{i}"}, headers=key
+        ).json()
         arms[body["arm"]] = arms.get(body["arm"], 0) + 1
         assert body["strategy"]["version"] == ("1.1.0" if body["arm"] != "champion" else "1.0.0")
         assert "shadow" not in body
     assert 50 < arms["challenger:1.1.0"] < 130
     # the same applicant always gets the same arm
-    first = client.post("/v1/decisions/loan", json={**GOOD, "applicantId": "A7"}, headers=key).json()["arm"]
-    assert all(client.post("/v1/decisions/loan", json={**GOOD, "applicantId": "A7"}, headers=key).json()["arm"] == first
-               for _ in range(3))
+    first = client.post(
+        "/v1/decisions/loan", json={**GOOD, "applicantId": "A7"}, headers=key
+    ).json()["arm"]
+    assert all(
+        client.post("/v1/decisions/loan", json={**GOOD, "applicantId": "A7"}, headers=key).json()[
+            "arm"
+        ]
+        == first
+        for _ in range(3)
+    )
     deploy(client, partner_id)  # champion only
-    assert {client.post("/v1/decisions/loan", json={**GOOD, "applicantId": f"B{i}"}, headers=key).json()["arm"]
-            for i in range(30)} == {"champion"}
-    back = client.post("/v1/admin/deployments/rollback", json={"partner_id": partner_id, "product": "loan"}, headers=ADMIN)
+    assert {
+        client.post(
+            "/v1/decisions/loan", json={**GOOD, "applicantId": f"B{i}"}, headers=key
+        ).json()["arm"]
+        for i in range(30)
+    } == {"champion"}
+    back = client.post(
+        "/v1/admin/deployments/rollback",
+        json={"partner_id": partner_id, "product": "loan"},
+        headers=ADMIN,
+    )
     assert back.status_code == 200
     assert back.json()["challengers"] == [{"version": "1.1.0", "share": 30.0}]
 
@@ -144,33 +181,63 @@ def test_strategy_lifecycle_conflicts(client: TestClient) -> None:
     response = client.post("/v1/admin/strategies/reference_loan/1.0.0/publish", headers=ADMIN)
     assert response.status_code == 409
     assert "cannot publish a published" in response.json()["detail"]
-    draft = client.post("/v1/admin/strategies", json={"document": REFERENCE_DOC.replace('"1.0.0"', '"2.0.0"'),
-                                                      "publish": False}, headers=ADMIN).json()
+    draft = client.post(
+        "/v1/admin/strategies",
+        json={"document": REFERENCE_DOC.replace('"1.0.0"', '"2.0.0"'), "publish": False},
+        headers=ADMIN,
+    ).json()
     assert draft["status"] == "validated"
-    diff = client.get("/v1/admin/strategies/reference_loan/diff", params={"old": "1.0.0", "new": "2.0.0"}, headers=ADMIN)
+    diff = client.get(
+        "/v1/admin/strategies/reference_loan/diff",
+        params={"old": "1.0.0", "new": "2.0.0"},
+        headers=ADMIN,
+    )
     assert '-version: "1.0.0"' in diff.text and '+version: "2.0.0"' in diff.text
-    bad = client.post("/v1/admin/strategies", json={"document": "id: x\nnodes: []\ninputs: {}\n"}, headers=ADMIN)
+    bad = client.post(
+        "/v1/admin/strategies", json={"document": "id: x\nnodes: []\ninputs: {}\n"}, headers=ADMIN
+    )
     assert bad.status_code == 422
 
 
 def test_field_mapping_and_dry_run(client: TestClient) -> None:
     partner_id, key = _seed(client)
-    mapping = {"fields": {
-        "applicantId": {"from": "applicant.id"}, "creditScore": {"from": "bureau.score"},
-        "monthlyIncome": {"from": "income.cents", "scale": 0.01}, "monthlyDebt": {"value": 0},
-        "loanAmount": {"from": "loan.amount"}, "termMonths": {"from": "loan.term"},
-        "employmentYears": {"from": "job.years"}, "delinquencies24m": {"from": "bureau.dlq"},
-        "residentialStatus": {"from": "housing", "map": {"O": "own", "R": "rent"}}}}
-    assert client.put(f"/v1/admin/partners/{partner_id}/mappings/loan", json={"document": mapping},
-                      headers=ADMIN).json()["version"] == 1
-    payload = {"applicant": {"id": "X9"}, "bureau": {"score": 713, "dlq": 0}, "income": {"cents": 520000},
-               "loan": {"amount": 15000, "term": 48}, "job": {"years": 0.25}, "housing": "O"}
+    mapping = {
+        "fields": {
+            "applicantId": {"from": "applicant.id"},
+            "creditScore": {"from": "bureau.score"},
+            "monthlyIncome": {"from": "income.cents", "scale": 0.01},
+            "monthlyDebt": {"value": 0},
+            "loanAmount": {"from": "loan.amount"},
+            "termMonths": {"from": "loan.term"},
+            "employmentYears": {"from": "job.years"},
+            "delinquencies24m": {"from": "bureau.dlq"},
+            "residentialStatus": {"from": "housing", "map": {"O": "own", "R": "rent"}},
+        }
+    }
+    assert (
+        client.put(
+            f"/v1/admin/partners/{partner_id}/mappings/loan",
+            json={"document": mapping},
+            headers=ADMIN,
+        ).json()["version"]
+        == 1
+    )
+    payload = {
+        "applicant": {"id": "X9"},
+        "bureau": {"score": 713, "dlq": 0},
+        "income": {"cents": 520000},
+        "loan": {"amount": 15000, "term": 48},
+        "job": {"years": 0.25},
+        "housing": "O",
+    }
     dry = client.post("/v1/mappings/loan/dry-run", json=payload, headers=key).json()
     assert dry["valid"] is True
     assert dry["application"]["monthlyIncome"] == 5200.0
     decided = client.post("/v1/decisions/loan", json=payload, headers=key).json()
     assert decided["outputs"]["riskGrade"] == "B1"
-    wrong = client.post("/v1/mappings/loan/dry-run", json={**payload, "housing": "Z"}, headers=key).json()
+    wrong = client.post(
+        "/v1/mappings/loan/dry-run", json={**payload, "housing": "Z"}, headers=key
+    ).json()
     assert wrong["valid"] is False
     assert {e["field"] for e in wrong["errors"]} >= {"housing", "residentialStatus"}
 
@@ -192,6 +259,9 @@ def test_operations_endpoints(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
     metrics = client.get("/metrics").text
-    assert 'ruleplus_decisions_total{arm="champion",outcome="approve",strategy="reference_loan"} 1.0' in metrics
+    assert (
+        'ruleplus_decisions_total{arm="champion",outcome="approve",strategy="reference_loan"} 1.0'
+        in metrics
+    )
     assert "ruleplus_decision_latency_seconds_bucket" in metrics
     assert client.get("/openapi.json").json()["info"]["title"] == "ruleplus"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def test_chain_links_and_verifies(tmp_path: Path) -> None:
     with database.session() as session:
         rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars().all()
         assert rows[0].prev_hash == GENESIS
-        assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
         assert verify_chain(session) == (5, None)
 
 

@@ -77,7 +77,13 @@ def test_deployments_history_and_rollback(database: Database) -> None:
         with pytest.raises(ConflictError, match="champion of a live deployment"):
             strategies.transition("reference_loan", "1.0.0", "retire")
         with pytest.raises(ConflictError, match="shares"):
-            repo.deploy(partner.id, "loan", "reference_loan", "1.0.0", challengers=[{"version": "2.0.0", "share": 100}])
+            repo.deploy(
+                partner.id,
+                "loan",
+                "reference_loan",
+                "1.0.0",
+                challengers=[{"version": "2.0.0", "share": 100}],
+            )
 
 
 def test_lists_store_digests_not_values(database: Database) -> None:

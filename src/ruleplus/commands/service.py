@@ -116,7 +116,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(as_json: JsonFlag = False) -> None:
     """Apply the migrations (the server also does this on start)."""
-    database, config = _run(_db, as_json)
+    database, _config = _run(_db, as_json)
     _emit(
         {"ok": True, "database": database.engine.url.render_as_string(hide_password=True)},
         as_json,

@@ -99,6 +99,7 @@ def compile_flow(
                 line=loaded.line_of("inputs", name),
                 field=name,
             ) from None
+    specs.extend(_signal_specs(loaded, specs, file))
     env0: Env = {s.name: s.ty for s in specs}
 
     ids = [n.id for n in doc.nodes]
@@ -413,3 +414,39 @@ def _build(name: str, body: list[ast.stmt], namespace: dict[str, Any]) -> Any:
     from ruleplus.expr import build_function
 
     return build_function(name, ["rec"], body, namespace)
+
+
+def _signal_specs(
+    loaded: LoadedDocument, specs: list[InputSpec], file: str | None
+) -> list[InputSpec]:
+    """Inputs filled by the service's fraud signals: counts (integer) and list hits (boolean)."""
+    signals = loaded.doc.signals
+    if signals is None:
+        return []
+    known = {s.name for s in specs}
+    out: list[InputSpec] = []
+    entries = [("velocity", i, s.name, s.key) for i, s in enumerate(signals.velocity)]
+    entries += [("lists", i, s.name, s.key) for i, s in enumerate(signals.lists)]
+    for section, index, name, key in entries:
+        line = loaded.line_of("signals", section, index)
+        if key not in known:
+            raise StrategyCompileError(
+                f"signal {name!r} counts field {key!r}, which is not an input",
+                strategy=loaded.doc.id,
+                file=file,
+                line=line,
+                field=key,
+            )
+        if name in known or any(o.name == name for o in out):
+            raise StrategyCompileError(
+                f"signal {name!r} has the name of another input",
+                strategy=loaded.doc.id,
+                file=file,
+                line=line,
+                field=name,
+            )
+        kind = Kind.INTEGER if section == "velocity" else Kind.BOOLEAN
+        out.append(
+            InputSpec(name, kind, None, False, 0 if kind is Kind.INTEGER else None, None, None)
+        )
+    return out

@@ -20,6 +20,7 @@ __all__ = [
     "Characteristic",
     "ExpressionNode",
     "InputField",
+    "ListSignal",
     "ModelNode",
     "NodeDoc",
     "ReasonText",
@@ -30,6 +31,7 @@ __all__ = [
     "ScorecardNode",
     "SpecialValue",
     "SplitArm",
+    "Signals",
     "SplitNode",
     "StrategyDoc",
     "SwitchCase",
@@ -39,6 +41,7 @@ __all__ = [
     "TableRule",
     "TreeBranch",
     "TreeNode",
+    "VelocitySignal",
     "load_document",
     "strategy_json_schema",
 ]
@@ -282,6 +285,44 @@ NodeDoc = Annotated[
 ]
 
 
+class VelocitySignal(_Model):
+    """How many applications shared ``key`` within ``window`` (the current one included)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="input field it fills")
+    key: str = Field(description="input field whose value is counted (phone, deviceId…)")
+    window: str | int = Field(description="90s, 15m, 24h, 7d, 2w or seconds")
+
+    @property
+    def window_seconds(self) -> int:
+        """The window in seconds."""
+        from ruleplus.fraud.velocity import parse_window
+
+        return parse_window(self.window)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str | int) -> str | int:
+        from ruleplus.fraud.velocity import parse_window
+
+        parse_window(value)
+        return value
+
+
+class ListSignal(_Model):
+    """Whether ``key``'s value is on watch list ``list``."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="input field it fills")
+    list: str = Field(description="watch-list type, e.g. phone, id_number, device")
+    key: str = Field(description="input field whose value is looked up")
+
+
+class Signals(_Model):
+    """Fraud signals computed by the service; in batch runs they are ordinary input columns."""
+
+    velocity: list[VelocitySignal] = Field(default_factory=list)
+    lists: list[ListSignal] = Field(default_factory=list)
+
+
 class StrategyDoc(_Model):
     """A strategy: input schema, reason catalogue and a flow of nodes."""
 
@@ -300,6 +341,9 @@ class StrategyDoc(_Model):
         default=None, description="fields returned; default: all assigned"
     )
     reasons: dict[str, ReasonText] = Field(default_factory=dict)
+    signals: Signals | None = Field(
+        default=None, description="fraud signals the service computes before evaluation"
+    )
     nodes: list[NodeDoc] = Field(min_length=1)
 
 

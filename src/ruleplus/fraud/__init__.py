@@ -11,4 +11,11 @@ from ruleplus.fraud.velocity import (
     parse_window,
 )
 
-__all__ = ["CounterSpec", "DatabaseVelocity", "MemoryVelocity", "RedisVelocity", "VelocityStore", "parse_window"]
+__all__ = [
+    "CounterSpec",
+    "DatabaseVelocity",
+    "MemoryVelocity",
+    "RedisVelocity",
+    "VelocityStore",
+    "parse_window",
+]

@@ -20,7 +20,14 @@ from sqlalchemy import delete, func, insert, select
 
 from ruleplus.store.models import VelocityEvent
 
-__all__ = ["CounterSpec", "DatabaseVelocity", "MemoryVelocity", "RedisVelocity", "VelocityStore", "parse_window"]
+__all__ = [
+    "CounterSpec",
+    "DatabaseVelocity",
+    "MemoryVelocity",
+    "RedisVelocity",
+    "VelocityStore",
+    "parse_window",
+]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -52,7 +59,7 @@ class VelocityStore(Protocol):
     """Record events and count them in their windows, atomically per call."""
 
     def hit(self, events: list[tuple[str, str, int]], now_ms: int | None = None) -> list[int]:
-        """For each ``(counter, digest, window_s)``: record now and return the count in the window."""
+        """For each ``(counter, digest, window_s)``: record now, return the count in the window."""
         ...
 
 
@@ -110,11 +117,24 @@ class DatabaseVelocity:
         out = []
         with self.database.session() as session:
             for counter, digest, window_s in events:
-                session.execute(insert(VelocityEvent).values(counter=counter, digest=digest, at_ms=now))
+                session.execute(
+                    insert(VelocityEvent).values(counter=counter, digest=digest, at_ms=now)
+                )
                 floor = now - window_s * 1000
-                out.append(int(session.execute(select(func.count()).select_from(VelocityEvent).where(
-                    VelocityEvent.counter == counter, VelocityEvent.digest == digest,
-                    VelocityEvent.at_ms > floor)).scalar() or 0))
+                out.append(
+                    int(
+                        session.execute(
+                            select(func.count())
+                            .select_from(VelocityEvent)
+                            .where(
+                                VelocityEvent.counter == counter,
+                                VelocityEvent.digest == digest,
+                                VelocityEvent.at_ms > floor,
+                            )
+                        ).scalar()
+                        or 0
+                    )
+                )
             session.commit()
         return out
 

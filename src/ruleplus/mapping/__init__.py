@@ -8,7 +8,7 @@ A mapping is data, so onboarding a partner is a configuration, not a release::
       monthlyIncome:     {from: income.monthlyCents, scale: 0.01}      # unit conversion
       residentialStatus: {from: housing, map: {R: rent, O: own}, default: rent}
       channel:           {value: app}                                  # a constant
-      lti:               {expr: "loanAmount / (monthlyIncome * 12)"}   # computed, over mapped fields
+      lti:               {expr: "loanAmount / (monthlyIncome * 12)"}   # computed, from above
     passthrough: false        # also copy the partner's other top-level fields unchanged
 
 Fields are produced in order, so a computed field may use the ones above it. Problems (a value
@@ -86,7 +86,9 @@ class FieldMapping:
         try:
             self.doc = MappingDoc.model_validate(document)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
             raise StrategyLoadError(f"invalid field mapping: {problems}") from None
         self.document = dict(document)
         self._computed: dict[str, CompiledExpression] = {}
@@ -120,7 +122,11 @@ class FieldMapping:
                 elif rule.default is not None:
                     raw = rule.default
                 else:
-                    problems.append(FieldProblem(rule.source, f"value is not one of {', '.join(sorted(rule.map))}"))
+                    problems.append(
+                        FieldProblem(
+                            rule.source, f"value is not one of {', '.join(sorted(rule.map))}"
+                        )
+                    )
                     continue
             if rule.scale is not None or rule.offset is not None:
                 if isinstance(raw, bool) or not isinstance(raw, int | float):

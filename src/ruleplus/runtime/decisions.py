@@ -47,7 +47,9 @@ class Outcome:
 @dataclass
 class _Live:
     deployment: Deployment
-    arms: list[tuple[str, CompiledStrategy, int]]  # (arm name, strategy, upper bucket), champion first
+    arms: list[
+        tuple[str, CompiledStrategy, int]
+    ]  # (arm name, strategy, upper bucket), champion first
     shadows: list[CompiledStrategy]
     mapping: FieldMapping | None
     loaded_at: float = field(default_factory=time.monotonic)
@@ -70,8 +72,14 @@ class DecisionService:
         How long a deployment snapshot is reused before it is looked up again.
     """
 
-    def __init__(self, database: Database, writer: DecisionWriter, velocity: VelocityStore, secret: bytes,
-                 cache_ttl_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        writer: DecisionWriter,
+        velocity: VelocityStore,
+        secret: bytes,
+        cache_ttl_s: float = 2.0,
+    ) -> None:
         self.database = database
         self.writer = writer
         self.velocity = velocity
@@ -107,7 +115,11 @@ class DecisionService:
         with self.database.session() as session:
             deployment = DeploymentRepo(session).live(partner_id, product, channel)
             if deployment is None:
-                raise NotFoundError(f"no strategy is deployed for product {product!r}", product=product, channel=channel)
+                raise NotFoundError(
+                    f"no strategy is deployed for product {product!r}",
+                    product=product,
+                    channel=channel,
+                )
             mapping_row = MappingRepo(session).latest(partner_id, product)
             mapping_doc = mapping_row.document if mapping_row else None
         # buckets [0, 10000): the champion first, then each challenger's share (percent -> buckets)
@@ -116,9 +128,19 @@ class DecisionService:
         arms.append(("champion", self.strategy(deployment.strategy_id, deployment.champion), upper))
         for c in deployment.challengers:
             upper += round(100 * float(c["share"]))
-            arms.append((f"challenger:{c['version']}", self.strategy(deployment.strategy_id, c["version"]), upper))
-        live = _Live(deployment, arms, [self.strategy(deployment.strategy_id, v) for v in deployment.shadows],
-                     FieldMapping(mapping_doc) if mapping_doc else None)
+            arms.append(
+                (
+                    f"challenger:{c['version']}",
+                    self.strategy(deployment.strategy_id, c["version"]),
+                    upper,
+                )
+            )
+        live = _Live(
+            deployment,
+            arms,
+            [self.strategy(deployment.strategy_id, v) for v in deployment.shadows],
+            FieldMapping(mapping_doc) if mapping_doc else None,
+        )
         self._live[key] = live
         return live
 
@@ -138,16 +160,24 @@ class DecisionService:
         if row is None:
             return None
         if row.request_digest != request_digest:
-            raise ConflictError("this Idempotency-Key was used with a different request body",
-                                idempotency_key=idempotency_key)
+            raise ConflictError(
+                "this Idempotency-Key was used with a different request body",
+                idempotency_key=idempotency_key,
+            )
         return Outcome(response_body(row), replayed=True, strategy_id=row.strategy_id, arm=row.arm)
 
-    def prepare(self, partner_id: str, product: str, channel: str, payload: dict[str, Any],
-                idempotency_key: str | None) -> tuple[dict[str, Any], Any]:
+    def prepare(
+        self,
+        partner_id: str,
+        product: str,
+        channel: str,
+        payload: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> tuple[dict[str, Any], Any]:
         """Everything up to persistence: returns the row to store and the decision."""
         started = time.perf_counter()
         live = self._live_for(partner_id, product, channel)
-        application, problems = (live.mapping.apply(payload) if live.mapping else (dict(payload), []))
+        application, problems = live.mapping.apply(payload) if live.mapping else (dict(payload), [])
         split_value = application.get(live.deployment.split_key)
         slot = bucket(live.deployment.salt, split_value)
         arm, strategy, _ = next((a for a in live.arms if slot < a[2]), live.arms[0])
@@ -160,8 +190,14 @@ class DecisionService:
         for shadow in live.shadows:
             try:
                 result = shadow.evaluate(application)
-                shadows.append({"version": shadow.version, "decision": result.decision, "outputs": result.outputs,
-                                "reasons": [r.code for r in result.reasons]})
+                shadows.append(
+                    {
+                        "version": shadow.version,
+                        "decision": result.decision,
+                        "outputs": result.outputs,
+                        "reasons": [r.code for r in result.reasons],
+                    }
+                )
             except Exception as exc:  # a shadow never affects the answer
                 shadows.append({"version": shadow.version, "error": f"{type(exc).__name__}: {exc}"})
         body_digest = request_digest(payload)
@@ -197,7 +233,13 @@ class DecisionService:
             if value is None or value == "":
                 application[counter.name] = 0
                 continue
-            events.append((counter.name, value_digest(self.secret, counter.key, str(value)), counter.window_seconds))
+            events.append(
+                (
+                    counter.name,
+                    value_digest(self.secret, counter.key, str(value)),
+                    counter.window_seconds,
+                )
+            )
             names.append(counter.name)
         if events:
             for name, count in zip(names, self.velocity.hit(events), strict=True):
@@ -206,12 +248,16 @@ class DecisionService:
             digests = self._list_digests()
             for entry in signals.lists:
                 value = application.get(entry.key)
-                application[entry.name] = value is not None and value_digest(self.secret, entry.list, str(value)) in digests.get(entry.list, set())
+                application[entry.name] = value is not None and value_digest(
+                    self.secret, entry.list, str(value)
+                ) in digests.get(entry.list, set())
 
 
 def request_digest(payload: Any) -> str:
     """Digest of a request body (to tell a retry from a different request with the same key)."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
 
 
 def response_body(row: DecisionRecord | dict[str, Any]) -> dict[str, Any]:

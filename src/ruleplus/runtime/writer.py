@@ -54,7 +54,9 @@ class DecisionWriter:
         self._queue: queue.Queue[tuple[dict[str, Any], Future[WriteResult]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         dialect = database.engine.dialect.name
-        self._insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DecisionRecord)
+        self._insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+            DecisionRecord
+        )
 
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
@@ -85,7 +87,11 @@ class DecisionWriter:
             while len(batch) < self.max_batch:
                 remaining = deadline - time.perf_counter()
                 try:
-                    nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                    nxt = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
                 if nxt is None:
@@ -101,16 +107,29 @@ class DecisionWriter:
         try:
             with self.database.session() as session:
                 statement = self._insert.on_conflict_do_nothing(
-                    index_elements=["partner_id", "idempotency_key"]).returning(DecisionRecord.id)
-                inserted = set(session.execute(statement, rows).scalars().all()) if len(rows) > 1 else set(
-                    session.execute(statement.values(**rows[0])).scalars().all())
+                    index_elements=["partner_id", "idempotency_key"]
+                ).returning(DecisionRecord.id)
+                inserted = (
+                    set(session.execute(statement, rows).scalars().all())
+                    if len(rows) > 1
+                    else set(session.execute(statement.values(**rows[0])).scalars().all())
+                )
                 with ChainHead(session) as head:
                     for row in rows:
                         if row["id"] in inserted:
-                            head.add(f"partner:{row['partner_id']}", "decide", "decision", row["id"], {
-                                "outcome": row["outcome"], "strategy": row["strategy_id"],
-                                "version": row["strategy_version"], "arm": row["arm"],
-                                "record": record_digest(row)})
+                            head.add(
+                                f"partner:{row['partner_id']}",
+                                "decide",
+                                "decision",
+                                row["id"],
+                                {
+                                    "outcome": row["outcome"],
+                                    "strategy": row["strategy_id"],
+                                    "version": row["strategy_version"],
+                                    "arm": row["arm"],
+                                    "record": record_digest(row),
+                                },
+                            )
                     session.commit()
         except Exception as exc:  # the requests learn it; the writer keeps running
             log.error("decision batch of %d failed: %s", len(batch), type(exc).__name__)
@@ -121,8 +140,21 @@ class DecisionWriter:
             future.set_result(WriteResult(row["id"] in inserted))
 
 
-_DIGESTED = ("id", "partner_id", "product", "channel", "idempotency_key", "request_digest", "application",
-             "outcome", "outputs", "reasons", "strategy_id", "strategy_version", "arm")
+_DIGESTED = (
+    "id",
+    "partner_id",
+    "product",
+    "channel",
+    "idempotency_key",
+    "request_digest",
+    "application",
+    "outcome",
+    "outputs",
+    "reasons",
+    "strategy_id",
+    "strategy_version",
+    "arm",
+)
 
 
 def record_digest(row: Any) -> str:

@@ -32,14 +32,21 @@ class BodyLimit:
         self.app = app
         self.partner_limit = limit
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.partner_limit
         if str(scope.get("path", "")).startswith("/v1/admin/"):
             limit = max(limit, self.ADMIN_LIMIT)
-        too_large = problem(413, "too-large", "Content too large", f"the body is over {limit} bytes")
+        too_large = problem(
+            413, "too-large", "Content too large", f"the body is over {limit} bytes"
+        )
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 await too_large(scope, receive, send)
@@ -52,16 +59,16 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    raise _TooLargeError
             return message
 
         try:
             await self.app(scope, limited, send)
-        except _TooLarge:
+        except _TooLargeError:
             await too_large(scope, receive, send)
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     pass
 
 
@@ -86,15 +93,21 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
         finally:
             built.close()
 
-    app = FastAPI(title="ruleplus", version="0.1.0", lifespan=lifespan,
-                  description="Decisions for consumer-finance risk: partners send applications, get decisions.")
+    app = FastAPI(
+        title="ruleplus",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Consumer-finance risk decisions: partners send applications, get decisions.",
+    )
     install_problem_handlers(app)
     app.include_router(decisions.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
 
     @app.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -103,10 +116,17 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
         if ruleplus_state is not None:
             ruleplus_state.metrics.responses.labels(path, str(response.status_code)).inc()
         if log.isEnabledFor(logging.INFO):
-            log.info("request", extra={"method": request.method, "path": path, "status": response.status_code,
-                                       "ms": round((time.perf_counter() - started) * 1000, 3),
-                                       "partner": getattr(request.state, "partner_id", None),
-                                       "decision": getattr(request.state, "decision_id", None)})
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - started) * 1000, 3),
+                    "partner": getattr(request.state, "partner_id", None),
+                    "decision": getattr(request.state, "decision_id", None),
+                },
+            )
         return response
 
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)

@@ -64,7 +64,7 @@ def seed_demo(
     console.print(f"demo API key [bold]{key}[/bold] (also in {key_file})")
     console.print(f"admin key in {config.data_dir / 'admin.key'} (or RULEPLUS_ADMIN_KEY)")
     console.print(
-        f"products: [bold]reference[/bold] (reference_loan), [bold]cash_loan[/bold] (consumer_loan)"
+        "products: [bold]reference[/bold] (reference_loan), [bold]cash_loan[/bold] (consumer_loan)"
     )
     console.print(f"OpenAPI: {base}/docs   metrics: {base}/metrics")
     console.print("try:")

@@ -1,4 +1,4 @@
-"""Structured JSON logs. Only allow-listed fields are written: never bodies, keys, ID numbers or images."""
+"""Structured JSON logs with allow-listed fields only: never bodies, keys, ID numbers or images."""
 
 from __future__ import annotations
 
@@ -10,15 +10,30 @@ from typing import Any
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
-_ALLOWED = ("method", "path", "status", "ms", "partner", "decision", "product", "outcome", "error", "event")
+_ALLOWED = (
+    "method",
+    "path",
+    "status",
+    "ms",
+    "partner",
+    "decision",
+    "product",
+    "outcome",
+    "error",
+    "event",
+)
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line with the allow-listed ``extra`` fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
-                                 "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         for key in _ALLOWED:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)

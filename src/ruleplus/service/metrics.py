@@ -14,9 +14,19 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.latency = Histogram("ruleplus_decision_latency_seconds", "Decision latency (request to commit)",
-                                 ["strategy", "outcome"], buckets=_BUCKETS, registry=self.registry)
-        self.decisions = Counter("ruleplus_decisions", "Decisions made", ["strategy", "outcome", "arm"],
-                                 registry=self.registry)
-        self.responses = Counter("ruleplus_http_responses", "HTTP responses", ["route", "status"],
-                                 registry=self.registry)
+        self.latency = Histogram(
+            "ruleplus_decision_latency_seconds",
+            "Decision latency (request to commit)",
+            ["strategy", "outcome"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "ruleplus_decisions",
+            "Decisions made",
+            ["strategy", "outcome", "arm"],
+            registry=self.registry,
+        )
+        self.responses = Counter(
+            "ruleplus_http_responses", "HTTP responses", ["route", "status"], registry=self.registry
+        )

@@ -39,9 +39,15 @@ _STATUS: list[tuple[type[RuleplusError], int, str]] = [
 ]
 
 
-def problem(status: int, kind: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, kind: str, title: str, detail: str | None = None, **extra: Any
+) -> JSONResponse:
     """A problem+json response."""
-    body: dict[str, Any] = {"type": f"https://ruleplus.dev/problems/{kind}", "title": title, "status": status}
+    body: dict[str, Any] = {
+        "type": f"https://ruleplus.dev/problems/{kind}",
+        "title": title,
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -51,37 +57,79 @@ def problem(status: int, kind: str, title: str, detail: str | None = None, **ext
 
 def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleplusError)
-    for cls, status, kind in _STATUS:
-        if isinstance(exc, cls):
-            break
-    else:
-        status, kind = 400, "bad-request"
-    extra = {k: v for k, v in exc.context.items() if k in ("strategy", "version", "node", "field", "line", "decision",
-                                                           "product", "channel", "status", "action", "retry_after")}
+    status, kind = next(
+        ((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)), (400, "bad-request")
+    )
+    extra = {
+        k: v
+        for k, v in exc.context.items()
+        if k
+        in (
+            "strategy",
+            "version",
+            "node",
+            "field",
+            "line",
+            "decision",
+            "product",
+            "channel",
+            "status",
+            "action",
+            "retry_after",
+        )
+    }
     if "status" in extra:  # the object's status, not the HTTP status
         extra["current_status"] = extra.pop("status")
     if isinstance(exc, InputValidationError):
         extra["errors"] = [{"field": p.field, "problem": p.problem} for p in exc.problems]
-    title = {401: "Unauthorized", 404: "Not found", 409: "Conflict", 422: "Unprocessable content",
-             429: "Too many requests", 500: "Evaluation failed"}.get(status, "Bad request")
+    title = {
+        401: "Unauthorized",
+        404: "Not found",
+        409: "Conflict",
+        422: "Unprocessable content",
+        429: "Too many requests",
+        500: "Evaluation failed",
+    }.get(status, "Bad request")
     return problem(status, kind, title, exc.message, **extra)
 
 
 def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "problem": e.get("msg", "")}
-              for e in exc.errors()]
-    return problem(422, "invalid-request", "Unprocessable content", "the request does not match the API", errors=errors)
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+            "problem": e.get("msg", ""),
+        }
+        for e in exc.errors()
+    ]
+    return problem(
+        422,
+        "invalid-request",
+        "Unprocessable content",
+        "the request does not match the API",
+        errors=errors,
+    )
 
 
 def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    kinds = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed", 413: "too-large"}
+    kinds = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+    }
     return problem(exc.status_code, kinds.get(exc.status_code, "http-error"), str(exc.detail))
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    return problem(500, "internal-error", "Internal server error", "an unexpected error occurred; it was logged")
+    return problem(
+        500,
+        "internal-error",
+        "Internal server error",
+        "an unexpected error occurred; it was logged",
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

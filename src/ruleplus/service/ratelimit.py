@@ -38,5 +38,7 @@ class RateLimiter:
             if tokens < 1:
                 self._buckets[key] = (tokens, now)
                 wait = math.ceil((1 - tokens) / rate)
-                raise RateLimitedError(f"rate limit of {rate:g} requests/s exceeded", retry_after=max(wait, 1))
+                raise RateLimitedError(
+                    f"rate limit of {rate:g} requests/s exceeded", retry_after=max(wait, 1)
+                )
             self._buckets[key] = (tokens - 1, now)

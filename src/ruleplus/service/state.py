@@ -112,9 +112,19 @@ class ServiceState:
         writer = DecisionWriter(database)
         writer.start()
         secret = load_secret(config.data_dir)
-        velocity: VelocityStore = RedisVelocity(config.redis_url) if config.redis_url else DatabaseVelocity(database)
-        return cls(config, database, writer, DecisionService(database, writer, velocity, secret), secret,
-                   _admin_key(config), RateLimiter(config.rate_limit), ServiceMetrics())
+        velocity: VelocityStore = (
+            RedisVelocity(config.redis_url) if config.redis_url else DatabaseVelocity(database)
+        )
+        return cls(
+            config,
+            database,
+            writer,
+            DecisionService(database, writer, velocity, secret),
+            secret,
+            _admin_key(config),
+            RateLimiter(config.rate_limit),
+            ServiceMetrics(),
+        )
 
     def changed(self) -> None:
         """A management change happened: drop cached partners, deployments, mappings, lists."""

@@ -18,7 +18,9 @@ __all__ = ["Database", "migrate"]
 
 def _alembic_config(url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("ruleplus.store").joinpath("migrations")))
+    config.set_main_option(
+        "script_location", str(resources.files("ruleplus.store").joinpath("migrations"))
+    )
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logger"] = False
     return config
@@ -58,8 +60,10 @@ class Database:
         elif url.startswith("postgresql"):
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         else:
-            raise ConfigError("unsupported database URL; use sqlite:/// or postgresql://",
-                              key="RULEPLUS_DATABASE_URL")
+            raise ConfigError(
+                "unsupported database URL; use sqlite:/// or postgresql://",
+                key="RULEPLUS_DATABASE_URL",
+            )
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)

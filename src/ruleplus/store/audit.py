@@ -43,10 +43,25 @@ def _time_text(at: dt.datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
-def _entry_hash(prev_hash: str, at: dt.datetime, actor: str, action: str, entity: str,
-                entity_id: str, payload: dict[str, Any]) -> str:
-    body = canonical({"at": _time_text(at), "actor": actor, "action": action, "entity": entity,
-                      "entity_id": entity_id, "payload": payload})
+def _entry_hash(
+    prev_hash: str,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    payload: dict[str, Any],
+) -> str:
+    body = canonical(
+        {
+            "at": _time_text(at),
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "payload": payload,
+        }
+    )
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
@@ -62,7 +77,9 @@ class ChainHead:
         try:
             if self.session.get_bind().dialect.name == "postgresql":
                 self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-            found = self.session.execute(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).scalar()
+            found = self.session.execute(
+                select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            ).scalar()
             self.last = found or GENESIS
         except BaseException:
             _LOCK.release()
@@ -72,20 +89,31 @@ class ChainHead:
     def __exit__(self, *exc: object) -> None:
         _LOCK.release()
 
-    def add(self, actor: str, action: str, entity: str, entity_id: str, payload: dict[str, Any]) -> AuditEntry:
+    def add(
+        self, actor: str, action: str, entity: str, entity_id: str, payload: dict[str, Any]
+    ) -> AuditEntry:
         """Add one entry to the session, chained to the previous one."""
         assert self.last is not None, "use ChainHead as a context manager"
         at = utcnow()
         entry_hash = _entry_hash(self.last, at, actor, action, entity, entity_id, payload)
-        entry = AuditEntry(at=at, actor=actor, action=action, entity=entity, entity_id=entity_id,
-                           payload=payload, prev_hash=self.last, hash=entry_hash)
+        entry = AuditEntry(
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            payload=payload,
+            prev_hash=self.last,
+            hash=entry_hash,
+        )
         self.session.add(entry)
         self.last = entry_hash
         return entry
 
 
-def append(session: Session, actor: str, action: str, entity: str, entity_id: str,
-           payload: dict[str, Any]) -> AuditEntry:
+def append(
+    session: Session, actor: str, action: str, entity: str, entity_id: str, payload: dict[str, Any]
+) -> AuditEntry:
     """Append one entry and commit ``session``'s transaction with it.
 
     The commit happens while the chain is locked, so no other writer can chain to the same
@@ -108,7 +136,16 @@ class AuditBreak:
 def _entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
     last = 0
     while True:
-        rows = session.execute(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)).scalars().all()
+        rows = (
+            session.execute(
+                select(AuditEntry)
+                .where(AuditEntry.seq > last)
+                .order_by(AuditEntry.seq)
+                .limit(batch)
+            )
+            .scalars()
+            .all()
+        )
         if not rows:
             return
         yield from rows
@@ -122,9 +159,16 @@ def verify_chain(session: Session) -> tuple[int, AuditBreak | None]:
     for entry in _entries(session):
         count += 1
         if entry.prev_hash != prev:
-            return count, AuditBreak(entry.seq, "prev_hash does not match the previous entry (a row was removed or reordered)")
-        expected = _entry_hash(prev, entry.at, entry.actor, entry.action, entry.entity, entry.entity_id, entry.payload)
+            return count, AuditBreak(
+                entry.seq,
+                "prev_hash does not match the previous entry (a row was removed or reordered)",
+            )
+        expected = _entry_hash(
+            prev, entry.at, entry.actor, entry.action, entry.entity, entry.entity_id, entry.payload
+        )
         if expected != entry.hash:
-            return count, AuditBreak(entry.seq, "content does not match its hash (the row was altered)")
+            return count, AuditBreak(
+                entry.seq, "content does not match its hash (the row was altered)"
+            )
         prev = entry.hash
     return count, None

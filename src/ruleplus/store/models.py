@@ -7,7 +7,7 @@ can never read another's decisions, mappings or deployments.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -47,7 +47,7 @@ def utcnow() -> dt.datetime:
 class Base(DeclarativeBase):
     """Declarative base; JSON columns map to JSON (PostgreSQL: json, SQLite: text)."""
 
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Partner(Base):
@@ -154,7 +154,9 @@ class DecisionRecord(Base):
     strategy_version: Mapped[str] = mapped_column(String(60))
     arm: Mapped[str] = mapped_column(String(60))
     latency_ms: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
 
 
 class AuditEntry(Base):
@@ -162,7 +164,9 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(80))
@@ -193,7 +197,9 @@ class VelocityEvent(Base):
     __tablename__ = "velocity_events"
     __table_args__ = (Index("ix_velocity_key_time", "counter", "digest", "at_ms"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     counter: Mapped[str] = mapped_column(String(80))
     digest: Mapped[str] = mapped_column(String(64))
     at_ms: Mapped[int] = mapped_column(BigInteger)

@@ -70,7 +70,11 @@ class PartnerRepo:
     def issue_key(self, partner_id: str) -> str:
         """A new active key for the partner (plaintext returned once, digest stored)."""
         plain = KEY_PREFIX + secrets.token_urlsafe(32)
-        self.session.add(ApiKey(id=new_id("k"), partner_id=partner_id, prefix=plain[:10], digest=key_digest(plain)))
+        self.session.add(
+            ApiKey(
+                id=new_id("k"), partner_id=partner_id, prefix=plain[:10], digest=key_digest(plain)
+            )
+        )
         self.session.flush()
         return plain
 
@@ -102,14 +106,18 @@ class PartnerRepo:
 
     def keys(self, partner_id: str) -> list[ApiKey]:
         """The partner's keys (digests only)."""
-        return list(self.session.execute(select(ApiKey).where(ApiKey.partner_id == partner_id)).scalars())
+        return list(
+            self.session.execute(select(ApiKey).where(ApiKey.partner_id == partner_id)).scalars()
+        )
 
     def authenticate(self, api_key: str | None) -> Partner:
         """The active partner owning an active key, else AuthenticationError."""
         if not api_key:
             raise AuthenticationError("missing X-API-Key header")
         row = self.session.execute(
-            select(ApiKey, Partner).join(Partner, Partner.id == ApiKey.partner_id).where(ApiKey.digest == key_digest(api_key))
+            select(ApiKey, Partner)
+            .join(Partner, Partner.id == ApiKey.partner_id)
+            .where(ApiKey.digest == key_digest(api_key))
         ).first()
         if row is None:
             raise AuthenticationError("unknown API key")
@@ -145,19 +153,31 @@ class StrategyRepo:
         if existing is not None:
             if existing.document == text:
                 return existing
-            raise ConflictError(f"strategy {doc.id} version {doc.version} exists with other content; bump the version",
-                                strategy=doc.id, version=doc.version)
+            raise ConflictError(
+                f"strategy {doc.id} version {doc.version} exists with other content; "
+                "bump the version",
+                strategy=doc.id,
+                version=doc.version,
+            )
         _, fmt = _parse_document(text)
-        row = StrategyVersion(strategy_id=doc.id, version=doc.version, document=text, format=fmt,
-                              digest=hashlib.sha256(text.encode()).hexdigest())
+        row = StrategyVersion(
+            strategy_id=doc.id,
+            version=doc.version,
+            document=text,
+            format=fmt,
+            digest=hashlib.sha256(text.encode()).hexdigest(),
+        )
         self.session.add(row)
         self.session.flush()
         return row
 
     def find(self, strategy_id: str, version: str) -> StrategyVersion | None:
         """The version, or None."""
-        return self.session.execute(select(StrategyVersion).where(
-            StrategyVersion.strategy_id == strategy_id, StrategyVersion.version == version)).scalar_one_or_none()
+        return self.session.execute(
+            select(StrategyVersion).where(
+                StrategyVersion.strategy_id == strategy_id, StrategyVersion.version == version
+            )
+        ).scalar_one_or_none()
 
     def get(self, strategy_id: str, version: str) -> StrategyVersion:
         """The version, or NotFoundError."""
@@ -182,11 +202,21 @@ class StrategyRepo:
 
             compile_strategy(row.document, name=f"{strategy_id}@{version}")
         if action == "retire" and row.status == "published":
-            live = self.session.execute(select(func.count()).select_from(Deployment).where(
-                Deployment.active.is_(True), Deployment.strategy_id == strategy_id, Deployment.champion == version)).scalar()
+            live = self.session.execute(
+                select(func.count())
+                .select_from(Deployment)
+                .where(
+                    Deployment.active.is_(True),
+                    Deployment.strategy_id == strategy_id,
+                    Deployment.champion == version,
+                )
+            ).scalar()
             if live:
-                raise ConflictError("the version is the champion of a live deployment; deploy another first",
-                                    strategy=strategy_id, version=version)
+                raise ConflictError(
+                    "the version is the champion of a live deployment; deploy another first",
+                    strategy=strategy_id,
+                    version=version,
+                )
         row.status = new_status
         if new_status == "published":
             row.published_at = utcnow()
@@ -196,8 +226,14 @@ class StrategyRepo:
     def diff(self, strategy_id: str, old: str, new: str) -> str:
         """Unified diff between two versions' documents."""
         a, b = self.get(strategy_id, old), self.get(strategy_id, new)
-        return "".join(difflib.unified_diff(a.document.splitlines(keepends=True), b.document.splitlines(keepends=True),
-                                            fromfile=f"{strategy_id}@{old}", tofile=f"{strategy_id}@{new}"))
+        return "".join(
+            difflib.unified_diff(
+                a.document.splitlines(keepends=True),
+                b.document.splitlines(keepends=True),
+                fromfile=f"{strategy_id}@{old}",
+                tofile=f"{strategy_id}@{new}",
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -215,9 +251,19 @@ class DeploymentRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def deploy(self, partner_id: str, product: str, strategy_id: str, champion: str, *, channel: str = "*",
-               challengers: list[dict[str, Any]] | None = None, shadows: list[str] | None = None,
-               split_key: str = "applicantId", salt: str = "") -> Deployment:
+    def deploy(
+        self,
+        partner_id: str,
+        product: str,
+        strategy_id: str,
+        champion: str,
+        *,
+        channel: str = "*",
+        challengers: list[dict[str, Any]] | None = None,
+        shadows: list[str] | None = None,
+        split_key: str = "applicantId",
+        salt: str = "",
+    ) -> Deployment:
         """Make a new deployment live for the binding (the previous one stays as history)."""
         strategies = StrategyRepo(self.session)
         challengers = challengers or []
@@ -225,14 +271,29 @@ class DeploymentRepo:
         for version in [champion, *(c["version"] for c in challengers), *shadows]:
             row = strategies.get(strategy_id, str(version))
             if row.status != "published":
-                raise ConflictError(f"version {version} is {row.status}; only published versions can be deployed",
-                                    strategy=strategy_id, version=version)
+                raise ConflictError(
+                    f"version {version} is {row.status}; only published versions can be deployed",
+                    strategy=strategy_id,
+                    version=version,
+                )
         total = sum(float(c.get("share", 0)) for c in challengers)
         if any(float(c.get("share", 0)) <= 0 for c in challengers) or total >= 100:
-            raise ConflictError("challenger shares must be positive percentages summing to less than 100")
-        row = Deployment(partner_id=partner_id, product=product, channel=channel, strategy_id=strategy_id,
-                         champion=champion, challengers=[{"version": str(c["version"]), "share": float(c["share"])} for c in challengers],
-                         shadows=[str(s) for s in shadows], split_key=split_key, salt=salt or f"{product}:{channel}")
+            raise ConflictError(
+                "challenger shares must be positive percentages summing to less than 100"
+            )
+        row = Deployment(
+            partner_id=partner_id,
+            product=product,
+            channel=channel,
+            strategy_id=strategy_id,
+            champion=champion,
+            challengers=[
+                {"version": str(c["version"]), "share": float(c["share"])} for c in challengers
+            ],
+            shadows=[str(s) for s in shadows],
+            split_key=split_key,
+            salt=salt or f"{product}:{channel}",
+        )
         self.session.add(row)
         self.session.flush()
         return row
@@ -240,21 +301,45 @@ class DeploymentRepo:
     def live(self, partner_id: str, product: str, channel: str) -> Deployment | None:
         """The live deployment: the exact channel first, then ``*``."""
         for ch in dict.fromkeys([channel, "*"]):
-            row = self.session.execute(select(Deployment).where(
-                Deployment.partner_id == partner_id, Deployment.product == product, Deployment.channel == ch,
-                Deployment.active.is_(True)).order_by(Deployment.id.desc()).limit(1)).scalar_one_or_none()
+            row = self.session.execute(
+                select(Deployment)
+                .where(
+                    Deployment.partner_id == partner_id,
+                    Deployment.product == product,
+                    Deployment.channel == ch,
+                    Deployment.active.is_(True),
+                )
+                .order_by(Deployment.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
             if row is not None:
                 return row
         return None
 
     def rollback(self, partner_id: str, product: str, channel: str = "*") -> Deployment:
         """Retire the live deployment; the previous one becomes live again."""
-        current = self.session.execute(select(Deployment).where(
-            Deployment.partner_id == partner_id, Deployment.product == product, Deployment.channel == channel,
-            Deployment.active.is_(True)).order_by(Deployment.id.desc()).limit(2)).scalars().all()
+        current = (
+            self.session.execute(
+                select(Deployment)
+                .where(
+                    Deployment.partner_id == partner_id,
+                    Deployment.product == product,
+                    Deployment.channel == channel,
+                    Deployment.active.is_(True),
+                )
+                .order_by(Deployment.id.desc())
+                .limit(2)
+            )
+            .scalars()
+            .all()
+        )
         if len(current) < 2:
-            raise ConflictError("nothing to roll back to for this product and channel",
-                                partner=partner_id, product=product, channel=channel)
+            raise ConflictError(
+                "nothing to roll back to for this product and channel",
+                partner=partner_id,
+                product=product,
+                channel=channel,
+            )
         current[0].active = False
         self.session.flush()
         return current[1]
@@ -275,8 +360,14 @@ class MappingRepo:
 
     def put(self, partner_id: str, product: str, document: dict[str, Any]) -> Mapping:
         """Store a new version (the newest is the one used)."""
-        last = self.session.execute(select(func.max(Mapping.version)).where(
-            Mapping.partner_id == partner_id, Mapping.product == product)).scalar() or 0
+        last = (
+            self.session.execute(
+                select(func.max(Mapping.version)).where(
+                    Mapping.partner_id == partner_id, Mapping.product == product
+                )
+            ).scalar()
+            or 0
+        )
         row = Mapping(partner_id=partner_id, product=product, version=last + 1, document=document)
         self.session.add(row)
         self.session.flush()
@@ -284,8 +375,12 @@ class MappingRepo:
 
     def latest(self, partner_id: str, product: str) -> Mapping | None:
         """The newest version for the partner and product, if any."""
-        return self.session.execute(select(Mapping).where(Mapping.partner_id == partner_id, Mapping.product == product)
-                                    .order_by(Mapping.version.desc()).limit(1)).scalar_one_or_none()
+        return self.session.execute(
+            select(Mapping)
+            .where(Mapping.partner_id == partner_id, Mapping.product == product)
+            .order_by(Mapping.version.desc())
+            .limit(1)
+        ).scalar_one_or_none()
 
 
 class DecisionRepo:
@@ -303,8 +398,11 @@ class DecisionRepo:
 
     def by_idempotency_key(self, partner_id: str, key: str) -> DecisionRecord | None:
         """The decision stored under this partner's idempotency key, if any."""
-        return self.session.execute(select(DecisionRecord).where(
-            DecisionRecord.partner_id == partner_id, DecisionRecord.idempotency_key == key)).scalar_one_or_none()
+        return self.session.execute(
+            select(DecisionRecord).where(
+                DecisionRecord.partner_id == partner_id, DecisionRecord.idempotency_key == key
+            )
+        ).scalar_one_or_none()
 
     def count(self, partner_id: str | None = None) -> int:
         """How many decisions are stored (for one partner, when given)."""
@@ -324,9 +422,13 @@ class ListRepo:
     def add(self, list_type: str, value: str, reason: str = "") -> ListEntry:
         """Add a value (idempotent)."""
         digest = value_digest(self.secret, list_type, value)
-        row = self.session.execute(select(ListEntry).where(ListEntry.list_type == list_type, ListEntry.digest == digest)).scalar_one_or_none()
+        row = self.session.execute(
+            select(ListEntry).where(ListEntry.list_type == list_type, ListEntry.digest == digest)
+        ).scalar_one_or_none()
         if row is None:
-            row = ListEntry(list_type=list_type, digest=digest, hint=mask(value)[-8:], reason=reason)
+            row = ListEntry(
+                list_type=list_type, digest=digest, hint=mask(value)[-8:], reason=reason
+            )
             self.session.add(row)
             self.session.flush()
         return row
@@ -334,7 +436,9 @@ class ListRepo:
     def remove(self, list_type: str, value: str) -> bool:
         """Remove a value; True when it was listed."""
         digest = value_digest(self.secret, list_type, value)
-        row = self.session.execute(select(ListEntry).where(ListEntry.list_type == list_type, ListEntry.digest == digest)).scalar_one_or_none()
+        row = self.session.execute(
+            select(ListEntry).where(ListEntry.list_type == list_type, ListEntry.digest == digest)
+        ).scalar_one_or_none()
         if row is None:
             return False
         self.session.delete(row)
@@ -344,6 +448,8 @@ class ListRepo:
     def digests(self) -> dict[str, set[str]]:
         """Every list's digests (for an in-memory lookup cache)."""
         out: dict[str, set[str]] = {}
-        for list_type, digest in self.session.execute(select(ListEntry.list_type, ListEntry.digest)):
+        for list_type, digest in self.session.execute(
+            select(ListEntry.list_type, ListEntry.digest)
+        ):
             out.setdefault(list_type, set()).add(digest)
         return out

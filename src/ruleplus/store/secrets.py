@@ -38,5 +38,5 @@ def value_digest(secret: bytes, kind: str, value: str) -> str:
 
 def mask(value: str) -> str:
     """What may be shown of a sensitive value: its last four characters."""
-    text = str(value)
+    text = "".join(str(value).split())
     return "*" * max(len(text) - 4, 0) + text[-4:]

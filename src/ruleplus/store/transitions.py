@@ -20,6 +20,9 @@ def next_status(current: str, action: str, *, what: str = "strategy version") ->
     allowed = STRATEGY_TRANSITIONS.get(current, {})
     if action not in allowed:
         options = ", ".join(sorted(allowed)) or "none"
-        raise ConflictError(f"cannot {action} a {current} {what} (allowed: {options})",
-                            status=current, action=action)
+        raise ConflictError(
+            f"cannot {action} a {current} {what} (allowed: {options})",
+            status=current,
+            action=action,
+        )
     return allowed[action]

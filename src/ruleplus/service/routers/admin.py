@@ -1,4 +1,7 @@
-"""Management endpoints (``X-Admin-Key``): partners, keys, strategies, deployments, mappings, lists, audit."""
+"""Management endpoints (``X-Admin-Key``).
+
+Partners, keys, strategies, deployments, mappings, watch lists and the audit log.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ class RevokeKeys(BaseModel):
 
 
 class StrategyUpload(BaseModel):
-    document: str = Field(min_length=1, max_length=2_000_000, description="the YAML or JSON strategy text")
+    document: str = Field(
+        min_length=1, max_length=2_000_000, description="the YAML or JSON strategy text"
+    )
     publish: bool = True
 
 
@@ -79,11 +84,22 @@ def create_partner(body: NewPartner, request: Request, actor: Admin) -> dict[str
 def list_partners(request: Request, actor: Admin) -> list[dict[str, Any]]:
     with state_of(request).database.session() as session:
         repo = PartnerRepo(session)
-        return [{"partner_id": p.id, "name": p.name, "status": p.status, "rate_limit_per_s": p.rate_limit_per_s,
-                 "keys": [{"prefix": k.prefix, "status": k.status} for k in repo.keys(p.id)]} for p in repo.list()]
+        return [
+            {
+                "partner_id": p.id,
+                "name": p.name,
+                "status": p.status,
+                "rate_limit_per_s": p.rate_limit_per_s,
+                "keys": [{"prefix": k.prefix, "status": k.status} for k in repo.keys(p.id)],
+            }
+            for p in repo.list()
+        ]
 
 
-@router.post("/partners/{partner_id}/rotate-key", summary="Issue a new key (old ones revoked unless keep_old)")
+@router.post(
+    "/partners/{partner_id}/rotate-key",
+    summary="Issue a new key (old ones revoked unless keep_old)",
+)
 def rotate_key(partner_id: str, body: RotateKey, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
     out = admin.rotate_key(state.database, partner_id, actor, body.keep_old)
@@ -92,26 +108,42 @@ def rotate_key(partner_id: str, body: RotateKey, request: Request, actor: Admin)
 
 
 @router.post("/partners/{partner_id}/revoke-keys", summary="Revoke keys")
-def revoke_keys(partner_id: str, body: RevokeKeys, request: Request, actor: Admin) -> dict[str, Any]:
+def revoke_keys(
+    partner_id: str, body: RevokeKeys, request: Request, actor: Admin
+) -> dict[str, Any]:
     state = state_of(request)
     out = admin.revoke_keys(state.database, partner_id, actor, body.prefix)
     state.changed()
     return out
 
 
-@router.post("/strategies", status_code=201, summary="Upload (and by default publish) a strategy version")
+@router.post(
+    "/strategies", status_code=201, summary="Upload (and by default publish) a strategy version"
+)
 def upload_strategy(body: StrategyUpload, request: Request, actor: Admin) -> dict[str, Any]:
     return admin.publish_strategy(state_of(request).database, body.document, actor, body.publish)
 
 
 @router.get("/strategies", summary="List strategy versions")
-def list_strategies(request: Request, actor: Admin, strategy_id: str | None = None) -> list[dict[str, Any]]:
+def list_strategies(
+    request: Request, actor: Admin, strategy_id: str | None = None
+) -> list[dict[str, Any]]:
     with state_of(request).database.session() as session:
-        return [{"strategy_id": r.strategy_id, "version": r.version, "status": r.status, "digest": r.digest,
-                 "created_at": r.created_at.isoformat()} for r in StrategyRepo(session).versions(strategy_id)]
+        return [
+            {
+                "strategy_id": r.strategy_id,
+                "version": r.version,
+                "status": r.status,
+                "digest": r.digest,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in StrategyRepo(session).versions(strategy_id)
+        ]
 
 
-@router.get("/strategies/{strategy_id}/diff", response_class=PlainTextResponse, summary="Diff two versions")
+@router.get(
+    "/strategies/{strategy_id}/diff", response_class=PlainTextResponse, summary="Diff two versions"
+)
 def diff(strategy_id: str, old: str, new: str, request: Request, actor: Admin) -> str:
     with state_of(request).database.session() as session:
         return StrategyRepo(session).diff(strategy_id, old, new)
@@ -121,24 +153,50 @@ def diff(strategy_id: str, old: str, new: str, request: Request, actor: Admin) -
 def get_strategy(strategy_id: str, version: str, request: Request, actor: Admin) -> dict[str, Any]:
     with state_of(request).database.session() as session:
         r = StrategyRepo(session).get(strategy_id, version)
-        return {"strategy_id": r.strategy_id, "version": r.version, "status": r.status, "document": r.document}
+        return {
+            "strategy_id": r.strategy_id,
+            "version": r.version,
+            "status": r.status,
+            "document": r.document,
+        }
 
 
-@router.post("/strategies/{strategy_id}/{version}/{action}", summary="Lifecycle: validate, publish or retire")
-def transition(strategy_id: str, version: str, action: Literal["validate", "publish", "retire"],
-               request: Request, actor: Admin) -> dict[str, Any]:
+@router.post(
+    "/strategies/{strategy_id}/{version}/{action}", summary="Lifecycle: validate, publish or retire"
+)
+def transition(
+    strategy_id: str,
+    version: str,
+    action: Literal["validate", "publish", "retire"],
+    request: Request,
+    actor: Admin,
+) -> dict[str, Any]:
     state = state_of(request)
     out = admin.transition_strategy(state.database, strategy_id, version, action, actor)
     state.changed()
     return out
 
 
-@router.post("/deployments", status_code=201, summary="Deploy a champion with optional challengers and shadows")
+@router.post(
+    "/deployments",
+    status_code=201,
+    summary="Deploy a champion with optional challengers and shadows",
+)
 def deploy(body: NewDeployment, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
-    out = admin.deploy(state.database, body.partner_id, body.product, body.strategy_id, body.champion,
-                       channel=body.channel, challengers=[c.model_dump() for c in body.challengers],
-                       shadows=body.shadows, split_key=body.split_key, salt=body.salt, actor=actor)
+    out = admin.deploy(
+        state.database,
+        body.partner_id,
+        body.product,
+        body.strategy_id,
+        body.champion,
+        channel=body.channel,
+        challengers=[c.model_dump() for c in body.challengers],
+        shadows=body.shadows,
+        split_key=body.split_key,
+        salt=body.salt,
+        actor=actor,
+    )
     state.changed()
     return out
 
@@ -152,13 +210,22 @@ def rollback(body: Binding, request: Request, actor: Admin) -> dict[str, Any]:
 
 
 @router.get("/deployments", summary="List deployments")
-def list_deployments(request: Request, actor: Admin, partner_id: str | None = None) -> list[dict[str, Any]]:
+def list_deployments(
+    request: Request, actor: Admin, partner_id: str | None = None
+) -> list[dict[str, Any]]:
     with state_of(request).database.session() as session:
-        return [dict(deployment_info(d), active=d.active) for d in DeploymentRepo(session).list(partner_id)]
+        return [
+            dict(deployment_info(d), active=d.active)
+            for d in DeploymentRepo(session).list(partner_id)
+        ]
 
 
-@router.put("/partners/{partner_id}/mappings/{product}", summary="Load a new version of a field mapping")
-def put_mapping(partner_id: str, product: str, body: MappingUpload, request: Request, actor: Admin) -> dict[str, Any]:
+@router.put(
+    "/partners/{partner_id}/mappings/{product}", summary="Load a new version of a field mapping"
+)
+def put_mapping(
+    partner_id: str, product: str, body: MappingUpload, request: Request, actor: Admin
+) -> dict[str, Any]:
     state = state_of(request)
     out = admin.put_mapping(state.database, partner_id, product, body.document, actor)
     state.changed()
@@ -168,13 +235,17 @@ def put_mapping(partner_id: str, product: str, body: MappingUpload, request: Req
 @router.post("/lists/{list_type}", status_code=201, summary="Put a value on a watch list")
 def add_to_list(list_type: str, body: ListValue, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
-    out = admin.add_list_entry(state.database, state.secret, list_type, body.value, body.reason, actor)
+    out = admin.add_list_entry(
+        state.database, state.secret, list_type, body.value, body.reason, actor
+    )
     state.changed()
     return out
 
 
 @router.post("/lists/{list_type}/remove", summary="Take a value off a watch list")
-def remove_from_list(list_type: str, body: ListValue, request: Request, actor: Admin) -> dict[str, Any]:
+def remove_from_list(
+    list_type: str, body: ListValue, request: Request, actor: Admin
+) -> dict[str, Any]:
     state = state_of(request)
     out = admin.remove_list_entry(state.database, state.secret, list_type, body.value, actor)
     state.changed()

@@ -11,26 +11,35 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
 from ruleplus.errors import DataError, FieldProblem
+from ruleplus.mapping import FieldMapping
 from ruleplus.runtime.admin import deployment_info
 from ruleplus.runtime.decisions import request_digest, response_body
 from ruleplus.service.auth import current_partner, state_of
 from ruleplus.store.models import Partner
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, MappingRepo
-from ruleplus.mapping import FieldMapping
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
-Application = Annotated[dict[str, Any], Body(description="the application, in the partner's own field names",
-                                               examples=[{"applicantId": "A1", "creditScore": 713}])]
+Application = Annotated[
+    dict[str, Any],
+    Body(
+        description="the application, in the partner's own field names",
+        examples=[{"applicantId": "A1", "creditScore": 713}],
+    ),
+]
 
 
 @router.post("/decisions/{product}", summary="Decide one application", status_code=200)
-async def decide(product: str, request: Request, application: Application,
-                 partner: Annotated[Partner, Depends(current_partner)],
-                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-                 channel: Annotated[str, Header(alias="X-Channel", max_length=80)] = "*") -> JSONResponse:
+async def decide(
+    product: str,
+    request: Request,
+    application: Application,
+    partner: Annotated[Partner, Depends(current_partner)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    channel: Annotated[str, Header(alias="X-Channel", max_length=80)] = "*",
+) -> JSONResponse:
     """Map, validate, decide and persist; answers after the decision is committed.
 
     A retry with the same ``Idempotency-Key`` returns the stored decision and writes nothing.
@@ -41,13 +50,17 @@ async def decide(product: str, request: Request, application: Application,
         raise DataError("the body must be a JSON object")
     service = state.decisions
     if idempotency_key:
-        replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key, request_digest(application))
+        replay = await asyncio.to_thread(
+            service.replay, partner.id, idempotency_key, request_digest(application)
+        )
         if replay is not None:
             return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
-    row, decision = service.prepare(partner.id, product, channel, application, idempotency_key)
+    row, _decision = service.prepare(partner.id, product, channel, application, idempotency_key)
     result = await asyncio.wrap_future(state.writer.submit(row))
     if not result.stored:  # a concurrent request with the same key won the race
-        replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key or "", row["request_digest"])
+        replay = await asyncio.to_thread(
+            service.replay, partner.id, idempotency_key or "", row["request_digest"]
+        )
         assert replay is not None
         return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
     elapsed = time.perf_counter() - started
@@ -59,7 +72,9 @@ async def decide(product: str, request: Request, application: Application,
 
 
 @router.get("/decisions/{decision_id}", summary="Read one of your decisions")
-def get_decision(decision_id: str, request: Request, partner: Annotated[Partner, Depends(current_partner)]) -> dict[str, Any]:
+def get_decision(
+    decision_id: str, request: Request, partner: Annotated[Partner, Depends(current_partner)]
+) -> dict[str, Any]:
     """The stored decision (another partner's decision is simply not found)."""
     with state_of(request).database.session() as session:
         row = DecisionRepo(session).get(partner.id, decision_id)
@@ -69,10 +84,14 @@ def get_decision(decision_id: str, request: Request, partner: Annotated[Partner,
 
 
 @router.post("/mappings/{product}/dry-run", summary="Try your field mapping on a payload")
-def dry_run(product: str, request: Request, application: Application,
-            partner: Annotated[Partner, Depends(current_partner)],
-            channel: Annotated[str, Header(alias="X-Channel", max_length=80)] = "*") -> dict[str, Any]:
-    """The canonical application your payload maps to, and every problem the strategy would report."""
+def dry_run(
+    product: str,
+    request: Request,
+    application: Application,
+    partner: Annotated[Partner, Depends(current_partner)],
+    channel: Annotated[str, Header(alias="X-Channel", max_length=80)] = "*",
+) -> dict[str, Any]:
+    """The canonical application your payload maps to, and every problem the strategy finds."""
     state = state_of(request)
     with state.database.session() as session:
         mapping_row = MappingRepo(session).latest(partner.id, product)
@@ -83,17 +102,25 @@ def dry_run(product: str, request: Request, application: Application,
     if deployment is not None:
         strategy = state.decisions.strategy(deployment.strategy_id, deployment.champion)
         problems = problems + strategy.validate_record(mapped)
-    return {"application": json.loads(json.dumps(mapped, default=str)),
-            "mapping_version": mapping_row.version if mapping_row else None,
-            "strategy": {"id": strategy.id, "version": strategy.version} if strategy else None,
-            "valid": not problems, "errors": [_problem(p) for p in problems]}
+    return {
+        "application": json.loads(json.dumps(mapped, default=str)),
+        "mapping_version": mapping_row.version if mapping_row else None,
+        "strategy": {"id": strategy.id, "version": strategy.version} if strategy else None,
+        "valid": not problems,
+        "errors": [_problem(p) for p in problems],
+    }
 
 
 @router.get("/deployments", summary="Your live and past deployments")
-def my_deployments(request: Request, partner: Annotated[Partner, Depends(current_partner)]) -> list[dict[str, Any]]:
+def my_deployments(
+    request: Request, partner: Annotated[Partner, Depends(current_partner)]
+) -> list[dict[str, Any]]:
     """Deployments bound to your products."""
     with state_of(request).database.session() as session:
-        return [dict(deployment_info(d), active=d.active) for d in DeploymentRepo(session).list(partner.id)]
+        return [
+            dict(deployment_info(d), active=d.active)
+            for d in DeploymentRepo(session).list(partner.id)
+        ]
 
 
 def _problem(p: FieldProblem) -> dict[str, str]:

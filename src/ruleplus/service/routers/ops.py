@@ -33,9 +33,13 @@ def readyz(request: Request) -> Any:
     if state.writer._thread is None or not state.writer._thread.is_alive():
         checks["writer"] = "stopped"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not-ready", **checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not-ready", **checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics")
 def metrics(request: Request) -> Response:
-    return Response(generate_latest(state_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(state_of(request).metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

@@ -19,8 +19,11 @@ def run_migrations_online() -> None:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     connectable = create_engine(url)
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=url.startswith("sqlite"))
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=url.startswith("sqlite"),
+        )
         with context.begin_transaction():
             context.run_migrations()
     connectable.dispose()
@@ -28,8 +31,11 @@ def run_migrations_online() -> None:
 
 def run_migrations_offline() -> None:
     """Emit SQL without a connection (``alembic upgrade --sql``)."""
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,525 @@
+"""Harness for the service load benchmark and the crash test.
+
+* :func:`fresh_postgres` - a new PostgreSQL database for one run, dropped afterwards;
+* :class:`Server` - ``uvicorn ruleplus.service.app:create_app`` in its own process group on
+  127.0.0.1, started, stopped gracefully or killed with SIGKILL;
+* :func:`seed` - a partner, the reference strategy and a deployment, over HTTP;
+* :func:`run_closed_loop` - a closed-loop HTTP/1.1 client: ``concurrency`` keep-alive
+  connections on one asyncio (uvloop) event loop, each sending its next request as soon as the
+  previous answer is in. Requests are pre-formatted bytes and answers are parsed by hand
+  (status line and ``content-length``), a few microseconds each, so that on a small machine the
+  server, not the client, is what is measured;
+* :func:`stored_decisions` - the number of decision rows, read from the database directly.
+
+Everything targets 127.0.0.1 only, and every loop is bounded in time and count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+STRATEGY = ROOT / "examples" / "strategies" / "reference_loan.yaml"
+ADMIN_KEY = "bench-admin-key"
+ADMIN = {"X-Admin-Key": ADMIN_KEY}
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+HOST = "127.0.0.1"
+
+__all__ = [
+    "ADMIN",
+    "ADMIN_KEY",
+    "LoadResult",
+    "Server",
+    "application",
+    "fresh_postgres",
+    "postgres_available",
+    "run_closed_loop",
+    "seed",
+    "stored_decisions",
+]
+
+
+# PostgreSQL ------------------------------------------------------------------------------------
+def postgres_available(server: str = PG_SERVER) -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{server}/postgres", connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return f"PostgreSQL at {server} is unreachable: {type(exc).__name__}: {exc}".strip()
+    return None
+
+
+@contextlib.contextmanager
+def fresh_postgres(prefix: str = "ruleplus_load", server: str = PG_SERVER) -> Iterator[str]:
+    """Create ``<prefix>_<random>`` (autocommit on the ``postgres`` database), yield its URL,
+    drop it afterwards (``WITH (FORCE)``: a killed server may leave connections behind)."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def stored_decisions(database_url: str) -> int:
+    """``SELECT count(*) FROM decisions``, straight from the database."""
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
+            return int(conn.execute("SELECT count(*) FROM decisions").fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM decisions").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def decision_ids(database_url: str) -> dict[str, str]:
+    """``{idempotency_key: decision id}`` for every stored decision with a key."""
+    query = "SELECT idempotency_key, id FROM decisions WHERE idempotency_key IS NOT NULL"
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as conn:
+            return dict(conn.execute(query).fetchall())
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return {k: v for k, v in conn.execute(query).fetchall()}
+
+
+# the server ------------------------------------------------------------------------------------
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A uvicorn process (group) serving ``create_app`` on 127.0.0.1.
+
+    Parameters
+    ----------
+    data_dir : Path
+        ``RULEPLUS_DATA_DIR``; also the working directory and where ``server.log`` goes.
+    database_url : str, optional
+        ``RULEPLUS_DATABASE_URL`` (default: SQLite under ``data_dir``).
+    workers : int, default=1
+        uvicorn worker processes.
+    port : int, optional
+        Default: a free port, kept across restarts.
+    env : dict, optional
+        Extra environment.
+    """
+
+    data_dir: Path
+    database_url: str | None = None
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'ruleplus.db'}"
+
+    def command(self) -> list[str]:
+        """The uvicorn command line (the recommended flags)."""
+        cmd = [sys.executable, "-m", "uvicorn", "ruleplus.service.app:create_app", "--factory",
+               "--host", HOST, "--port", str(self.port), "--http", "httptools", "--loop", "uvloop",
+               "--no-access-log", "--log-level", "warning", "--backlog", "4096"]
+        if self.workers > 1:
+            cmd += ["--workers", str(self.workers)]
+        return cmd
+
+    def start(self, timeout: float = 60.0) -> Server:
+        """Start and wait until ``/readyz`` answers 200 (raises with the log tail otherwise)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.workers > 1:  # migrate once here, not concurrently in every worker
+            from ruleplus.store import Database
+
+            database = Database(self.db_url)
+            database.migrate()
+            database.dispose()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RULEPLUS_")}
+        env.update({"RULEPLUS_DATA_DIR": str(self.data_dir), "RULEPLUS_ADMIN_KEY": ADMIN_KEY,
+                    "RULEPLUS_DATABASE_URL": self.db_url,
+                    "RULEPLUS_CONFIG": str(self.data_dir / "no-such-ruleplus.toml"), **self.env})
+        self.starts += 1
+        log = (self.data_dir / "server.log").open("ab")
+        self.process = subprocess.Popen(self.command(), cwd=self.data_dir, env=env, stdout=log, stderr=log,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"server not ready within {timeout:g} s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        path = self.data_dir / "server.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (the workers too), at once."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (uvicorn shuts down gracefully: the writer flushes), then SIGKILL if needed."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+    def pids(self) -> list[int]:
+        """The server's processes (the uvicorn parent and its workers), for profiling."""
+        if self.process is None:
+            return []
+        out = subprocess.run(["pgrep", "-g", str(self.process.pid)], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+
+
+def seed(base_url: str, rate_limit_per_s: float = 1e9, product: str = "loan") -> str:
+    """Create a partner (no practical rate limit), publish the reference strategy, deploy it;
+    returns the partner's API key."""
+    with httpx.Client(base_url=base_url, headers=ADMIN, timeout=30) as client:
+        partner = client.post("/v1/admin/partners", json={"name": f"load-{uuid.uuid4().hex[:8]}",
+                                                         "rate_limit_per_s": rate_limit_per_s})
+        partner.raise_for_status()
+        client.post("/v1/admin/strategies", json={"document": STRATEGY.read_text(encoding="utf-8")}
+                    ).raise_for_status()
+        client.post("/v1/admin/deployments", json={"partner_id": partner.json()["partner_id"], "product": product,
+                                                   "strategy_id": "reference_loan", "champion": "1.0.0"}
+                    ).raise_for_status()
+        return str(partner.json()["api_key"])
+
+
+def audit_verify(base_url: str) -> dict[str, Any]:
+    """``GET /v1/admin/audit/verify``."""
+    response = httpx.get(f"{base_url}/v1/admin/audit/verify", headers=ADMIN, timeout=300)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+# the requests ----------------------------------------------------------------------------------
+_RESIDENCE = ("own", "mortgage", "rent", "other")
+
+
+def application(n: int) -> dict[str, Any]:
+    """The ``n``-th synthetic application: deterministic, spread over approve, refer and decline."""
+    rnd = random.Random(n)
+    return {"applicantId": f"L{n}", "creditScore": rnd.randint(450, 830),
+            "monthlyIncome": rnd.choice((2500, 3800, 5200, 8000, 12000)),
+            "monthlyDebt": rnd.choice((0, 0, 300, 900, 1500)),
+            "loanAmount": rnd.choice((3000, 8000, 15000, 25000, 40000)),
+            "termMonths": rnd.choice((12, 24, 36, 48, 60)),
+            "employmentYears": rnd.choice((0.25, 1, 2, 4, 7, 12)),
+            "delinquencies24m": rnd.choice((0, 0, 0, 1, 2, 3)), "residentialStatus": rnd.choice(_RESIDENCE)}
+
+
+_VARIANTS = 256
+
+
+class RequestMaker:
+    """Pre-formatted ``POST /v1/decisions/{product}`` requests; request ``n`` carries the
+    idempotency key ``{key_prefix}-{n}`` (when given) and application ``n % 256`` with its own
+    applicant id, so a retry of ``n`` is byte-identical."""
+
+    def __init__(self, api_key: str, product: str = "loan", key_prefix: str | None = None) -> None:
+        self.key_prefix = key_prefix
+        self.head = (f"POST /v1/decisions/{product} HTTP/1.1\r\nHost: {HOST}\r\nX-API-Key: {api_key}\r\n"
+                     "Content-Type: application/json\r\n").encode()
+        self.bodies = []
+        for v in range(_VARIANTS):
+            app = application(v)
+            del app["applicantId"]
+            self.bodies.append(json.dumps(app, separators=(",", ":"))[1:].encode())
+
+    def key(self, n: int) -> str | None:
+        return f"{self.key_prefix}-{n}" if self.key_prefix else None
+
+    def __call__(self, n: int) -> bytes:
+        body = b'{"applicantId":"L%d",%s' % (n, self.bodies[n % _VARIANTS])
+        key = self.key(n)
+        extra = f"Idempotency-Key: {key}\r\n".encode() if key else b""
+        return b"%s%sContent-Length: %d\r\n\r\n%s" % (self.head, extra, len(body), body)
+
+
+# the closed-loop client ------------------------------------------------------------------------
+@dataclass
+class LoadResult:
+    """What the client saw. ``latencies_us`` are of the 2xx answers, in completion order."""
+
+    seconds: float = 0.0
+    sent: int = 0
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: int = 0
+    latencies_us: list[int] = field(default_factory=list)
+    answered: dict[int, str] = field(default_factory=dict)  # request number -> decision id (2xx)
+    unanswered: list[int] = field(default_factory=list)  # sent, connection lost before the answer
+    replayed: int = 0
+    samples: dict[int, bytes] = field(default_factory=dict)  # first non-2xx bodies, by status
+
+    def count(self, klass: int) -> int:
+        return sum(v for k, v in self.statuses.items() if k // 100 == klass)
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, client: _Client) -> None:
+        self.client = client
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.need = -1
+        self.header_end = -1
+        self.status = 0
+        self.current = -1
+        self.started = 0
+        self.replayed = False
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._next()
+
+    def _next(self) -> None:
+        n = self.client.take()
+        assert self.transport is not None
+        if n < 0:
+            self.transport.close()
+            return
+        self.current = n
+        self.started = time.perf_counter_ns()
+        self.transport.write(self.client.make(n))
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            if self.need < 0:
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                head = self.buffer[:end].lower()
+                self.status = int(head[9:12])
+                at = head.find(b"\r\ncontent-length:")
+                if at < 0:
+                    raise RuntimeError("answer without content-length")
+                stop = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17: stop if stop > 0 else len(head)])
+                self.header_end = end + 4
+                self.need = end + 4 + length
+                self.replayed = b"\r\nidempotent-replayed: true" in head
+            if len(self.buffer) < self.need:
+                return
+            body = self.buffer[self.header_end:self.need]
+            self.buffer = self.buffer[self.need:]
+            self.need = -1
+            self.client.done(self.current, self.status, time.perf_counter_ns() - self.started, body,
+                             self.replayed)
+            self.current = -1
+            self._next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.current >= 0:
+            self.client.lost(self.current)
+            self.current = -1
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class _Client:
+    def __init__(self, make: RequestMaker, numbers: Iterator[int], deadline_ns: int, keep_ids: bool) -> None:
+        self.make = make
+        self.numbers = numbers
+        self.deadline_ns = deadline_ns
+        self.keep_ids = keep_ids
+        self.result = LoadResult()
+
+    def take(self) -> int:
+        if time.perf_counter_ns() >= self.deadline_ns:
+            return -1
+        n = next(self.numbers, -1)
+        if n >= 0:
+            self.result.sent += 1
+        return n
+
+    def done(self, n: int, status: int, elapsed_ns: int, body: bytes, replayed: bool) -> None:
+        r = self.result
+        r.statuses[status] = r.statuses.get(status, 0) + 1
+        if 200 <= status < 300:
+            r.latencies_us.append(elapsed_ns // 1000)
+            r.replayed += replayed
+            if self.keep_ids:
+                r.answered[n] = json.loads(body)["decision_id"]
+        elif status not in r.samples:
+            r.samples[status] = body[:500]
+
+    def lost(self, n: int) -> None:
+        self.result.errors += 1
+        self.result.unanswered.append(n)
+
+
+async def _closed_loop(port: int, make: RequestMaker, numbers: Iterator[int], seconds: float, concurrency: int,
+                       keep_ids: bool) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    started = time.perf_counter_ns()
+    client = _Client(make, numbers, started + int(seconds * 1e9), keep_ids)
+    connections = []
+    for _ in range(concurrency):
+        try:
+            _, protocol = await loop.create_connection(lambda: _Connection(client), HOST, port)
+        except OSError:
+            client.result.errors += 1
+            continue
+        connections.append(protocol)
+    # bounded: every connection ends at the deadline (after its answer) or when it is lost
+    await asyncio.wait_for(asyncio.gather(*(c.closed for c in connections)), seconds + 120)
+    client.result.seconds = (time.perf_counter_ns() - started) / 1e9
+    return client.result
+
+
+def run_closed_loop(port: int, api_key: str, *, seconds: float, concurrency: int, key_prefix: str | None = None,
+                    numbers: list[int] | range | None = None, keep_ids: bool = False,
+                    product: str = "loan") -> LoadResult:
+    """Run the closed loop for ``seconds`` (or until ``numbers`` are all sent); uses uvloop.
+
+    Parameters
+    ----------
+    numbers : sequence of int, optional
+        Request numbers to send, in order (default: 0, 1, 2, … without end).
+    keep_ids : bool, default=False
+        Record each 2xx answer's decision id by request number.
+    """
+    import itertools
+
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:  # pragma: no cover
+        runner = asyncio.run
+    make = RequestMaker(api_key, product, key_prefix)
+    source = iter(numbers) if numbers is not None else itertools.count()
+    result: LoadResult = runner(_closed_loop(port, make, source, seconds, concurrency, keep_ids))
+    return result
+
+
+def client_process(conn: Any, port: int, api_key: str, seconds: float, concurrency: int,
+                   key_prefix: str | None) -> None:
+    """Entry point of the client process: runs the loop and sends the result down ``conn``."""
+    result = run_closed_loop(port, api_key, seconds=seconds, concurrency=concurrency, key_prefix=key_prefix)
+    conn.send(result)
+    conn.close()
+
+
+# the crash check -------------------------------------------------------------------------------
+def crash_run(data_dir: Path, database_url: str | None = None, *, load_s: float = 1.5, concurrency: int = 16,
+              resend_answered: int = 50, workers: int = 1) -> dict[str, Any]:
+    """Load a server with unique idempotency keys, SIGKILL it mid-load, restart it on the same
+    database and re-send every unanswered request plus ``resend_answered`` answered ones.
+
+    Returns the facts to check: ``acknowledged_missing`` (answered before the crash but not
+    stored), ``changed_ids`` (a retry answered with another decision than the first answer),
+    ``rows`` and ``distinct_keys`` (must be equal), ``resend_failures`` and ``audit``.
+    """
+    import threading
+
+    server = Server(data_dir, database_url, workers=workers)
+    server.start()
+    try:
+        api_key = seed(server.url)
+        prefix = "crash-" + uuid.uuid4().hex[:8]
+        box: dict[str, LoadResult] = {}
+
+        def load() -> None:  # bounded: ends when the server dies, at the latest after 60 s
+            box["r"] = run_closed_loop(server.port, api_key, seconds=60, concurrency=concurrency,
+                                       key_prefix=prefix, keep_ids=True)
+
+        thread = threading.Thread(target=load, daemon=True)
+        thread.start()
+        time.sleep(load_s)
+        server.kill()
+        thread.join(120)
+        first = box["r"]
+        sent = set(first.answered) | set(first.unanswered)
+        before = len(decision_ids(server.db_url))
+
+        server.start()
+        rnd = random.Random(7)
+        again = sorted(first.unanswered) + rnd.sample(sorted(first.answered), min(resend_answered, len(first.answered)))
+        second = run_closed_loop(server.port, api_key, seconds=60, concurrency=min(concurrency, 8),
+                                 key_prefix=prefix, numbers=again, keep_ids=True)
+        stored = decision_ids(server.db_url)
+        make = RequestMaker(api_key, key_prefix=prefix)
+        keys = {make.key(n) for n in sent}
+        acknowledged_missing = [n for n, did in first.answered.items() if stored.get(make.key(n)) != did]
+        changed = [n for n, did in second.answered.items() if n in first.answered and first.answered[n] != did]
+        audit = audit_verify(server.url)
+        return {
+            "database": "postgresql" if database_url else "sqlite",
+            "answered_before_kill": len(first.answered),
+            "in_flight_at_kill": len(first.unanswered),
+            "non_2xx_before_kill": sum(v for k, v in first.statuses.items() if not 200 <= k < 300),
+            "rows_after_kill": before,
+            "committed_but_unanswered": before - len(first.answered),
+            "resent": len(again),
+            "resend_answered_2xx": len(second.answered),
+            "resend_replayed": second.replayed,
+            "resend_failures": len(again) - len(second.answered),
+            "acknowledged_missing": len(acknowledged_missing),
+            "changed_ids": len(changed),
+            "rows": len(stored),
+            "distinct_keys": len(keys),
+            "unexpected_keys": len(set(stored) - keys),
+            "audit": audit,
+        }
+    finally:
+        server.stop()

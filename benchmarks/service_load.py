@@ -1,0 +1,205 @@
+"""Service load benchmark: sustained decisions over HTTP with every decision persisted.
+
+For each database (``--db sqlite|postgres|both``) a fresh database and a fresh server process
+(uvicorn, httptools, uvloop, the flags in ``_service_client.Server.command``) are started on
+127.0.0.1 and seeded with a partner, the reference strategy and a deployment. A closed-loop
+client in a separate process then keeps ``--concurrency`` keep-alive connections busy for
+``--seconds`` (after ``--warmup`` seconds that are not timed), each request a distinct
+application with its own ``Idempotency-Key``. Reported: p50 / p90 / p99 / max latency as the
+client saw it, decisions per second, and the count of 2xx, 4xx and 5xx answers. At the end the
+decision rows are counted in the database itself and must equal the 2xx answers, and
+``/v1/admin/audit/verify`` must say ``ok``.
+
+``--crash`` instead runs the crash check: load with unique idempotency keys, ``kill -9`` the
+server mid-load, restart it on the same database, re-send every unanswered request and some
+answered ones, then check that every acknowledged decision is stored, that retries created no
+duplicates and that the audit chain verifies.
+
+Usage::
+
+    python benchmarks/service_load.py                      # both databases, 60 s each
+    python benchmarks/service_load.py --db postgres --seconds 20 --json
+    python benchmarks/service_load.py --workers 2          # two uvicorn workers (PostgreSQL)
+    python benchmarks/service_load.py --profile /tmp/prof  # py-spy flame graphs of the server
+    python benchmarks/service_load.py --crash
+
+The client shares the machine with the server; on a 2-core machine nothing else heavy should
+run while it measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+try:  # ``python -m benchmarks.service_load`` from the repo root
+    from benchmarks import _service_client as harness
+except ModuleNotFoundError:  # ``python benchmarks/service_load.py``
+    import _service_client as harness  # type: ignore[no-redef]
+
+
+def _percentile(sorted_values: list[int], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index] / 1000.0  # microseconds -> milliseconds
+
+
+def _client(port: int, api_key: str, seconds: float, concurrency: int, key_prefix: str | None) -> harness.LoadResult:
+    """Run the closed loop in a separate (spawned) process and return what it saw."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=harness.client_process,
+                              args=(sender, port, api_key, seconds, concurrency, key_prefix))
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds + 180):
+            raise RuntimeError("the client process did not report")
+        result: harness.LoadResult = receiver.recv()
+    finally:
+        process.join(30)
+        if process.is_alive():
+            process.kill()
+    return result
+
+
+def _profile(server: harness.Server, seconds: float, out_dir: Path, label: str) -> list[subprocess.Popen[bytes]]:
+    """py-spy record every server process for ``seconds`` (speedscope JSON, idle frames off)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for pid in server.pids():
+        out = out_dir / f"{label}-{pid}.speedscope.json"
+        procs.append(subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
+                                       "--rate", "200", "--format", "speedscope", "--output", str(out)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
+
+
+def run_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One database: fresh database, fresh server, warm-up, timed run, checks."""
+    with ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-load-{db}-")))
+        url = stack.enter_context(harness.fresh_postgres()) if db == "postgres" else None
+        workers = args.workers if db == "postgres" else 1
+        server = harness.Server(data_dir, url, workers=workers)
+        server.start()
+        stack.callback(server.stop)
+        api_key = harness.seed(server.url)
+        prefix = None if args.no_idempotency else f"load-{os.getpid()}"
+        warm = _client(server.port, api_key, args.warmup, args.concurrency, prefix and prefix + "w")
+        spies = _profile(server, args.seconds, Path(args.profile), db) if args.profile else []
+        result = _client(server.port, api_key, args.seconds, args.concurrency, prefix)
+        for spy in spies:
+            spy.wait(60)
+        stored = harness.stored_decisions(server.db_url)
+        audit = harness.audit_verify(server.url)
+        latencies = sorted(result.latencies_us)
+        ok = result.count(2)
+        expected = ok + warm.count(2)
+        return {
+            "database": "postgresql" if db == "postgres" else "sqlite",
+            "workers": workers,
+            "concurrency": args.concurrency,
+            "seconds": round(result.seconds, 3),
+            "decisions_per_s": round(ok / result.seconds, 1) if result.seconds else 0.0,
+            "p50_ms": round(_percentile(latencies, 0.50), 3),
+            "p90_ms": round(_percentile(latencies, 0.90), 3),
+            "p99_ms": round(_percentile(latencies, 0.99), 3),
+            "max_ms": round(latencies[-1] / 1000, 3) if latencies else None,
+            "2xx": ok,
+            "4xx": result.count(4),
+            "5xx": result.count(5),
+            "connection_errors": result.errors,
+            "replayed": result.replayed,
+            "error_samples": {str(k): v.decode(errors="replace") for k, v in result.samples.items()},
+            "warmup_2xx": warm.count(2),
+            "stored_decisions": stored,
+            "stored_equals_2xx": stored == expected,
+            "audit": audit,
+        }
+
+
+def run_crash(db: str, args: argparse.Namespace) -> dict[str, Any]:
+    with ExitStack() as stack:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-crash-{db}-")))
+        url = stack.enter_context(harness.fresh_postgres("ruleplus_crash")) if db == "postgres" else None
+        facts = harness.crash_run(data_dir, url, load_s=args.crash_after, concurrency=args.concurrency,
+                                  workers=args.workers if db == "postgres" else 1)
+        facts["ok"] = (facts["acknowledged_missing"] == 0 and facts["changed_ids"] == 0
+                       and facts["resend_failures"] == 0 and facts["rows"] == facts["distinct_keys"]
+                       and facts["unexpected_keys"] == 0 and facts["audit"].get("ok") is True)
+        return facts
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("ruleplus", "fastapi", "starlette", "uvicorn", "sqlalchemy", "psycopg"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "-"
+    return out
+
+
+def _table(results: list[dict[str, Any]]) -> str:
+    cols = ("database", "workers", "decisions_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "2xx", "4xx",
+            "5xx", "connection_errors", "stored_decisions", "stored_equals_2xx")
+    rows = [cols] + [tuple(str(r[c]) for c in cols) + (f"audit ok={r['audit'].get('ok')}",) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=False)) +
+                     ("  " + row[-1] if len(row) > len(cols) else "") for row in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--seconds", type=float, default=60.0, help="timed load per database")
+    parser.add_argument("--warmup", type=float, default=3.0, help="untimed load first")
+    parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers with PostgreSQL (SQLite: 1)")
+    parser.add_argument("--no-idempotency", action="store_true", help="send no Idempotency-Key headers")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the server during the timed run")
+    parser.add_argument("--crash", action="store_true", help="run the kill -9 crash check instead")
+    parser.add_argument("--crash-after", type=float, default=2.0, help="seconds of load before kill -9")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    if "postgres" in dbs and (reason := harness.postgres_available()):
+        print(reason, file=sys.stderr)
+        return 2
+    started = time.time()
+    results = [(run_crash if args.crash else run_one)(db, args) for db in dbs]
+    report = {"benchmark": "service_crash" if args.crash else "service_load", "machine": {
+        "cpus": os.cpu_count(), "platform": platform.platform(), **_versions()},
+        "server": " ".join(harness.Server(Path(".")).command()[1:]).replace(" --port 0", ""),
+        "elapsed_s": round(time.time() - started, 1), "results": results}
+    if args.json:
+        print(json.dumps(report))
+    elif args.crash:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"server: {report['server']}  (workers with PostgreSQL: {args.workers})")
+        print(f"client: closed loop, {args.concurrency} keep-alive connections, {args.seconds:g} s "
+              f"after {args.warmup:g} s warm-up, {os.cpu_count()} CPUs shared with the server")
+        print(_table(results))
+    ok = all((r["ok"] if args.crash else (r["5xx"] == 0 and r["stored_equals_2xx"] and r["audit"].get("ok")))
+             for r in results)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Encryption of face templates at rest: AES-256-GCM, the row's identity bound as associated data.
+
+The key comes from ``RULEPLUS_TEMPLATE_KEY`` (32 bytes, base64 or hex) or, failing that, from
+``<data dir>/template.key``, created on first use with mode 0600. Blob layout:
+``b"T1" | 12-byte nonce | ciphertext+tag`` where the plaintext is the float32 template.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+from ruleplus.identity.errors import IdentityError
+
+__all__ = ["TemplateCipher", "load_template_key"]
+
+log = logging.getLogger(__name__)
+_VERSION = b"T1"
+KEY_ENV = "RULEPLUS_TEMPLATE_KEY"
+KEY_FILE = "template.key"
+
+
+def _parse_key(text: str) -> bytes:
+    text = text.strip()
+    for decode in (bytes.fromhex, base64.urlsafe_b64decode, base64.b64decode):
+        try:
+            key = decode(text)  # type: ignore[operator]
+        except (ValueError, binascii.Error):
+            continue
+        if len(key) == 32:
+            return key
+    from ruleplus.errors import ConfigError
+
+    raise ConfigError("the template key must be 32 bytes, base64 or hex", key=KEY_ENV)
+
+
+def load_template_key(data_dir: Path | None = None, env: dict[str, str] | None = None) -> bytes:
+    """Return the template key from the environment or the key file (created when absent).
+
+    Parameters
+    ----------
+    data_dir : Path, optional
+        Where ``template.key`` lives; defaults to ``Settings.load().data_dir``.
+    env : dict, optional
+        Environment to read; defaults to ``os.environ``.
+    """
+    env = dict(os.environ if env is None else env)
+    if env.get(KEY_ENV):
+        return _parse_key(env[KEY_ENV])
+    if data_dir is None:
+        from ruleplus.config import Settings
+
+        data_dir = Settings.load().data_dir
+    path = Path(data_dir) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
+            log.info("created a new template key file at %s", path)
+    if path.stat().st_mode & 0o077:
+        log.warning("template key file %s is readable by others; chmod 600 it", path)
+    return _parse_key(path.read_text())
+
+
+class TemplateCipher:
+    """AES-GCM encryption of templates.
+
+    Parameters
+    ----------
+    key : bytes
+        32-byte key.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if len(key) != 32:
+            raise ValueError("the template key must be 32 bytes")
+        self._aead = AESGCM(key)
+
+    def encrypt(self, template: np.ndarray, aad: bytes) -> bytes:
+        """Encrypt a float32 template bound to ``aad`` (tenant, id, subject, model)."""
+        nonce = secrets.token_bytes(12)
+        plain = np.ascontiguousarray(template, dtype="<f4").tobytes()
+        return _VERSION + nonce + self._aead.encrypt(nonce, plain, aad)
+
+    def decrypt(self, blob: bytes, aad: bytes) -> np.ndarray:
+        """Decrypt a blob written by :meth:`encrypt` with the same ``aad``."""
+        from cryptography.exceptions import InvalidTag
+
+        if len(blob) < 2 + 12 + 16 or blob[:2] != _VERSION:
+            raise IdentityError("template_invalid", "unknown template blob format")
+        try:
+            plain = self._aead.decrypt(blob[2:14], blob[14:], aad)
+        except InvalidTag as exc:
+            raise IdentityError(
+                "template_invalid", "a template cannot be decrypted (wrong key or tampered row)"
+            ) from exc
+        return np.frombuffer(plain, dtype="<f4").astype(np.float32)
