@@ -183,7 +183,9 @@ def load_image(
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise IdentityError("image_invalid", "cannot read the image file", file=path.name) from exc
+            raise IdentityError(
+                "image_invalid", "cannot read the image file", file=path.name
+            ) from exc
         if size > limits.max_bytes:
             raise IdentityError(
                 "image_too_large",

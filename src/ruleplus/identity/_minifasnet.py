@@ -1,9 +1,11 @@
-"""MiniFASNetV2 and MiniFASNetV1SE, written to load Silent-Face-Anti-Spoofing's state dicts strictly.
+"""MiniFASNetV2 and MiniFASNetV1SE, written to load Silent-Face-Anti-Spoofing's state dicts
+strictly.
 
 The layout (block names, widths, the squeeze-excitation on the last block of each residual stage)
 follows the published checkpoints: ``conv1`` → ``conv2_dw`` → ``conv_23`` → ``conv_3`` (4 residual
 blocks) → ``conv_34`` → ``conv_4`` (6) → ``conv_45`` → ``conv_5`` (2) → ``conv_6_sep`` (1×1, 512) →
-``conv_6_dw`` (depthwise 5×5 for 80×80 input) → ``linear`` (512→128) → ``bn`` → ``prob`` (3 classes).
+``conv_6_dw`` (depthwise 5×5 for 80×80 input) → ``linear`` (512→128) → ``bn`` → ``prob``
+(3 classes).
 """
 
 from __future__ import annotations

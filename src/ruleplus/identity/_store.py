@@ -38,7 +38,9 @@ class StoredTemplate:
 class GalleryStore(Protocol):
     """Where templates live; every method is scoped by tenant."""
 
-    def add(self, tenant_id: str, subject_id: str, model: str, template: np.ndarray) -> StoredTemplate:
+    def add(
+        self, tenant_id: str, subject_id: str, model: str, template: np.ndarray
+    ) -> StoredTemplate:
         """Store a template and return it with its new id."""
         ...
 
@@ -67,7 +69,9 @@ class InMemoryGalleryStore:
         self._rows: dict[str, StoredTemplate] = {}
         self._lock = threading.Lock()
 
-    def add(self, tenant_id: str, subject_id: str, model: str, template: np.ndarray) -> StoredTemplate:
+    def add(
+        self, tenant_id: str, subject_id: str, model: str, template: np.ndarray
+    ) -> StoredTemplate:
         """Store a template and return it with its new id."""
         row = StoredTemplate(str(uuid.uuid4()), tenant_id, subject_id, model,
                              np.array(template, dtype=np.float32), datetime.now(UTC))
@@ -90,7 +94,8 @@ class InMemoryGalleryStore:
     def iter_tenant(self, tenant_id: str, model: str) -> Iterator[StoredTemplate]:
         """Yield every template of a tenant made by ``model``."""
         with self._lock:
-            rows = [r for r in self._rows.values() if r.tenant_id == tenant_id and r.model == model]
+            rows = [r for r in self._rows.values()
+                    if r.tenant_id == tenant_id and r.model == model]
         yield from rows
 
     def tenants(self) -> list[str]:
@@ -135,7 +140,9 @@ class SqlGalleryStore:
         if create:
             self.metadata.create_all(self.engine)
 
-    def add(self, tenant_id: str, subject_id: str, model: str, template: np.ndarray) -> StoredTemplate:
+    def add(
+        self, tenant_id: str, subject_id: str, model: str, template: np.ndarray
+    ) -> StoredTemplate:
         """Encrypt and insert a template; return it with its new id."""
         row_id = str(uuid.uuid4())
         now = datetime.now(UTC)
@@ -169,7 +176,8 @@ class SqlGalleryStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.execution_options(yield_per=10_000))
             for r in rows:
-                vec = self.cipher.decrypt(r.template, _aad(r.tenant_id, r.id, r.subject_id, r.model))
+                aad = _aad(r.tenant_id, r.id, r.subject_id, r.model)
+                vec = self.cipher.decrypt(r.template, aad)
                 yield StoredTemplate(r.id, r.tenant_id, r.subject_id, r.model, vec, r.created_at)
 
     def tenants(self) -> list[str]:

@@ -20,8 +20,8 @@ Signals from five landmarks (honest limits):
 * blink — five points give no eyelid contour, so no eye-aspect ratio. We use the eye patches'
   contrast (grey-level standard deviation of a 0.5×0.3 inter-ocular patch at each eye centre,
   divided by that of the whole face): an open eye shows iris and sclera, a closed one skin and a
-  lash line. A blink is a frame whose openness drops below 65% of the first frame's, followed by
-  one back above 85%. Glasses, glare and low resolution weaken this signal.
+  lash line. A blink is a frame whose openness drops below 75% of the first frame's, followed by
+  one back above 90%. Glasses, glare and low resolution weaken this signal.
 * open mouth — the share of dark pixels (below 55% of the face's median grey) in a patch spanning
   the mouth corners and 0.45 inter-ocular distances below them, and the drop of the mouth corners
   from the nose; the mouth counts as open when the dark share grows by 0.12 or the corners drop by
@@ -68,7 +68,7 @@ __all__ = [
 
 ACTIONS = ("turn_left", "turn_right", "blink", "open_mouth")
 TURN_DEGREES = 15.0
-BLINK_CLOSED, BLINK_OPEN = 0.65, 0.85
+BLINK_CLOSED, BLINK_OPEN = 0.75, 0.9
 MOUTH_DARK_GAIN, MOUTH_DROP = 0.12, 0.12
 
 
@@ -236,7 +236,9 @@ def frame_signals(image: np.ndarray, face: Face) -> FrameSignals:
     return FrameSignals(face, yaw, openness, mouth_dark, mouth_drop)
 
 
-def _action_seen(action: str, base: FrameSignals, sig: FrameSignals, state: dict[str, bool]) -> bool:
+def _action_seen(
+    action: str, base: FrameSignals, sig: FrameSignals, state: dict[str, bool]
+) -> bool:
     if action in ("turn_left", "turn_right"):
         if sig.yaw is None or base.yaw is None:
             return False

@@ -177,7 +177,7 @@ class PixelEmbedder:
 
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray:
         """Return a thumbnail template of ``face``."""
-        x, y, w, h = (int(round(v)) for v in face.box)
+        x, y, w, h = (round(v) for v in face.box)
         crop = image[max(0, y): max(0, y) + max(1, h), max(0, x): max(0, x) + max(1, w)]
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         thumb = cv2.resize(grey, (8, 16), interpolation=cv2.INTER_AREA).astype(np.float32)

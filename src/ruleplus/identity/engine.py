@@ -108,6 +108,17 @@ class VerifyResult:
     timings_ms: dict[str, float]
     model: str
 
+    def facts(self) -> dict[str, Any]:
+        """Flat fields a strategy can read (``face_match``, ``liveness_score``…)."""
+        return {
+            "face_match": self.match,
+            "face_similarity": round(self.similarity, 4),
+            "liveness_score": None if self.liveness is None else round(self.liveness.score, 4),
+            "liveness_live": None if self.liveness is None else self.liveness.live,
+            "face_quality_passed": self.selfie.quality.passed and self.id_photo.quality.passed,
+            "identity_reasons": list(self.reasons),
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly result (no pixels, no templates)."""
         return {

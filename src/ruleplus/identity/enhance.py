@@ -103,6 +103,6 @@ def enhance_face(
 
 
 def enhance_for_detection(image: np.ndarray) -> np.ndarray:
-    """Brighten a dark or flat image as a whole (gamma to mean 110, CLAHE) for a second detection."""
+    """Brighten a dark image as a whole (gamma to mean 110, CLAHE) for a second detection."""
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     return correct_illumination(image, float(grey.mean()), 110.0)

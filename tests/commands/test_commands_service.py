@@ -1,0 +1,85 @@
+"""Management from the command line: every action scriptable with --json and audited."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ruleplus.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "examples" / "strategies" / "reference_loan.yaml"
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("RULEPLUS_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("RULEPLUS_DATABASE_URL", raising=False)
+    return tmp_path / "var"
+
+
+def run(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_full_management_flow(env: Path, tmp_path: Path) -> None:
+    assert run("db", "upgrade")["ok"] is True
+    partner = run("partners", "create", "acme")
+    assert partner["api_key"].startswith("rpk_")
+    published = run("strategies", "publish", str(REFERENCE))
+    assert published == {
+        **published,
+        "strategy_id": "reference_loan",
+        "version": "1.0.0",
+        "status": "published",
+    }
+    deployment = run(
+        "deployments", "create", partner["partner_id"], "loan", "reference_loan", "1.0.0"
+    )
+    assert deployment["champion"] == "1.0.0"
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("fields:\n  creditScore: {from: score}\n", encoding="utf-8")
+    assert run("mappings", "load", partner["partner_id"], "loan", str(mapping))["version"] == 1
+    assert run("lists", "add", "phone", "13800138000")["value"] == "*******8000"
+    rotated = run("partners", "rotate-key", partner["partner_id"])
+    assert rotated["api_key"] != partner["api_key"]
+    listing = run("partners", "list")
+    assert [k["status"] for k in listing[0]["keys"]] == ["revoked", "active"]
+    assert run("strategies", "list")[0]["status"] == "published"
+    report = run("audit", "verify")
+    assert report == {"ok": True, "entries": 6}
+
+
+def test_audit_verify_fails_on_tampering(env: Path) -> None:
+    run("partners", "create", "acme")
+    run("strategies", "publish", str(REFERENCE))
+    with sqlite3.connect(env / "ruleplus.db") as connection:
+        connection.execute("UPDATE audit_log SET entity_id = 'forged' WHERE seq = 1")
+    result = runner.invoke(app, ["audit", "verify", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["first_broken_seq"] == 1
+
+
+def test_errors_are_json_with_exit_code_2(env: Path) -> None:
+    result = runner.invoke(
+        app, ["deployments", "create", "p_missing", "loan", "reference_loan", "1.0.0", "--json"]
+    )
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["type"] == "NotFoundError"
+    result = runner.invoke(
+        app, ["strategies", "transition", "reference_loan", "1.0.0", "publish", "--json"]
+    )
+    assert result.exit_code == 2
+    run("strategies", "publish", str(REFERENCE))
+    result = runner.invoke(
+        app, ["strategies", "transition", "reference_loan", "1.0.0", "publish", "--json"]
+    )
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["type"] == "ConflictError"
