@@ -17,6 +17,7 @@ Everything targets 127.0.0.1 only, and every loop is bounded in time and count.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -157,9 +158,26 @@ class Server:
 
     def command(self) -> list[str]:
         """The uvicorn command line (the recommended flags)."""
-        cmd = [sys.executable, "-m", "uvicorn", "ruleplus.service.app:create_app", "--factory",
-               "--host", HOST, "--port", str(self.port), "--http", "httptools", "--loop", "uvloop",
-               "--no-access-log", "--log-level", "warning", "--backlog", "4096"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "ruleplus.service.app:create_app",
+            "--factory",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--http",
+            "httptools",
+            "--loop",
+            "uvloop",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--backlog",
+            "4096",
+        ]
         if self.workers > 1:
             cmd += ["--workers", str(self.workers)]
         return cmd
@@ -174,18 +192,33 @@ class Server:
             database.migrate()
             database.dispose()
         env = {k: v for k, v in os.environ.items() if not k.startswith("RULEPLUS_")}
-        env.update({"RULEPLUS_DATA_DIR": str(self.data_dir), "RULEPLUS_ADMIN_KEY": ADMIN_KEY,
-                    "RULEPLUS_DATABASE_URL": self.db_url,
-                    "RULEPLUS_CONFIG": str(self.data_dir / "no-such-ruleplus.toml"), **self.env})
+        env.update(
+            {
+                "RULEPLUS_DATA_DIR": str(self.data_dir),
+                "RULEPLUS_ADMIN_KEY": ADMIN_KEY,
+                "RULEPLUS_DATABASE_URL": self.db_url,
+                "RULEPLUS_CONFIG": str(self.data_dir / "no-such-ruleplus.toml"),
+                **self.env,
+            }
+        )
         self.starts += 1
         log = (self.data_dir / "server.log").open("ab")
-        self.process = subprocess.Popen(self.command(), cwd=self.data_dir, env=env, stdout=log, stderr=log,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=self.data_dir,
+            env=env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
                     return self
@@ -226,18 +259,66 @@ class Server:
         return [int(p) for p in out.stdout.split()]
 
 
+def cpu_seconds(pids: list[int] | None = None, comm: str | None = None) -> float:
+    """User + system CPU seconds of ``pids`` (or of every process named ``comm``), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    if pids is None:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    total = 0
+    for pid in pids:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        if comm is not None and name != comm:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds spent by the whole machine (all processes), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    busy = sum(int(v) for i, v in enumerate(fields) if i not in (3, 4))  # all but idle, iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_quiet(max_wait_s: float, busy_share: float = 0.15, window_s: float = 2.0) -> float:
+    """Wait (at most ``max_wait_s``) until the machine's CPUs are less than ``busy_share`` busy
+    over ``window_s``; returns the busy share last seen (the caller reports it)."""
+    deadline = time.monotonic() + max_wait_s
+    cpus = os.cpu_count() or 1
+    while True:
+        before = machine_cpu_seconds()
+        time.sleep(window_s)
+        share = (machine_cpu_seconds() - before) / window_s / cpus
+        if share < busy_share or time.monotonic() >= deadline:
+            return share
+
+
 def seed(base_url: str, rate_limit_per_s: float = 1e9, product: str = "loan") -> str:
     """Create a partner (no practical rate limit), publish the reference strategy, deploy it;
     returns the partner's API key."""
     with httpx.Client(base_url=base_url, headers=ADMIN, timeout=30) as client:
-        partner = client.post("/v1/admin/partners", json={"name": f"load-{uuid.uuid4().hex[:8]}",
-                                                         "rate_limit_per_s": rate_limit_per_s})
+        partner = client.post(
+            "/v1/admin/partners",
+            json={"name": f"load-{uuid.uuid4().hex[:8]}", "rate_limit_per_s": rate_limit_per_s},
+        )
         partner.raise_for_status()
-        client.post("/v1/admin/strategies", json={"document": STRATEGY.read_text(encoding="utf-8")}
-                    ).raise_for_status()
-        client.post("/v1/admin/deployments", json={"partner_id": partner.json()["partner_id"], "product": product,
-                                                   "strategy_id": "reference_loan", "champion": "1.0.0"}
-                    ).raise_for_status()
+        client.post(
+            "/v1/admin/strategies", json={"document": STRATEGY.read_text(encoding="utf-8")}
+        ).raise_for_status()
+        client.post(
+            "/v1/admin/deployments",
+            json={
+                "partner_id": partner.json()["partner_id"],
+                "product": product,
+                "strategy_id": "reference_loan",
+                "champion": "1.0.0",
+            },
+        ).raise_for_status()
         return str(partner.json()["api_key"])
 
 
@@ -256,13 +337,17 @@ _RESIDENCE = ("own", "mortgage", "rent", "other")
 def application(n: int) -> dict[str, Any]:
     """The ``n``-th synthetic application: deterministic, spread over approve, refer and decline."""
     rnd = random.Random(n)
-    return {"applicantId": f"L{n}", "creditScore": rnd.randint(450, 830),
-            "monthlyIncome": rnd.choice((2500, 3800, 5200, 8000, 12000)),
-            "monthlyDebt": rnd.choice((0, 0, 300, 900, 1500)),
-            "loanAmount": rnd.choice((3000, 8000, 15000, 25000, 40000)),
-            "termMonths": rnd.choice((12, 24, 36, 48, 60)),
-            "employmentYears": rnd.choice((0.25, 1, 2, 4, 7, 12)),
-            "delinquencies24m": rnd.choice((0, 0, 0, 1, 2, 3)), "residentialStatus": rnd.choice(_RESIDENCE)}
+    return {
+        "applicantId": f"L{n}",
+        "creditScore": rnd.randint(450, 830),
+        "monthlyIncome": rnd.choice((2500, 3800, 5200, 8000, 12000)),
+        "monthlyDebt": rnd.choice((0, 0, 300, 900, 1500)),
+        "loanAmount": rnd.choice((3000, 8000, 15000, 25000, 40000)),
+        "termMonths": rnd.choice((12, 24, 36, 48, 60)),
+        "employmentYears": rnd.choice((0.25, 1, 2, 4, 7, 12)),
+        "delinquencies24m": rnd.choice((0, 0, 0, 1, 2, 3)),
+        "residentialStatus": rnd.choice(_RESIDENCE),
+    }
 
 
 _VARIANTS = 256
@@ -275,8 +360,10 @@ class RequestMaker:
 
     def __init__(self, api_key: str, product: str = "loan", key_prefix: str | None = None) -> None:
         self.key_prefix = key_prefix
-        self.head = (f"POST /v1/decisions/{product} HTTP/1.1\r\nHost: {HOST}\r\nX-API-Key: {api_key}\r\n"
-                     "Content-Type: application/json\r\n").encode()
+        self.head = (
+            f"POST /v1/decisions/{product} HTTP/1.1\r\nHost: {HOST}\r\nX-API-Key: {api_key}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
         self.bodies = []
         for v in range(_VARIANTS):
             app = application(v)
@@ -299,6 +386,7 @@ class LoadResult:
     """What the client saw. ``latencies_us`` are of the 2xx answers, in completion order."""
 
     seconds: float = 0.0
+    cpu_s: float = 0.0
     sent: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     errors: int = 0
@@ -313,9 +401,11 @@ class LoadResult:
 
 
 class _Connection(asyncio.Protocol):
+    """One keep-alive connection: sends a request, parses the answer, asks for the next one."""
+
     def __init__(self, client: _Client) -> None:
         self.client = client
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None
         self.buffer = b""
         self.need = -1
         self.header_end = -1
@@ -326,19 +416,16 @@ class _Connection(asyncio.Protocol):
         self.closed = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self._next()
+        self.transport = transport  # uvloop's transports are not asyncio.Transport subclasses
+        self.client.ready(self)
 
-    def _next(self) -> None:
-        n = self.client.take()
-        assert self.transport is not None
-        if n < 0:
-            self.transport.close()
-            return
+    def send(self, n: int, started_ns: int) -> None:
         self.current = n
-        self.started = time.perf_counter_ns()
+        self.started = started_ns
         self.transport.write(self.client.make(n))
+
+    def close(self) -> None:
+        self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -353,21 +440,24 @@ class _Connection(asyncio.Protocol):
                 if at < 0:
                     raise RuntimeError("answer without content-length")
                 stop = head.find(b"\r\n", at + 2)
-                length = int(head[at + 17: stop if stop > 0 else len(head)])
+                length = int(head[at + 17 : stop if stop > 0 else len(head)])
                 self.header_end = end + 4
                 self.need = end + 4 + length
                 self.replayed = b"\r\nidempotent-replayed: true" in head
             if len(self.buffer) < self.need:
                 return
-            body = self.buffer[self.header_end:self.need]
-            self.buffer = self.buffer[self.need:]
+            body = self.buffer[self.header_end : self.need]
+            self.buffer = self.buffer[self.need :]
             self.need = -1
-            self.client.done(self.current, self.status, time.perf_counter_ns() - self.started, body,
-                             self.replayed)
-            self.current = -1
-            self._next()
+            n, self.current = self.current, -1
+            self.client.done(
+                n, self.status, time.perf_counter_ns() - self.started, body, self.replayed
+            )
+            self.client.ready(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self in self.client.idle:
+            self.client.idle.remove(self)
         if self.current >= 0:
             self.client.lost(self.current)
             self.current = -1
@@ -376,20 +466,71 @@ class _Connection(asyncio.Protocol):
 
 
 class _Client:
-    def __init__(self, make: RequestMaker, numbers: Iterator[int], deadline_ns: int, keep_ids: bool) -> None:
+    """Hands out request numbers. Closed loop (``rate`` None): a connection sends its next request
+    as soon as it is free. Open loop: request ``i`` is due at ``start + i / rate``; a due request
+    waits for a free connection, and its latency counts from when it was due (no coordinated
+    omission: a stalled server is charged for the requests it kept waiting)."""
+
+    def __init__(
+        self,
+        make: RequestMaker,
+        numbers: Iterator[int],
+        deadline_ns: int,
+        keep_ids: bool,
+        rate: float | None,
+    ) -> None:
         self.make = make
         self.numbers = numbers
         self.deadline_ns = deadline_ns
         self.keep_ids = keep_ids
+        self.rate = rate
         self.result = LoadResult()
+        self.idle: list[_Connection] = []
+        self.due: collections.deque[tuple[int, int]] = collections.deque()
+        self.finished = False
 
-    def take(self) -> int:
-        if time.perf_counter_ns() >= self.deadline_ns:
-            return -1
-        n = next(self.numbers, -1)
-        if n >= 0:
+    def ready(self, conn: _Connection) -> None:
+        if self.rate is None:
+            if time.perf_counter_ns() >= self.deadline_ns or (n := next(self.numbers, -1)) < 0:
+                conn.close()
+                return
             self.result.sent += 1
-        return n
+            conn.send(n, time.perf_counter_ns())
+        elif self.due:
+            n, due_ns = self.due.popleft()
+            conn.send(n, due_ns)
+        elif self.finished:
+            conn.close()
+        else:
+            self.idle.append(conn)
+
+    async def schedule(self, started_ns: int) -> None:
+        """Open loop: release requests at their due times until the deadline."""
+        assert self.rate is not None
+        interval_ns = 1e9 / self.rate
+        i = 0
+        while True:
+            now = time.perf_counter_ns()
+            if now >= self.deadline_ns:
+                break
+            while started_ns + i * interval_ns <= now:
+                n = next(self.numbers, -1)
+                if n < 0:
+                    self.deadline_ns = now
+                    break
+                self.result.sent += 1
+                due_ns = int(started_ns + i * interval_ns)
+                i += 1
+                if self.idle:
+                    self.idle.pop().send(n, due_ns)
+                else:
+                    self.due.append((n, due_ns))
+            await asyncio.sleep(
+                max(0.0, (started_ns + i * interval_ns - time.perf_counter_ns()) / 1e9)
+            )
+        self.finished = True
+        while self.idle:
+            self.idle.pop().close()
 
     def done(self, n: int, status: int, elapsed_ns: int, body: bytes, replayed: bool) -> None:
         r = self.result
@@ -407,11 +548,20 @@ class _Client:
         self.result.unanswered.append(n)
 
 
-async def _closed_loop(port: int, make: RequestMaker, numbers: Iterator[int], seconds: float, concurrency: int,
-                       keep_ids: bool) -> LoadResult:
+async def _run(
+    port: int,
+    make: RequestMaker,
+    numbers: Iterator[int],
+    seconds: float,
+    concurrency: int,
+    keep_ids: bool,
+    rate: float | None,
+) -> LoadResult:
     loop = asyncio.get_running_loop()
     started = time.perf_counter_ns()
-    client = _Client(make, numbers, started + int(seconds * 1e9), keep_ids)
+    client = _Client(make, numbers, started + int(seconds * 1e9), keep_ids, rate)
+    if rate is not None:  # connect first, then start the clock
+        client.deadline_ns = 0
     connections = []
     for _ in range(concurrency):
         try:
@@ -420,16 +570,30 @@ async def _closed_loop(port: int, make: RequestMaker, numbers: Iterator[int], se
             client.result.errors += 1
             continue
         connections.append(protocol)
+    if rate is not None:
+        started = time.perf_counter_ns()
+        client.deadline_ns = started + int(seconds * 1e9)
+        client.idle = [c for c in connections if not c.closed.done()]
+        await client.schedule(started)
     # bounded: every connection ends at the deadline (after its answer) or when it is lost
     await asyncio.wait_for(asyncio.gather(*(c.closed for c in connections)), seconds + 120)
     client.result.seconds = (time.perf_counter_ns() - started) / 1e9
     return client.result
 
 
-def run_closed_loop(port: int, api_key: str, *, seconds: float, concurrency: int, key_prefix: str | None = None,
-                    numbers: list[int] | range | None = None, keep_ids: bool = False,
-                    product: str = "loan") -> LoadResult:
-    """Run the closed loop for ``seconds`` (or until ``numbers`` are all sent); uses uvloop.
+def run_closed_loop(
+    port: int,
+    api_key: str,
+    *,
+    seconds: float,
+    concurrency: int,
+    key_prefix: str | None = None,
+    numbers: list[int] | range | None = None,
+    keep_ids: bool = False,
+    product: str = "loan",
+    rate: float | None = None,
+) -> LoadResult:
+    """Run the loop for ``seconds`` (or until ``numbers`` are all sent); uses uvloop.
 
     Parameters
     ----------
@@ -437,6 +601,9 @@ def run_closed_loop(port: int, api_key: str, *, seconds: float, concurrency: int
         Request numbers to send, in order (default: 0, 1, 2, … without end).
     keep_ids : bool, default=False
         Record each 2xx answer's decision id by request number.
+    rate : float, optional
+        Open loop at this many requests per second over ``concurrency`` connections
+        (default: closed loop).
     """
     import itertools
 
@@ -448,21 +615,39 @@ def run_closed_loop(port: int, api_key: str, *, seconds: float, concurrency: int
         runner = asyncio.run
     make = RequestMaker(api_key, product, key_prefix)
     source = iter(numbers) if numbers is not None else itertools.count()
-    result: LoadResult = runner(_closed_loop(port, make, source, seconds, concurrency, keep_ids))
+    result: LoadResult = runner(_run(port, make, source, seconds, concurrency, keep_ids, rate))
     return result
 
 
-def client_process(conn: Any, port: int, api_key: str, seconds: float, concurrency: int,
-                   key_prefix: str | None) -> None:
+def client_process(
+    conn: Any,
+    port: int,
+    api_key: str,
+    seconds: float,
+    concurrency: int,
+    key_prefix: str | None,
+    rate: float | None = None,
+) -> None:
     """Entry point of the client process: runs the loop and sends the result down ``conn``."""
-    result = run_closed_loop(port, api_key, seconds=seconds, concurrency=concurrency, key_prefix=key_prefix)
+    started = time.process_time()
+    result = run_closed_loop(
+        port, api_key, seconds=seconds, concurrency=concurrency, key_prefix=key_prefix, rate=rate
+    )
+    result.cpu_s = time.process_time() - started
     conn.send(result)
     conn.close()
 
 
 # the crash check -------------------------------------------------------------------------------
-def crash_run(data_dir: Path, database_url: str | None = None, *, load_s: float = 1.5, concurrency: int = 16,
-              resend_answered: int = 50, workers: int = 1) -> dict[str, Any]:
+def crash_run(
+    data_dir: Path,
+    database_url: str | None = None,
+    *,
+    load_s: float = 1.5,
+    concurrency: int = 16,
+    resend_answered: int = 50,
+    workers: int = 1,
+) -> dict[str, Any]:
     """Load a server with unique idempotency keys, SIGKILL it mid-load, restart it on the same
     database and re-send every unanswered request plus ``resend_answered`` answered ones.
 
@@ -480,8 +665,14 @@ def crash_run(data_dir: Path, database_url: str | None = None, *, load_s: float 
         box: dict[str, LoadResult] = {}
 
         def load() -> None:  # bounded: ends when the server dies, at the latest after 60 s
-            box["r"] = run_closed_loop(server.port, api_key, seconds=60, concurrency=concurrency,
-                                       key_prefix=prefix, keep_ids=True)
+            box["r"] = run_closed_loop(
+                server.port,
+                api_key,
+                seconds=60,
+                concurrency=concurrency,
+                key_prefix=prefix,
+                keep_ids=True,
+            )
 
         thread = threading.Thread(target=load, daemon=True)
         thread.start()
@@ -494,14 +685,29 @@ def crash_run(data_dir: Path, database_url: str | None = None, *, load_s: float 
 
         server.start()
         rnd = random.Random(7)
-        again = sorted(first.unanswered) + rnd.sample(sorted(first.answered), min(resend_answered, len(first.answered)))
-        second = run_closed_loop(server.port, api_key, seconds=60, concurrency=min(concurrency, 8),
-                                 key_prefix=prefix, numbers=again, keep_ids=True)
+        again = sorted(first.unanswered) + rnd.sample(
+            sorted(first.answered), min(resend_answered, len(first.answered))
+        )
+        second = run_closed_loop(
+            server.port,
+            api_key,
+            seconds=60,
+            concurrency=min(concurrency, 8),
+            key_prefix=prefix,
+            numbers=again,
+            keep_ids=True,
+        )
         stored = decision_ids(server.db_url)
         make = RequestMaker(api_key, key_prefix=prefix)
         keys = {make.key(n) for n in sent}
-        acknowledged_missing = [n for n, did in first.answered.items() if stored.get(make.key(n)) != did]
-        changed = [n for n, did in second.answered.items() if n in first.answered and first.answered[n] != did]
+        acknowledged_missing = [
+            n for n, did in first.answered.items() if stored.get(make.key(n)) != did
+        ]
+        changed = [
+            n
+            for n, did in second.answered.items()
+            if n in first.answered and first.answered[n] != did
+        ]
         audit = audit_verify(server.url)
         return {
             "database": "postgresql" if database_url else "sqlite",

@@ -57,12 +57,21 @@ def _percentile(sorted_values: list[int], q: float) -> float:
     return sorted_values[index] / 1000.0  # microseconds -> milliseconds
 
 
-def _client(port: int, api_key: str, seconds: float, concurrency: int, key_prefix: str | None) -> harness.LoadResult:
-    """Run the closed loop in a separate (spawned) process and return what it saw."""
+def _client(
+    port: int,
+    api_key: str,
+    seconds: float,
+    concurrency: int,
+    key_prefix: str | None,
+    rate: float | None = None,
+) -> harness.LoadResult:
+    """Run the client loop in a separate (spawned) process and return what it saw."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=harness.client_process,
-                              args=(sender, port, api_key, seconds, concurrency, key_prefix))
+    process = context.Process(
+        target=harness.client_process,
+        args=(sender, port, api_key, seconds, concurrency, key_prefix, rate),
+    )
     process.start()
     sender.close()
     try:
@@ -76,23 +85,101 @@ def _client(port: int, api_key: str, seconds: float, concurrency: int, key_prefi
     return result
 
 
-def _profile(server: harness.Server, seconds: float, out_dir: Path, label: str) -> list[subprocess.Popen[bytes]]:
-    """py-spy record every server process for ``seconds`` (speedscope JSON, idle frames off)."""
+def _profile(
+    server: harness.Server, seconds: float, out_dir: Path, label: str
+) -> list[subprocess.Popen[bytes]]:
+    """py-spy every server process for ``seconds`` (collapsed stacks, GIL holders only)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     procs = []
     for pid in server.pids():
-        out = out_dir / f"{label}-{pid}.speedscope.json"
-        procs.append(subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                                       "--rate", "200", "--format", "speedscope", "--output", str(out)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        out = out_dir / f"{label}-{pid}.collapsed.txt"
+        procs.append(
+            subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--duration",
+                    str(int(seconds)),
+                    "--rate",
+                    "100",
+                    "--nonblocking",
+                    "--gil",
+                    "--threads",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     return procs
 
 
+def _phase(
+    server: harness.Server,
+    api_key: str,
+    args: argparse.Namespace,
+    key_prefix: str | None,
+    rate: float | None,
+    spy_dir: Path | None,
+) -> dict[str, Any]:
+    """One timed phase: the client's view, and the CPU every party used meanwhile."""
+    busy_before = harness.wait_until_quiet(args.wait_quiet)
+    spies = _profile(server, args.seconds, spy_dir, "open" if rate else "closed") if spy_dir else []
+    pids = server.pids()
+    cpu_server, cpu_pg = harness.cpu_seconds(pids), harness.cpu_seconds(comm="postgres")
+    cpu_all = harness.machine_cpu_seconds()
+    connections = args.rate_connections if rate else args.concurrency
+    result = _client(server.port, api_key, args.seconds, connections, key_prefix, rate)
+    cpu_all = harness.machine_cpu_seconds() - cpu_all
+    cpu_server = harness.cpu_seconds(pids) - cpu_server
+    cpu_pg = harness.cpu_seconds(comm="postgres") - cpu_pg
+    # what other processes used meanwhile (should be ~0: nothing else heavy may run)
+    cpu_other = max(0.0, cpu_all - cpu_server - cpu_pg - result.cpu_s)
+    for spy in spies:
+        spy.wait(60)
+    latencies = sorted(result.latencies_us)
+    ok = result.count(2)
+    return {
+        "mode": f"open loop at {rate:g}/s" if rate else "closed loop",
+        "connections": connections,
+        "seconds": round(result.seconds, 3),
+        "sent": result.sent,
+        "decisions_per_s": round(ok / result.seconds, 1) if result.seconds else 0.0,
+        "p50_ms": round(_percentile(latencies, 0.50), 3),
+        "p90_ms": round(_percentile(latencies, 0.90), 3),
+        "p99_ms": round(_percentile(latencies, 0.99), 3),
+        "max_ms": round(latencies[-1] / 1000, 3) if latencies else None,
+        "2xx": ok,
+        "4xx": result.count(4),
+        "5xx": result.count(5),
+        "connection_errors": result.errors,
+        "replayed": result.replayed,
+        "error_samples": {str(k): v.decode(errors="replace") for k, v in result.samples.items()},
+        "cpu_ms_per_decision": {
+            name: round(cpu * 1000 / max(ok, 1), 3)
+            for name, cpu in (
+                ("server", cpu_server),
+                ("client", result.cpu_s),
+                ("postgres", cpu_pg),
+            )
+        },
+        "other_processes_cpu_share": round(cpu_other / result.seconds / (os.cpu_count() or 1), 3),
+        "machine_busy_share_before": round(busy_before, 3),
+    }
+
+
 def run_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One database: fresh database, fresh server, warm-up, timed run, checks."""
+    """One database: fresh database, fresh server, warm-up, the timed phases, the checks."""
     with ExitStack() as stack:
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-load-{db}-")))
+        data_dir = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-load-{db}-"))
+        )
         url = stack.enter_context(harness.fresh_postgres()) if db == "postgres" else None
         workers = args.workers if db == "postgres" else 1
         server = harness.Server(data_dir, url, workers=workers)
@@ -100,48 +187,57 @@ def run_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
         stack.callback(server.stop)
         api_key = harness.seed(server.url)
         prefix = None if args.no_idempotency else f"load-{os.getpid()}"
-        warm = _client(server.port, api_key, args.warmup, args.concurrency, prefix and prefix + "w")
-        spies = _profile(server, args.seconds, Path(args.profile), db) if args.profile else []
-        result = _client(server.port, api_key, args.seconds, args.concurrency, prefix)
-        for spy in spies:
-            spy.wait(60)
+        spy_dir = Path(args.profile) / db if args.profile else None
+        warm = _client(
+            server.port, api_key, args.warmup, args.concurrency, prefix and prefix + "-w"
+        )
+        phases = []
+        if args.concurrency > 0:
+            phases.append(_phase(server, api_key, args, prefix and prefix + "-c", None, spy_dir))
+        if args.rate > 0:
+            phases.append(
+                _phase(server, api_key, args, prefix and prefix + "-o", args.rate, spy_dir)
+            )
         stored = harness.stored_decisions(server.db_url)
         audit = harness.audit_verify(server.url)
-        latencies = sorted(result.latencies_us)
-        ok = result.count(2)
-        expected = ok + warm.count(2)
+        answered = warm.count(2) + sum(p["2xx"] for p in phases)
         return {
             "database": "postgresql" if db == "postgres" else "sqlite",
             "workers": workers,
-            "concurrency": args.concurrency,
-            "seconds": round(result.seconds, 3),
-            "decisions_per_s": round(ok / result.seconds, 1) if result.seconds else 0.0,
-            "p50_ms": round(_percentile(latencies, 0.50), 3),
-            "p90_ms": round(_percentile(latencies, 0.90), 3),
-            "p99_ms": round(_percentile(latencies, 0.99), 3),
-            "max_ms": round(latencies[-1] / 1000, 3) if latencies else None,
-            "2xx": ok,
-            "4xx": result.count(4),
-            "5xx": result.count(5),
-            "connection_errors": result.errors,
-            "replayed": result.replayed,
-            "error_samples": {str(k): v.decode(errors="replace") for k, v in result.samples.items()},
+            "phases": phases,
             "warmup_2xx": warm.count(2),
+            "answered_2xx": answered,
             "stored_decisions": stored,
-            "stored_equals_2xx": stored == expected,
+            "stored_equals_2xx": stored == answered,
             "audit": audit,
         }
 
 
 def run_crash(db: str, args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-crash-{db}-")))
-        url = stack.enter_context(harness.fresh_postgres("ruleplus_crash")) if db == "postgres" else None
-        facts = harness.crash_run(data_dir, url, load_s=args.crash_after, concurrency=args.concurrency,
-                                  workers=args.workers if db == "postgres" else 1)
-        facts["ok"] = (facts["acknowledged_missing"] == 0 and facts["changed_ids"] == 0
-                       and facts["resend_failures"] == 0 and facts["rows"] == facts["distinct_keys"]
-                       and facts["unexpected_keys"] == 0 and facts["audit"].get("ok") is True)
+        data_dir = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-crash-{db}-"))
+        )
+        url = (
+            stack.enter_context(harness.fresh_postgres("ruleplus_crash"))
+            if db == "postgres"
+            else None
+        )
+        facts = harness.crash_run(
+            data_dir,
+            url,
+            load_s=args.crash_after,
+            concurrency=args.concurrency,
+            workers=args.workers if db == "postgres" else 1,
+        )
+        facts["ok"] = (
+            facts["acknowledged_missing"] == 0
+            and facts["changed_ids"] == 0
+            and facts["resend_failures"] == 0
+            and facts["rows"] == facts["distinct_keys"]
+            and facts["unexpected_keys"] == 0
+            and facts["audit"].get("ok") is True
+        )
         return facts
 
 
@@ -156,12 +252,39 @@ def _versions() -> dict[str, str]:
 
 
 def _table(results: list[dict[str, Any]]) -> str:
-    cols = ("database", "workers", "decisions_per_s", "p50_ms", "p90_ms", "p99_ms", "max_ms", "2xx", "4xx",
-            "5xx", "connection_errors", "stored_decisions", "stored_equals_2xx")
-    rows = [cols] + [tuple(str(r[c]) for c in cols) + (f"audit ok={r['audit'].get('ok')}",) for r in results]
+    cols = (
+        "database",
+        "workers",
+        "mode",
+        "connections",
+        "decisions_per_s",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "max_ms",
+        "2xx",
+        "4xx",
+        "5xx",
+        "connection_errors",
+    )
+    rows = [cols]
+    for r in results:
+        for p in r["phases"]:
+            rows.append(tuple(str(r[c] if c in r else p[c]) for c in cols))
     widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
-    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=False)) +
-                     ("  " + row[-1] if len(row) > len(cols) else "") for row in rows)
+    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    for r in results:
+        lines.append(
+            f"{r['database']}: stored decisions {r['stored_decisions']} == 2xx answers "
+            f"{r['answered_2xx']}: {r['stored_equals_2xx']}; "
+            f"audit verify ok: {r['audit'].get('ok')} ({r['audit'].get('entries')} entries)"
+        )
+        for p in r["phases"]:
+            lines.append(
+                f"  {p['mode']}: CPU ms per decision {p['cpu_ms_per_decision']}; CPU share of "
+                f"other processes meanwhile {p['other_processes_cpu_share']:.0%}"
+            )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,12 +292,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--seconds", type=float, default=60.0, help="timed load per database")
     parser.add_argument("--warmup", type=float, default=3.0, help="untimed load first")
-    parser.add_argument("--concurrency", type=int, default=32, help="keep-alive connections")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers with PostgreSQL (SQLite: 1)")
-    parser.add_argument("--no-idempotency", action="store_true", help="send no Idempotency-Key headers")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="closed loop: keep-alive connections, each sending as soon as answered (0: skip)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="open loop: requests per second, latency counted from when each was due (0: skip)",
+    )
+    parser.add_argument(
+        "--rate-connections", type=int, default=64, help="open loop: keep-alive connections"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn workers with PostgreSQL (SQLite: 1)"
+    )
+    parser.add_argument(
+        "--no-idempotency", action="store_true", help="send no Idempotency-Key headers"
+    )
     parser.add_argument("--profile", metavar="DIR", help="py-spy the server during the timed run")
     parser.add_argument("--crash", action="store_true", help="run the kill -9 crash check instead")
-    parser.add_argument("--crash-after", type=float, default=2.0, help="seconds of load before kill -9")
+    parser.add_argument(
+        "--crash-after", type=float, default=2.0, help="seconds of load before kill -9"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=300.0,
+        help="before each timed phase, wait up to this long for the machine to be idle",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
@@ -183,21 +332,34 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.time()
     results = [(run_crash if args.crash else run_one)(db, args) for db in dbs]
-    report = {"benchmark": "service_crash" if args.crash else "service_load", "machine": {
-        "cpus": os.cpu_count(), "platform": platform.platform(), **_versions()},
+    report = {
+        "benchmark": "service_crash" if args.crash else "service_load",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), **_versions()},
         "server": " ".join(harness.Server(Path(".")).command()[1:]).replace(" --port 0", ""),
-        "elapsed_s": round(time.time() - started, 1), "results": results}
+        "elapsed_s": round(time.time() - started, 1),
+        "results": results,
+    }
     if args.json:
         print(json.dumps(report))
     elif args.crash:
         print(json.dumps(report, indent=2))
     else:
         print(f"server: {report['server']}  (workers with PostgreSQL: {args.workers})")
-        print(f"client: closed loop, {args.concurrency} keep-alive connections, {args.seconds:g} s "
-              f"after {args.warmup:g} s warm-up, {os.cpu_count()} CPUs shared with the server")
+        print(
+            f"client: closed loop, {args.concurrency} keep-alive connections, {args.seconds:g} s "
+            f"after {args.warmup:g} s warm-up, {os.cpu_count()} CPUs shared with the server"
+        )
         print(_table(results))
-    ok = all((r["ok"] if args.crash else (r["5xx"] == 0 and r["stored_equals_2xx"] and r["audit"].get("ok")))
-             for r in results)
+    ok = all(
+        r["ok"]
+        if args.crash
+        else (
+            all(p["5xx"] == 0 for p in r["phases"])
+            and r["stored_equals_2xx"]
+            and r["audit"].get("ok")
+        )
+        for r in results
+    )
     return 0 if ok else 1
 
 

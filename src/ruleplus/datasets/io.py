@@ -48,6 +48,8 @@ _FORMATS: dict[str, Format] = {
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_FORMATS)
 
 _BOM = b"\xef\xbb\xbf"
+#: Cells read as missing in CSV files (as pandas does): an empty cell, NA, N/A, NULL, NaN.
+CSV_NULLS: tuple[str, ...] = ("", "NA", "N/A", "NULL", "null", "NaN", "nan")
 _DATE = r"^\d{4}-\d{2}-\d{2}$"
 _DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?$"
 
@@ -96,7 +98,9 @@ def _read_zip(path: Path, overrides: Mapping[str, DType] | None) -> pl.DataFrame
             data = archive.read(members[0])
     except zipfile.BadZipFile as exc:
         raise DataError(f"not a valid zip archive: {exc}", file=str(path)) from exc
-    return pl.read_csv(data, infer_schema_length=None, schema_overrides=overrides)
+    return pl.read_csv(
+        data, infer_schema_length=None, schema_overrides=overrides, null_values=list(CSV_NULLS)
+    )
 
 
 def _count_json_lines(data: bytes) -> int:
@@ -169,7 +173,12 @@ def read_table(
             # polars types cast()'s mapping with an invariant key type wider than str
             return frame.cast(overrides) if overrides else frame  # type: ignore[arg-type]
         if fmt == "csv":
-            frame = pl.read_csv(path, infer_schema_length=None, schema_overrides=overrides)
+            frame = pl.read_csv(
+                path,
+                infer_schema_length=None,
+                schema_overrides=overrides,
+                null_values=list(CSV_NULLS),
+            )
         elif fmt == "zip":
             frame = _read_zip(path, overrides)
         elif fmt == "jsonl":

@@ -179,6 +179,9 @@ class _Build(Transformer[Token, Node]):
     def field(self, items: _Tokens) -> Node:
         return self._n(Field(".".join(str(t) for t in items), pos=_pos(items[0])))
 
+    def quoted_field(self, items: _Tokens) -> Node:
+        return self._n(Field(str(items[0])[1:-1], pos=_pos(items[0])))
+
     def call(self, items: _Items) -> Node:
         name, *args = items
         args = [a for a in args if a is not None]

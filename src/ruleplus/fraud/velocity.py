@@ -8,15 +8,15 @@ in-memory stand-in for tests.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 
 from ruleplus.store.models import VelocityEvent
 
@@ -67,7 +67,7 @@ class MemoryVelocity:
     """In-process store (tests, single-process demos)."""
 
     def __init__(self) -> None:
-        self._events: dict[tuple[str, str], deque[int]] = {}
+        self._events: dict[tuple[str, str], list[int]] = {}
         self._lock = threading.Lock()
 
     def hit(self, events: list[tuple[str, str, int]], now_ms: int | None = None) -> list[int]:
@@ -75,11 +75,10 @@ class MemoryVelocity:
         out = []
         with self._lock:
             for counter, digest, window_s in events:
-                queue = self._events.setdefault((counter, digest), deque())
-                queue.append(now)
+                queue = self._events.setdefault((counter, digest), [])
+                bisect.insort(queue, now)  # kept sorted: clocks (and callers) may go back
                 floor = now - window_s * 1000
-                while queue and queue[0] <= floor:
-                    queue.popleft()
+                del queue[: bisect.bisect_right(queue, floor)]
                 out.append(len(queue))
         return out
 
@@ -106,6 +105,9 @@ class RedisVelocity:
         return [int(results[i * 4 + 2]) for i in range(len(events))]
 
 
+_KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 class DatabaseVelocity:
     """The database as the store (the embedded default; fine for moderate volumes)."""
 
@@ -116,6 +118,12 @@ class DatabaseVelocity:
         now = now_ms if now_ms is not None else int(time.time() * 1000)
         out = []
         with self.database.session() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # Concurrent hits on one key must see each other (a burst from one device is
+                # the very thing to catch): serialise them per key until commit, in key order.
+                # SQLite needs nothing: its single writer already serialises the transactions.
+                for key in sorted({f"{counter}:{digest}" for counter, digest, _ in events}):
+                    session.execute(_KEY_LOCK, {"key": "ruleplus:velocity:" + key})
             for counter, digest, window_s in events:
                 session.execute(
                     insert(VelocityEvent).values(counter=counter, digest=digest, at_ms=now)

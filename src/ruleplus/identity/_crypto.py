@@ -30,7 +30,7 @@ def _parse_key(text: str) -> bytes:
     text = text.strip()
     for decode in (bytes.fromhex, base64.urlsafe_b64decode, base64.b64decode):
         try:
-            key = decode(text)  # type: ignore[operator]
+            key = decode(text)
         except (ValueError, binascii.Error):
             continue
         if len(key) == 32:

@@ -70,14 +70,16 @@ class HnswIndex:
         Initial size; grows by doubling.
     m : int, default=16
         Graph degree.
-    ef_construction : int, default=200
-    ef_search : int, default=64
-    threads : int, default=1
-        Threads used for bulk adds.
+    ef_construction : int, default=100
+    ef_search : int, optional
+        Search beam; by default it grows with the index, ``clip(size / 500, 128, 2048)``
+        (``benchmarks/identity.py`` measures recall and latency at 1,000,000 templates.)
+    threads : int, default=-1
+        Threads used for bulk adds (-1: all cores).
     """
 
-    def __init__(self, dim: int, capacity: int = 1024, m: int = 16, ef_construction: int = 200,
-                 ef_search: int = 64, threads: int = 1) -> None:
+    def __init__(self, dim: int, capacity: int = 1024, m: int = 16, ef_construction: int = 100,
+                 ef_search: int | None = None, threads: int = -1) -> None:
         import hnswlib
 
         self.dim = dim
@@ -86,7 +88,7 @@ class HnswIndex:
         self._index = hnswlib.Index(space="l2", dim=dim)
         self._index.init_index(max_elements=max(16, capacity), M=m,
                                ef_construction=ef_construction, allow_replace_deleted=True)
-        self._index.set_ef(ef_search)
+        self._index.set_ef(ef_search or 128)
         self._live = 0
         self._rng = np.random.default_rng()
         self._lock = threading.Lock()
@@ -120,7 +122,8 @@ class HnswIndex:
             k = min(k, self._live)
             if k <= 0:
                 return np.zeros(0, np.int64), np.zeros(0, np.float32)
-            self._index.set_ef(max(self.ef_search, k))
+            ef = self.ef_search or min(2048, max(128, self._live // 500))
+            self._index.set_ef(max(ef, k))
             labels, d2 = self._index.knn_query(np.asarray(vector, np.float32).reshape(1, -1), k=k)
         return labels[0].astype(np.int64), np.sqrt(np.maximum(d2[0], 0))
 

@@ -58,7 +58,8 @@ class SEModule(nn.Module):
         """Reweight the channels of ``x``."""
         w = torch.mean(x, dim=(2, 3), keepdim=True)
         w = torch.relu(self.bn1(self.fc1(w)))
-        return x * torch.sigmoid(self.bn2(self.fc2(w)))
+        gate: torch.Tensor = torch.sigmoid(self.bn2(self.fc2(w)))
+        return x * gate
 
 
 class DepthWise(nn.Module):
@@ -78,7 +79,8 @@ class DepthWise(nn.Module):
         out = self.project(self.conv_dw(self.conv(x)))
         if self.se_module is not None:
             out = self.se_module(out)
-        return x + out if self.residual else out
+        result: torch.Tensor = x + out if self.residual else out
+        return result
 
 
 class Residual(nn.Module):

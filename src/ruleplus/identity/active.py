@@ -100,7 +100,7 @@ class Challenge:
 class ChallengeStore(Protocol):
     """Remembers consumed challenges until they expire."""
 
-    def consume(self, challenge_id: str, expires_at: float) -> bool:
+    def consume(self, challenge_id: str, expires_at: float, now: float) -> bool:
         """Mark a challenge used; ``False`` when it was used before."""
         ...
 
@@ -112,9 +112,9 @@ class InMemoryChallengeStore:
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def consume(self, challenge_id: str, expires_at: float) -> bool:
+    def consume(self, challenge_id: str, expires_at: float, now: float | None = None) -> bool:
         """Mark a challenge used; ``False`` when it was used before."""
-        now = time.time()
+        now = time.time() if now is None else now
         with self._lock:
             for key in [k for k, exp in self._used.items() if exp < now]:
                 del self._used[key]
@@ -166,7 +166,7 @@ class ChallengeIssuer:
         payload = {"id": uuid.uuid4().hex, "nonce": secrets.token_hex(16), "t": tenant_id,
                    "a": actions, "iat": now, "exp": now + self.ttl}
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        return Challenge(payload["id"], tenant_id, list(actions), now, now + self.ttl,
+        return Challenge(str(payload["id"]), tenant_id, list(actions), now, now + self.ttl,
                          f"{body}.{self._sign(body)}")
 
     def open(self, token: str, tenant_id: str, now: float | None = None,
@@ -191,7 +191,7 @@ class ChallengeIssuer:
             raise IdentityError("challenge_invalid", "the challenge belongs to another tenant")
         if now > float(payload["exp"]):
             raise IdentityError("challenge_expired", "the challenge has expired; ask for a new one")
-        if consume and not self.store.consume(str(payload["id"]), float(payload["exp"])):
+        if consume and not self.store.consume(str(payload["id"]), float(payload["exp"]), now):
             raise IdentityError("challenge_replayed", "the challenge was already used")
         return payload
 
@@ -326,7 +326,8 @@ class ActiveLivenessVerifier:
             if np.linalg.norm(ca - cb) > 1.0 * max(a.size, b.size):
                 reasons.append("active.track_broken")
                 break
-        base, pointer, state = signals[0], 0, {}
+        base, pointer = signals[0], 0
+        state: dict[str, bool] = {}
         found: list[dict[str, Any]] = []
         for i, sig in enumerate(signals[1:], start=1):
             if pointer < len(actions) and _action_seen(actions[pointer], base, sig, state):

@@ -16,14 +16,16 @@ __all__ = ["DEGRADATIONS", "backlight", "blur", "low_light", "noise"]
 def blur(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
     """Gaussian blur with sigma = ``0.006 × strength`` × the longer side (≈ 4 px at 640)."""
     sigma = max(0.5, 0.006 * strength * max(image.shape[:2]))
-    return cv2.GaussianBlur(image, (0, 0), sigma)
+    result: np.ndarray = cv2.GaussianBlur(image, (0, 0), sigma)
+    return result
 
 
 def noise(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
     """Additive Gaussian sensor noise, sigma = ``20 × strength`` grey levels, per channel."""
     rng = np.random.default_rng(seed)
     out = image.astype(np.float32) + rng.normal(0, 20 * strength, image.shape).astype(np.float32)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    result: np.ndarray = np.clip(out, 0, 255).astype(np.uint8)
+    return result
 
 
 def low_light(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -32,7 +34,8 @@ def low_light(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.nda
     gain = 0.3**strength
     x = (image.astype(np.float32) / 255.0) ** (1 + 0.8 * strength) * gain * 255.0
     x += rng.normal(0, 3 * strength, image.shape).astype(np.float32)
-    return np.clip(x, 0, 255).astype(np.uint8)
+    result: np.ndarray = np.clip(x, 0, 255).astype(np.uint8)
+    return result
 
 
 def backlight(
@@ -56,7 +59,8 @@ def backlight(
     img = image.astype(np.float32)
     subject = img * (0.35**strength)
     background = 255 - (255 - img) * (0.25**strength)
-    return np.clip(subject * (1 - mask) + background * mask, 0, 255).astype(np.uint8)
+    result: np.ndarray = np.clip(subject * (1 - mask) + background * mask, 0, 255)
+    return result.astype(np.uint8)
 
 
 #: name → function(image, strength, seed)

@@ -157,7 +157,8 @@ class OnnxArcFaceEmbedder:
         blob = cv2.dnn.blobFromImage(chip, 1 / 127.5, (112, 112), (127.5, 127.5, 127.5),
                                      swapRB=True)
         out = np.asarray(self._session.run(None, {self._input: blob})[0], dtype=np.float32)[0]
-        return out / max(float(np.linalg.norm(out)), 1e-12)
+        result: np.ndarray = out / max(float(np.linalg.norm(out)), 1e-12)
+        return result
 
 
 class PixelEmbedder:
@@ -182,4 +183,5 @@ class PixelEmbedder:
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         thumb = cv2.resize(grey, (8, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
         thumb = thumb.ravel() - thumb.mean()
-        return (thumb / max(float(np.linalg.norm(thumb)), 1e-6)).astype(np.float32)
+        result: np.ndarray = (thumb / max(float(np.linalg.norm(thumb)), 1e-6)).astype(np.float32)
+        return result

@@ -20,6 +20,7 @@ __all__ = [
     "id_age",
     "id_check_char",
     "id_gender",
+    "id_province",
     "id_valid",
     "parse_id_number",
 ]
@@ -138,3 +139,9 @@ def id_gender(number: str) -> str | None:
     """``"male"`` or ``"female"`` from the 17th digit; ``None`` for an invalid number."""
     info = parse_id_number(number)
     return info.gender if info.valid else None
+
+
+def id_province(number: str) -> str | None:
+    """Province name from the first two digits; ``None`` for an invalid number."""
+    info = parse_id_number(number)
+    return info.province if info.valid else None

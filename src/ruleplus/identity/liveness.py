@@ -213,7 +213,7 @@ def export_onnx(runtime: TorchLiveness, directory: Path) -> list[Path]:
             torch.onnx.export(
                 runtime.nets[kind],
                 (dummy,),
-                buffer,
+                buffer,  # type: ignore[arg-type]
                 input_names=["input"],
                 output_names=["logits"],
                 dynamic_axes={"input": {0: "n"}, "logits": {0: "n"}},

@@ -1,3 +1,4 @@
+# ruff: noqa: N803, N806  (scikit-learn / maths naming: X, C, matrices)
 """Turning user tables into checked numpy columns, with errors that name the column.
 
 Every estimator of :mod:`ruleplus.modeling` accepts pandas or polars frames (and 2-D arrays).
@@ -23,12 +24,13 @@ __all__ = [
     "NA_TOKENS",
     "ColumnKind",
     "as_frame",
-    "column_kind",
-    "encode_target",
-    "numeric_column",
     "category_column",
     "check_weights",
+    "column_kind",
     "column_values",
+    "encode_target",
+    "identifier_reason",
+    "numeric_column",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -223,7 +225,8 @@ def encode_target(y: Any, name: str = "target", bad: Any = None) -> NDArray[np.i
                 f"bad value {bad!r} not found in target {name!r} (values: {values})", column=name
             )
         bad = values[text.index(str(bad))]
-    return (series == bad).to_numpy().astype(np.int8)
+    out: NDArray[np.int8] = (series == bad).to_numpy().astype(np.int8)
+    return out
 
 
 def _guess_bad(values: Sequence[Any], name: str) -> Any:
@@ -274,3 +277,24 @@ def column_values(frame: pl.DataFrame, name: str, dtype: str) -> NDArray[Any]:
     if dtype == "numeric":
         return numeric_column(series, name)
     return category_column(series, name)
+
+
+def identifier_reason(series: pl.Series, id_share: float = 0.5) -> str | None:
+    """Why a column looks like an identifier (None when it does not).
+
+    Text with more than 50 distinct values and more than ``id_share`` of the rows distinct, or
+    whole numbers with no missing value, all distinct, over at least 100 rows (a row number or a
+    customer id): such columns predict nothing that generalises.
+    """
+    n = len(series)
+    dtype = series.dtype
+    if dtype == pl.String:
+        if _looks_numeric(series):
+            return None
+        distinct = series.n_unique()
+        if distinct > 50 and distinct > id_share * n:
+            return f"identifier-like text ({distinct} distinct values)"
+        return None
+    if dtype.is_integer() and n >= 100 and series.null_count() == 0 and series.n_unique() == n:
+        return "identifier-like (whole numbers, all distinct)"
+    return None

@@ -7,8 +7,9 @@ so a row gets the same points in Python, in the engine, in a warehouse and in a 
 * **Strategy node.** Bins are rule cells (``< 36``, ``[36..52)``, ``>= 52``, ``"own", "rent"``),
   special codes go to ``special``, missing values to ``missing_points``, unseen categories to
   ``else_points``. The expression language names fields by identifiers, so a column such as
-  ``NumberOfTime30-59DaysPastDueNotWorse`` becomes the input ``NumberOfTime30_59DaysPastDueNotWorse``
-  (:func:`field_name`); the strategy's description lists the renames. :func:`scorecard_strategy`
+  ``NumberOfTime30-59DaysPastDueNotWorse`` becomes the input
+  ``NumberOfTime30_59DaysPastDueNotWorse`` (:func:`field_name`); the strategy's description
+  lists the renames. :func:`scorecard_strategy`
   wraps the node in a complete document (inputs typed from the training columns, reason
   catalogue, and a ``probability`` derived from the score) that ``ruleplus validate`` accepts and
   ``ruleplus batch`` runs.
@@ -47,8 +48,18 @@ __all__ = [
 ]
 
 _RESERVED = {
-    "if", "then", "else", "and", "or", "not", "in", "is", "null", "true", "false",
-}  # fmt: skip
+    "if",
+    "then",
+    "else",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "null",
+    "true",
+    "false",
+}
 
 
 def field_name(column: str) -> str:
@@ -177,9 +188,7 @@ def scorecard_strategy(
             {
                 "id": "probability_of_bad",
                 "type": "expression",
-                "assign": {
-                    "probability": f"1 / (1 + exp((score - {offset!r}) / {factor!r}))"
-                },
+                "assign": {"probability": f"1 / (1 + exp((score - {offset!r}) / {factor!r}))"},
             },
         ],
     }
@@ -258,7 +267,7 @@ def scorecard_sql(scorecard: Scorecard, table: str = "applications") -> str:
     return (
         f"-- scorecard exported by ruleplus.modeling: score = base points + points of each bin\n"
         f"WITH points AS (\n  SELECT t.*,\n{body}\n  FROM {_sql_ident(table)} AS t\n)\n"
-        f"SELECT points.*, {total} AS \"score\"\nFROM points"
+        f'SELECT points.*, {total} AS "score"\nFROM points'
     )
 
 
@@ -333,16 +342,25 @@ def scorecard_pmml(scorecard: Scorecard) -> str:
     ET.SubElement(
         output,
         f"{q}OutputField",
-        {"name": "Final Score", "feature": "predictedValue", "dataType": "double",
-         "optype": "continuous"},
-    )  # fmt: skip
+        {
+            "name": "Final Score",
+            "feature": "predictedValue",
+            "dataType": "double",
+            "optype": "continuous",
+        },
+    )
     for rank in range(1, int(scorecard.reasons_top) + 1):
         ET.SubElement(
             output,
             f"{q}OutputField",
-            {"name": f"Reason Code {rank}", "rank": str(rank), "feature": "reasonCode",
-             "dataType": "string", "optype": "categorical"},
-        )  # fmt: skip
+            {
+                "name": f"Reason Code {rank}",
+                "rank": str(rank),
+                "feature": "reasonCode",
+                "dataType": "string",
+                "optype": "categorical",
+            },
+        )
     characteristics = ET.SubElement(model, f"{q}Characteristics")
     best = scorecard.max_points()
     for i, feature in enumerate(features):
@@ -394,12 +412,12 @@ def scorecard_pmml(scorecard: Scorecard) -> str:
                 array = ET.SubElement(
                     pred,
                     f"{q}Array",
-                    {"n": str(len(group)), "type": "string" if kinds[feature] == "string"
-                     else "real"},
-                )  # fmt: skip
-                array.text = " ".join(
-                    '"' + _pmml_value(v).replace('"', '\\"') + '"' for v in group
+                    {
+                        "n": str(len(group)),
+                        "type": "string" if kinds[feature] == "string" else "real",
+                    },
                 )
+                array.text = " ".join('"' + _pmml_value(v).replace('"', '\\"') + '"' for v in group)
                 attribute(pts[j], pred)
             other = scorecard.unseen_points_[feature]
         attribute(other, ET.Element(f"{q}True"))

@@ -122,9 +122,7 @@ def ks(y: Any, score: Any, sample_weight: Any = None) -> float:
 def roc_curve(y: Any, score: Any, sample_weight: Any = None) -> pd.DataFrame:
     """ROC curve: ``fpr``, ``tpr`` and ``threshold`` (the first point is (0, 0) at +inf)."""
     cc = cumulative_counts(y, score, sample_weight)
-    return pd.DataFrame(
-        {"fpr": cc.fpr, "tpr": cc.tpr, "threshold": np.r_[np.inf, cc.thresholds]}
-    )
+    return pd.DataFrame({"fpr": cc.fpr, "tpr": cc.tpr, "threshold": np.r_[np.inf, cc.thresholds]})
 
 
 def ks_curve(y: Any, score: Any, sample_weight: Any = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ binner's bins (regular, special, missing), with the points shift for a scorecard
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,14 @@ from numpy.typing import NDArray
 
 from ruleplus.errors import DataError, NotFittedError
 
-__all__ = ["csi", "psi", "psi_table", "stability_label"]
+__all__ = [
+    "csi",
+    "psi",
+    "psi_against",
+    "psi_table",
+    "score_distribution",
+    "stability_label",
+]
 
 FloatArray = NDArray[np.float64]
 _FLOOR = 1e-4
@@ -74,18 +82,16 @@ def _interval_labels(cuts: FloatArray) -> list[str]:
     if cuts.size == 0:
         return ["all"]
     text = [f"{c:.6g}" for c in cuts]
-    return [f"<= {text[0]}"] + [f"({a}, {b}]" for a, b in zip(text, text[1:], strict=False)] + [
-        f"> {text[-1]}"
-    ]
+    return (
+        [f"<= {text[0]}"] + [f"({a}, {b}]" for a, b in itertools.pairwise(text)] + [f"> {text[-1]}"]
+    )
 
 
 def _frame(labels: list[str], es: FloatArray, acts: FloatArray) -> pd.DataFrame:
     ef = np.maximum(es, _FLOOR)
     af = np.maximum(acts, _FLOOR)
     contrib = (af - ef) * np.log(af / ef)
-    return pd.DataFrame(
-        {"bin": labels, "expected_share": es, "actual_share": acts, "psi": contrib}
-    )
+    return pd.DataFrame({"bin": labels, "expected_share": es, "actual_share": acts, "psi": contrib})
 
 
 def psi(expected: Any, actual: Any, n_bins: int = 10, edges: Any = None) -> float:
@@ -136,3 +142,26 @@ def csi(binner: Any, expected: Any, actual: Any, points: Any = None) -> pd.DataF
             row["points_shift"] = float(acts @ p - es @ p)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def score_distribution(values: Any, n_bins: int = 10) -> dict[str, list[float]]:
+    """Quantile edges of ``values`` and the share of rows per bin (kept to compute PSI later)."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        raise DataError("no values to describe")
+    cuts = _edges(v, n_bins)
+    shares = np.bincount(np.searchsorted(cuts, v, side="left"), minlength=cuts.size + 1) / v.size
+    return {"edges": cuts.tolist(), "shares": shares.tolist()}
+
+
+def psi_against(distribution: dict[str, list[float]], actual: Any) -> pd.DataFrame:
+    """PSI table of ``actual`` against a distribution saved by :func:`score_distribution`."""
+    cuts = np.asarray(distribution["edges"], dtype=np.float64)
+    es = np.asarray(distribution["shares"], dtype=np.float64)
+    a = np.asarray(actual, dtype=np.float64).reshape(-1)
+    a = a[~np.isnan(a)]
+    if a.size == 0:
+        raise DataError("PSI needs values on both sides")
+    acts = np.bincount(np.searchsorted(cuts, a, side="left"), minlength=cuts.size + 1) / a.size
+    return _frame(_interval_labels(cuts), es, acts)

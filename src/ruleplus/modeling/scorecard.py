@@ -1,3 +1,4 @@
+# ruff: noqa: N803  (scikit-learn / maths naming: X, C, matrices)
 """Points scorecard: logistic regression on WOE, scaled by PDO / base odds / base score.
 
 The model: ``logit P(bad) = a + sum_j b_j * WOE_j`` (WOE = ln(good share / bad share), so a
@@ -29,6 +30,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from ruleplus.errors import NotFittedError
 from ruleplus.modeling._data import as_frame, check_weights, encode_target
@@ -47,14 +49,15 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     ----------
     binner : WOETransformer, optional
         The binning (cloned in ``fit``); default ``WOETransformer()``.
-    selector : FeatureSelector, "default" or None, default="default"
+    selector : FeatureSelector, "default" or None, default=None
         Feature selection on the WOE columns (cloned); ``"default"``:
-        ``FeatureSelector()`` (IV >= 0.02, correlation <= 0.8); None: keep every feature.
+        ``FeatureSelector()`` (IV >= 0.02, correlation <= 0.8); None: keep every feature
+        (the most discriminating choice; select for a shorter, more stable card).
     C : float, default=1.0
         Inverse L2 regularisation of the logistic regression.
-    check_signs : bool, default=True
+    check_signs : bool, default=False
         Drop, one at a time, features whose coefficient has the wrong sign (points that grow
-        with risk) and refit.
+        with risk, usually through correlation) and refit.
     pdo : float, default=20.0
         Points to double the odds.
     base_odds : float, default=50.0
@@ -97,9 +100,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def __init__(
         self,
         binner: WOETransformer | None = None,
-        selector: FeatureSelector | str | None = "default",
+        selector: FeatureSelector | str | None = None,
         C: float = 1.0,
-        check_signs: bool = True,
+        check_signs: bool = False,
         pdo: float = 20.0,
         base_odds: float = 50.0,
         base_score: float = 600.0,
@@ -151,17 +154,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.selector_ = selector.fit(woe, target, sample_weight=w)
             features = list(self.selector_.selected_)
         self.dropped_signs_: list[str] = []
-        while True:
-            model = LogisticRegression(
-                C=self.C, solver="newton-cholesky", max_iter=self.max_iter
-            )
-            model.fit(woe[features].to_numpy(), target, sample_weight=w)
-            coef = model.coef_[0]
-            wrong = [i for i, c in enumerate(coef) if c > 0]
-            if not self.check_signs or not wrong or len(features) == 1:
-                break
-            worst = max(wrong, key=lambda i: coef[i])
-            self.dropped_signs_.append(features.pop(worst))
+        with threadpool_limits(limits=1, user_api="blas"):
+            model, features = self._regress(woe, target, w, features)
         self.estimator_ = model
         self.features_ = features
         self.coef_ = model.coef_[0].copy()
@@ -171,6 +165,21 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.n_features_in_ = frame.width
         self._scale()
         return self
+
+    def _regress(
+        self, woe: pd.DataFrame, target: NDArray[np.int8], w: FloatArray, features: list[str]
+    ) -> tuple[LogisticRegression, list[str]]:
+        """Logistic regression on the WOE columns (one BLAS thread: the problem is small, and
+        threads waiting on a busy machine cost more than they give)."""
+        while True:
+            model = LogisticRegression(C=self.C, solver="newton-cholesky", max_iter=self.max_iter)
+            model.fit(woe[features].to_numpy(), target, sample_weight=w)
+            coef = model.coef_[0]
+            wrong = [i for i, c in enumerate(coef) if c > 0]
+            if not self.check_signs or not wrong or len(features) == 1:
+                return model, features
+            worst = max(wrong, key=lambda i: coef[i])
+            self.dropped_signs_.append(features.pop(worst))
 
     def _scale(self) -> None:
         factor = self.pdo / math.log(2.0)

@@ -1,3 +1,4 @@
+# ruff: noqa: N803, N806  (scikit-learn / maths naming: X, C, matrices)
 """Feature selection on WOE columns: IV, correlation, VIF and stepwise logistic regression.
 
 The selector works on the output of :class:`~ruleplus.modeling.WOETransformer` (one column per
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
+from threadpoolctl import threadpool_limits
 
 from ruleplus.errors import DataError, NotFittedError
 from ruleplus.modeling._data import as_frame, check_weights, encode_target
@@ -75,12 +77,18 @@ def logit_fit(
     return beta, loglik
 
 
-def _compress(X: FloatArray, y: FloatArray, w: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _compress(
+    X: FloatArray, y: FloatArray, w: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Merge identical (row, label) pairs, adding their weights: WOE rows repeat a lot."""
     keys = np.hstack([X, y[:, None]])
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     weights = np.bincount(inverse.reshape(-1), weights=w, minlength=uniq.shape[0])
-    return uniq[:, :-1], uniq[:, -1], weights
+    return (
+        np.asarray(uniq[:, :-1], dtype=np.float64),
+        np.asarray(uniq[:, -1], dtype=np.float64),
+        weights.astype(np.float64),
+    )
 
 
 class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -149,9 +157,13 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError("criterion must be 'aic' or 'bic'")
         frame = as_frame(X)
         names = list(frame.columns)
-        data = np.column_stack(
-            [frame.get_column(c).cast(float).fill_null(0.0).to_numpy() for c in names]
-        ) if names else np.zeros((frame.height, 0))
+        data = (
+            np.column_stack(
+                [frame.get_column(c).cast(float).fill_null(0.0).to_numpy() for c in names]
+            )
+            if names
+            else np.zeros((frame.height, 0))
+        )
         target = encode_target(y, "target").astype(np.float64)
         if target.shape[0] != frame.height:
             raise DataError(f"y has {target.shape[0]} rows, X has {frame.height}")
@@ -183,7 +195,8 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 reason[kept[worst]] = f"vif {vif[worst]:.1f}"
                 kept.pop(worst)
         if self.stepwise is not None and kept:
-            kept = self._stepwise(data, col, kept, target, w, reason)
+            with threadpool_limits(limits=1, user_api="blas"):  # many small solves
+                kept = self._stepwise(data, col, kept, target, w, reason)
         if self.max_features is not None and len(kept) > self.max_features:
             for n in kept[self.max_features :]:
                 reason[n] = f"beyond max_features={self.max_features}"
@@ -233,7 +246,9 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             improved = False
             moves: list[tuple[float, list[str]]] = []
             if self.stepwise in ("forward", "both"):
-                moves += [(score([*current, f]), [*current, f]) for f in candidates if f not in current]
+                moves += [
+                    (score([*current, f]), [*current, f]) for f in candidates if f not in current
+                ]
             if self.stepwise in ("backward", "both") and len(current) > 1:
                 moves += [
                     (score([g for g in current if g != f]), [g for g in current if g != f])
@@ -259,7 +274,9 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         if isinstance(X, pd.DataFrame):
             missing = [c for c in selected if c not in X.columns]
             if missing:
-                raise DataError(f"column {missing[0]!r} is missing from the data", column=missing[0])
+                raise DataError(
+                    f"column {missing[0]!r} is missing from the data", column=missing[0]
+                )
             return X[selected]
         frame = as_frame(X)
         return frame.select(selected).to_pandas()

@@ -16,7 +16,13 @@ from typing import Any
 
 from ruleplus.decision import CompiledStrategy, compile_strategy
 from ruleplus.decision.nodes.routing import bucket
-from ruleplus.errors import ConflictError, FieldProblem, InputValidationError, NotFoundError
+from ruleplus.errors import (
+    ConflictError,
+    DataError,
+    FieldProblem,
+    InputValidationError,
+    NotFoundError,
+)
 from ruleplus.fraud.velocity import VelocityStore
 from ruleplus.mapping import FieldMapping
 from ruleplus.runtime.writer import DecisionWriter
@@ -52,6 +58,7 @@ class _Live:
     ]  # (arm name, strategy, upper bucket), champion first
     shadows: list[CompiledStrategy]
     mapping: FieldMapping | None
+    records_events: bool = False  # an arm counts velocity events: deciding has a side effect
     loaded_at: float = field(default_factory=time.monotonic)
 
 
@@ -140,6 +147,7 @@ class DecisionService:
             arms,
             [self.strategy(deployment.strategy_id, v) for v in deployment.shadows],
             FieldMapping(mapping_doc) if mapping_doc else None,
+            any(_counts_velocity(strategy) for _, strategy, _ in arms),
         )
         self._live[key] = live
         return live
@@ -151,6 +159,12 @@ class DecisionService:
                 digests = ListRepo(session, self.secret).digests()
             self._lists = (time.monotonic(), digests)
         return digests
+
+    def records_events(self, partner_id: str, product: str, channel: str) -> bool:
+        """Whether deciding for this binding records velocity events. Then a retry must be
+        answered from the store *before* deciding again (or it would count twice); otherwise
+        the unique idempotency key on insert is the check, and no read is needed up front."""
+        return self._live_for(partner_id, product, channel).records_events
 
     # the flow ----------------------------------------------------------------------------------
     def replay(self, partner_id: str, idempotency_key: str, request_digest: str) -> Outcome | None:
@@ -253,11 +267,24 @@ class DecisionService:
                 ) in digests.get(entry.list, set())
 
 
+def _counts_velocity(strategy: CompiledStrategy) -> bool:
+    signals = getattr(strategy.document, "signals", None)
+    return bool(signals is not None and signals.velocity)
+
+
 def request_digest(payload: Any) -> str:
-    """Digest of a request body (to tell a retry from a different request with the same key)."""
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
-    ).hexdigest()
+    """Digest of a request body (to tell a retry from a different request with the same key).
+
+    Raises :class:`DataError` for NaN or Infinity: Python's JSON parser accepts them, but they
+    are not JSON, and PostgreSQL refuses to store them.
+    """
+    try:
+        text = json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False
+        )
+    except ValueError:
+        raise DataError("numbers must be finite: NaN and Infinity are not JSON") from None
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def response_body(row: DecisionRecord | dict[str, Any]) -> dict[str, Any]:

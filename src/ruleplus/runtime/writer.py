@@ -16,11 +16,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ruleplus.store import Database
 from ruleplus.store.audit import ChainHead, digest
-from ruleplus.store.models import DecisionRecord
+from ruleplus.store.models import AuditEntry, DecisionRecord
 
 __all__ = ["DecisionWriter", "WriteResult"]
 
@@ -54,9 +55,19 @@ class DecisionWriter:
         self._queue: queue.Queue[tuple[dict[str, Any], Future[WriteResult]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         dialect = database.engine.dialect.name
-        self._insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-            DecisionRecord
+        # Core statements on the tables, executed as executemany (psycopg pipelines them; one
+        # statement text, parsed once). The ORM's bulk path, or RETURNING (which turns a batch
+        # into one huge multi-row VALUES statement), cost a large share of a decision's CPU.
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table: Any = DecisionRecord.__table__
+        self._insert_decisions = insert(table).on_conflict_do_nothing(
+            index_elements=["partner_id", "idempotency_key"]
         )
+        self._stored_ids = select(table.c.id).where(
+            table.c.id.in_(bindparam("ids", expanding=True))
+        )
+        # executed in order in one transaction, the entries get ascending seq, as the chain needs
+        self._insert_audit = AuditEntry.__table__.insert()
 
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
@@ -105,36 +116,46 @@ class DecisionWriter:
     def _write(self, batch: list[tuple[dict[str, Any], Future[WriteResult]]]) -> None:
         rows = [row for row, _ in batch]
         try:
-            with self.database.session() as session:
-                statement = self._insert.on_conflict_do_nothing(
-                    index_elements=["partner_id", "idempotency_key"]
-                ).returning(DecisionRecord.id)
-                inserted = (
-                    set(session.execute(statement, rows).scalars().all())
-                    if len(rows) > 1
-                    else set(session.execute(statement.values(**rows[0])).scalars().all())
+            with self.database.engine.connect() as connection:
+                connection.execute(self._insert_decisions, rows)
+                # a fresh random id is in the table now only if this insert put it there; the
+                # others lost to a decision already holding their idempotency key
+                inserted = set(
+                    connection.execute(self._stored_ids, {"ids": [r["id"] for r in rows]}).scalars()
                 )
-                with ChainHead(session) as head:
-                    for row in rows:
-                        if row["id"] in inserted:
-                            head.add(
-                                f"partner:{row['partner_id']}",
-                                "decide",
-                                "decision",
-                                row["id"],
-                                {
-                                    "outcome": row["outcome"],
-                                    "strategy": row["strategy_id"],
-                                    "version": row["strategy_version"],
-                                    "arm": row["arm"],
-                                    "record": record_digest(row),
-                                },
-                            )
-                    session.commit()
+                with ChainHead(connection) as head:
+                    entries = [
+                        head.values(
+                            f"partner:{row['partner_id']}",
+                            "decide",
+                            "decision",
+                            row["id"],
+                            {
+                                "outcome": row["outcome"],
+                                "strategy": row["strategy_id"],
+                                "version": row["strategy_version"],
+                                "arm": row["arm"],
+                                "record": record_digest(row),
+                            },
+                        )
+                        for row in rows
+                        if row["id"] in inserted
+                    ]
+                    if entries:
+                        connection.execute(self._insert_audit, entries)
+                    connection.commit()
         except Exception as exc:  # the requests learn it; the writer keeps running
-            log.error("decision batch of %d failed: %s", len(batch), type(exc).__name__)
-            for _, future in batch:
-                future.set_exception(exc)
+            if len(batch) > 1:  # one bad row must not fail its neighbours: write them one by one
+                log.warning(
+                    "decision batch of %d failed (%s); writing its rows one by one",
+                    len(batch),
+                    type(exc).__name__,
+                )
+                for item in batch:
+                    self._write([item])
+                return
+            log.error("decision write failed: %s", type(exc).__name__)
+            batch[0][1].set_exception(exc)
             return
         for row, future in batch:
             future.set_result(WriteResult(row["id"] in inserted))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ruleplus.errors import (
@@ -132,9 +133,21 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unstorable(_: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL refuses a value that does not fit its column (too long, out of range, a NUL
+    # character in text): the request's data is at fault, not the server. No SQL is echoed.
+    return problem(
+        422,
+        "invalid-data",
+        "Unprocessable content",
+        "a value cannot be stored: too long, out of range, or containing a NUL character",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RuleplusError, _ruleplus_error)
+    app.add_exception_handler(SQLAlchemyDataError, _unstorable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

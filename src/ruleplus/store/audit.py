@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from ruleplus.store.models import AuditEntry, utcnow
@@ -66,16 +66,21 @@ def _entry_hash(
 
 
 class ChainHead:
-    """Serialises appends and remembers the last hash within one transaction."""
+    """Serialises appends and remembers the last hash within one transaction.
 
-    def __init__(self, session: Session) -> None:
+    ``session`` is an ORM session, or a Core connection for writers that insert the entries
+    themselves (see :meth:`values`).
+    """
+
+    def __init__(self, session: Session | Connection) -> None:
         self.session = session
         self.last: str | None = None
 
     def __enter__(self) -> ChainHead:
         _LOCK.acquire()
         try:
-            if self.session.get_bind().dialect.name == "postgresql":
+            bind = self.session if isinstance(self.session, Connection) else self.session.get_bind()
+            if bind.dialect.name == "postgresql":
                 self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
             found = self.session.execute(
                 select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -92,23 +97,36 @@ class ChainHead:
     def add(
         self, actor: str, action: str, entity: str, entity_id: str, payload: dict[str, Any]
     ) -> AuditEntry:
-        """Add one entry to the session, chained to the previous one."""
+        """Add one entry to the (ORM) session, chained to the previous one."""
+        assert isinstance(self.session, Session), "add() needs an ORM session; use values()"
+        entry = AuditEntry(**self.values(actor, action, entity, entity_id, payload))
+        self.session.add(entry)
+        return entry
+
+    def values(
+        self, actor: str, action: str, entity: str, entity_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The columns of the next entry, chained to the previous one (the head moves on).
+
+        The caller inserts the entries in this order, in this transaction, and must see them
+        get ascending ``seq`` values (e.g. ``insert(...).returning(seq,
+        sort_by_parameter_order=True)``).
+        """
         assert self.last is not None, "use ChainHead as a context manager"
         at = utcnow()
         entry_hash = _entry_hash(self.last, at, actor, action, entity, entity_id, payload)
-        entry = AuditEntry(
-            at=at,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            payload=payload,
-            prev_hash=self.last,
-            hash=entry_hash,
-        )
-        self.session.add(entry)
+        row = {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "payload": payload,
+            "prev_hash": self.last,
+            "hash": entry_hash,
+        }
         self.last = entry_hash
-        return entry
+        return row
 
 
 def append(

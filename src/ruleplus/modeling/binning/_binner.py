@@ -1,3 +1,4 @@
+# ruff: noqa: N803  (scikit-learn / maths naming: X, C, matrices)
 """Estimators: :class:`OptimalBinner` (one feature) and :class:`WOETransformer` (a table).
 
 Both follow scikit-learn's contract (parameters only in ``__init__``, ``fit`` returns ``self``,
@@ -25,6 +26,7 @@ from ruleplus.modeling._data import (
     column_kind,
     column_values,
     encode_target,
+    identifier_reason,
 )
 from ruleplus.modeling.binning._feature import (
     UNSEEN_RULES,
@@ -56,7 +58,7 @@ def _check_options(est: Any) -> BinningOptions:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
     if est.unseen not in UNSEEN_RULES:
         raise ValueError(f"unseen must be one of {', '.join(UNSEEN_RULES)}")
-    if not 0.0 <= est.min_bin_share < 0.5:
+    if est.min_bin_share is not None and not 0.0 <= est.min_bin_share < 0.5:
         raise ValueError("min_bin_share must be in [0, 0.5)")
     if est.max_bins is not None and est.max_bins < 1:
         raise ValueError("max_bins must be at least 1")
@@ -101,7 +103,7 @@ class _BinningParams(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     trend: Any
     objective: str
     max_bins: int | None
-    min_bin_share: float
+    min_bin_share: float | None
     min_bad_count: float
     min_good_count: float
     cat_cutoff: float | None
@@ -134,8 +136,10 @@ class OptimalBinner(_BinningParams):
         What the merge maximises.
     max_bins : int, optional
         At most this many regular bins.
-    min_bin_share : float, default=0.05
-        Smallest share of rows in a regular bin.
+    min_bin_share : float, optional
+        Smallest share of rows in a regular bin. Default (None): 5% for up to 20,000 rows,
+        ``1000 / rows`` above that, never under 2% (finer bins where there are data to
+        estimate them).
     min_bad_count, min_good_count : float, default=1.0
         Smallest weighted count of bads / goods in a regular bin.
     special_codes : list, optional
@@ -182,7 +186,7 @@ class OptimalBinner(_BinningParams):
         trend: str = "auto",
         objective: str = "iv",
         max_bins: int | None = None,
-        min_bin_share: float = 0.05,
+        min_bin_share: float | None = None,
         min_bad_count: float = 1.0,
         min_good_count: float = 1.0,
         special_codes: Sequence[Any] | None = None,
@@ -326,8 +330,10 @@ class WOETransformer(_BinningParams):
         What the merge maximises.
     max_bins : int, optional
         At most this many regular bins per feature.
-    min_bin_share : float, default=0.05
-        Smallest share of rows in a regular bin.
+    min_bin_share : float, optional
+        Smallest share of rows in a regular bin. Default (None): 5% for up to 20,000 rows,
+        ``1000 / rows`` above that, never under 2% (finer bins where there are data to
+        estimate them).
     min_bad_count, min_good_count : float, default=1.0
         Smallest weighted count of bads / goods in a regular bin.
     cat_cutoff : float, optional
@@ -338,7 +344,8 @@ class WOETransformer(_BinningParams):
         Gain a peak / valley needs over a monotonic trend under ``auto``.
     id_share : float, default=0.5
         Text columns with more distinct values than this share of rows (and over 50) are
-        taken for identifiers and left out.
+        taken for identifiers and left out, as are whole-number columns whose values are all
+        distinct (row numbers, customer ids); not when ``features`` lists the columns.
     sample_size : int, optional, default=200_000
         Cut points are chosen on a sample of this many rows when there are more.
     n_jobs : int, optional
@@ -369,7 +376,7 @@ class WOETransformer(_BinningParams):
         max_prebins: int = 50,
         objective: str = "iv",
         max_bins: int | None = None,
-        min_bin_share: float = 0.05,
+        min_bin_share: float | None = None,
         min_bad_count: float = 1.0,
         min_good_count: float = 1.0,
         cat_cutoff: float | None = None,
@@ -411,7 +418,6 @@ class WOETransformer(_BinningParams):
                 raise DataError(f"column {name!r} is missing from the data", column=name)
         plan: dict[str, str] = {}
         dropped: dict[str, str] = {}
-        n = frame.height
         for name in names:
             if name in excluded:
                 continue
@@ -423,10 +429,10 @@ class WOETransformer(_BinningParams):
             if kind == "other":
                 dropped[name] = f"type {series.dtype} cannot be binned"
                 continue
-            if kind == "categorical" and name not in forced and series.dtype == pl.String:
-                distinct = series.n_unique()
-                if distinct > 50 and distinct > self.id_share * n:
-                    dropped[name] = f"identifier-like text ({distinct} distinct values)"
+            if name not in forced and self.features is None:
+                why = identifier_reason(series, self.id_share)
+                if why:
+                    dropped[name] = why
                     continue
             plan[name] = kind
         return plan, dropped
@@ -465,9 +471,7 @@ class WOETransformer(_BinningParams):
         splits = self.user_splits or {}
 
         def one(name: str) -> FeatureBinning | str:
-            codes = (
-                specials.get(name) if isinstance(specials, Mapping) else specials
-            )
+            codes = specials.get(name) if isinstance(specials, Mapping) else specials
             try:
                 return fit_feature(
                     name,

@@ -15,6 +15,7 @@ missing bin's WOE), ``worst`` (the riskiest bin's WOE) or ``error`` (refuse).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,7 +60,7 @@ class BinningOptions:
     trend: str = "auto"
     objective: str = "iv"
     max_bins: int | None = None
-    min_bin_share: float = 0.05
+    min_bin_share: float | None = None
     min_bad_count: float = 1.0
     min_good_count: float = 1.0
     cat_cutoff: float | None = None
@@ -140,7 +141,7 @@ class FeatureBinning:
             if not s:
                 return ["-"]
             out = [f"< {s[0]}"]
-            out += [f"[{a}..{b})" for a, b in zip(s[:-1], s[1:], strict=True)]
+            out += [f"[{a}..{b})" for a, b in itertools.pairwise(s)]
             out.append(f">= {s[-1]}")
             return out
         return [", ".join(format_value(c) for c in g) for g in self.groups]
@@ -266,10 +267,7 @@ def fit_feature(
     """
     numeric = dtype == "numeric"
     codes = list(special_codes or [])
-    if numeric:
-        missing = np.isnan(values)
-    else:
-        missing = pd.isna(values)
+    missing = np.isnan(values) if numeric else pd.isna(values)
     specials = _special_masks(values, codes, numeric)
     regular = ~missing
     for mask in specials:
@@ -284,6 +282,9 @@ def fit_feature(
         if not numeric and len(pd.unique(reg_values)) == 1:
             raise DataError(f"column {name!r} is constant ({first!r})", column=name)
     total_w = float(w.sum())
+    min_share = options.min_bin_share
+    if min_share is None:  # "auto": 5% of a small sample, down to 2% of a large one
+        min_share = max(0.02, min(0.05, 1000.0 / max(values.shape[0], 1)))
     total_e = float(np.dot(w, y))
     total_n = total_w - total_e
     ry, rw = y[regular], w[regular]
@@ -295,7 +296,7 @@ def fit_feature(
         total_weight=total_w,
         objective=options.objective,
         max_bins=options.max_bins,
-        min_bin_share=options.min_bin_share,
+        min_bin_share=min_share,
         min_bad=options.min_bad_count,
         min_good=options.min_good_count,
         auto_min_gain=options.auto_min_gain,
@@ -304,10 +305,10 @@ def fit_feature(
         if user_splits is not None:
             fb.splits = sorted({float(v) for v in user_splits})
             fb.trend = "manual"
-            idx = np.searchsorted(np.asarray(fb.splits), reg_values, side="right")
+            where = np.searchsorted(np.asarray(fb.splits), reg_values, side="right")
             m = len(fb.splits) + 1
-            reg_tot = np.bincount(idx, weights=rw, minlength=m)
-            reg_ev = np.bincount(idx, weights=rw * ry, minlength=m)
+            reg_tot = np.bincount(where, weights=rw, minlength=m).astype(np.float64)
+            reg_ev = np.bincount(where, weights=rw * ry, minlength=m).astype(np.float64)
         elif reg_values.shape[0]:
             pre = prebin_numeric(
                 reg_values,
@@ -327,10 +328,11 @@ def fit_feature(
             fb.splits = [float(pre.cuts[i]) for i in ends[:-1]]
             fb.trend = part.trend
             starts = np.concatenate([[0], ends[:-1] + 1])
-            reg_tot = np.add.reduceat(pre.totals, starts)
-            reg_ev = np.add.reduceat(pre.events, starts)
+            reg_tot = np.add.reduceat(pre.totals, starts).astype(np.float64)
+            reg_ev = np.add.reduceat(pre.events, starts).astype(np.float64)
         else:
-            reg_tot = reg_ev = np.zeros(1)
+            reg_tot = np.zeros(1)
+            reg_ev = np.zeros(1)
     else:
         if user_splits is not None:
             groups = [list(g) if isinstance(g, list | tuple) else [g] for g in user_splits]
@@ -341,16 +343,19 @@ def fit_feature(
             fb.groups = groups
             fb.trend = "manual"
         elif reg_values.shape[0]:
-            pre = prebin_categorical(
+            cat = prebin_categorical(
                 reg_values, ry, rw, cat_cutoff=options.cat_cutoff, total_weight=total_w
             )
             part = best_partition(
-                pre.events, pre.totals, trend="ascending", **constraints  # type: ignore[arg-type]
+                cat.events,
+                cat.totals,
+                trend="ascending",
+                **constraints,  # type: ignore[arg-type]
             )
-            starts = [0, *(e + 1 for e in part.ends[:-1])]
+            firsts = [0, *(e + 1 for e in part.ends[:-1])]
             fb.groups = [
-                sorted((c for g in pre.groups[s : e + 1] for c in g), key=str)
-                for s, e in zip(starts, part.ends, strict=True)
+                sorted((c for g in cat.groups[s : e + 1] for c in g), key=str)
+                for s, e in zip(firsts, part.ends, strict=True)
             ]
             fb.trend = "ascending" if len(fb.groups) > 1 else "none"
         if not fb.groups:
@@ -360,8 +365,8 @@ def fit_feature(
         mapped = np.array([lookup.get(u, 0) for u in uniques] + [0], dtype=np.intp)
         idx = mapped[codes_] if codes_.shape[0] else np.zeros(0, dtype=np.intp)
         m = len(fb.groups)
-        reg_tot = np.bincount(idx, weights=rw, minlength=m)
-        reg_ev = np.bincount(idx, weights=rw * ry, minlength=m)
+        reg_tot = np.bincount(idx, weights=rw, minlength=m).astype(np.float64)
+        reg_ev = np.bincount(idx, weights=rw * ry, minlength=m).astype(np.float64)
     spec_tot = np.array([float(w[mask].sum()) for mask in specials])
     spec_ev = np.array([float(np.dot(w[mask], y[mask])) for mask in specials])
     miss_tot = float(w[missing].sum())

@@ -1,3 +1,4 @@
+# ruff: noqa: N806  (scikit-learn / maths naming: X, C, matrices)
 """Optimal merging of fine bins: exact dynamic programming over contiguous groups.
 
 Why hand-written: optbinning states this problem as a mixed-integer program and hands it to
@@ -155,7 +156,7 @@ def _solve(
                     best = np.where(better, val, best)
                     best_a = np.where(better, idx, best_a)
                     best_p = np.where(better, frm, best_p)
-            assert best is not None
+            assert best is not None and best_a is not None and best_p is not None
             V[a, a:, :, to] = cur[:, None] + best
             back_a[a, a:, :, to] = best_a
             back_p[a, a:, :, to] = best_p
@@ -252,9 +253,7 @@ def best_partition(
         return _solve(obj, rate, name, max_bins)  # type: ignore[arg-type]
 
     found: Partition | None
-    if trend in ("ascending", "descending", "none"):
-        found = run(trend)[trend]
-    elif trend in ("peak", "valley"):
+    if trend in ("ascending", "descending", "none") or trend in ("peak", "valley"):
         found = run(trend)[trend]
     elif trend in ("auto", "auto_asc_desc"):
         results = {**run("peak"), **run("valley")}

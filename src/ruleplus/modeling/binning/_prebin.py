@@ -22,7 +22,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["CategoricalPrebins", "NumericPrebins", "nice_cut", "prebin_categorical", "prebin_numeric"]
+__all__ = [
+    "CategoricalPrebins",
+    "NumericPrebins",
+    "nice_cut",
+    "prebin_categorical",
+    "prebin_numeric",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -104,7 +110,7 @@ def prebin_numeric(
         weights = counts.astype(np.float64)
     else:
         uniq, inverse = np.unique(xs, return_inverse=True)
-        weights = np.bincount(inverse, weights=ws, minlength=uniq.shape[0])
+        weights = np.bincount(inverse, weights=ws, minlength=uniq.shape[0]).astype(np.float64)
     k = uniq.shape[0]
     if k <= max_prebins:
         ends = np.arange(k - 1)
@@ -116,19 +122,21 @@ def prebin_numeric(
     cuts = np.array([nice_cut(float(uniq[i]), float(uniq[i + 1])) for i in ends], dtype=np.float64)
     index = np.searchsorted(cuts, x, side="right")
     m = cuts.shape[0] + 1
+    totals: FloatArray
+    events: FloatArray
     if unit:
         totals = np.bincount(index, minlength=m).astype(np.float64)
-        events = np.bincount(index, weights=y.astype(np.float64), minlength=m)
+        events = np.bincount(index, weights=y.astype(np.float64), minlength=m).astype(np.float64)
     else:
-        totals = np.bincount(index, weights=w, minlength=m)
-        events = np.bincount(index, weights=w * y, minlength=m)
+        totals = np.bincount(index, weights=w, minlength=m).astype(np.float64)
+        events = np.bincount(index, weights=w * y, minlength=m).astype(np.float64)
     while cuts.shape[0] and not np.all(totals > 0):  # only weights of zero can empty a bin
         empty = np.flatnonzero(totals <= 0)
         cuts = np.delete(cuts, np.unique(np.maximum(empty - 1, 0)))
         index = np.searchsorted(cuts, x, side="right")
         m = cuts.shape[0] + 1
-        totals = np.bincount(index, weights=w, minlength=m)
-        events = np.bincount(index, weights=w * y, minlength=m)
+        totals = np.bincount(index, weights=w, minlength=m).astype(np.float64)
+        events = np.bincount(index, weights=w * y, minlength=m).astype(np.float64)
     return NumericPrebins(cuts, events, totals)
 
 
@@ -176,8 +184,8 @@ def prebin_categorical(
     """
     codes, cats = factorize(values)
     k = len(cats)
-    totals = np.bincount(codes, weights=w, minlength=k)
-    events = np.bincount(codes, weights=w * y, minlength=k)
+    totals = np.bincount(codes, weights=w, minlength=k).astype(np.float64)
+    events = np.bincount(codes, weights=w * y, minlength=k).astype(np.float64)
     groups: list[list[Any]] = [[c] for c in cats]
     if cat_cutoff:
         denom = total_weight if total_weight else float(totals.sum())
@@ -191,7 +199,7 @@ def prebin_categorical(
             events = np.append(events[keep], events[rare].sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(totals > 0, events / np.where(totals > 0, totals, 1.0), 0.0)
-    order = np.lexsort(([str(g[0]) for g in groups], rate))
+    order = np.lexsort((np.asarray([str(g[0]) for g in groups]), rate))
     return CategoricalPrebins(
         [sorted(groups[i], key=str) for i in order], events[order], totals[order]
     )

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 
-from ruleplus.errors import DataError, FieldProblem
+from ruleplus.errors import DataError, FieldProblem, RuleplusError
 from ruleplus.mapping import FieldMapping
 from ruleplus.runtime.admin import deployment_info
 from ruleplus.runtime.decisions import request_digest, response_body
@@ -49,15 +49,23 @@ async def decide(
     if not isinstance(application, dict):
         raise DataError("the body must be a JSON object")
     service = state.decisions
-    if idempotency_key:
-        replay = await asyncio.to_thread(
-            service.replay, partner.id, idempotency_key, request_digest(application)
-        )
-        if replay is not None:
-            return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
-    row, _decision = service.prepare(partner.id, product, channel, application, idempotency_key)
+    digest = request_digest(application)
+    try:
+        if idempotency_key and service.records_events(partner.id, product, channel):
+            replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key, digest)
+            if replay is not None:
+                return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
+        row, _decision = service.prepare(partner.id, product, channel, application, idempotency_key)
+    except RuleplusError:
+        # a retry is answered from the store even if the deployment or strategy changed since
+        if idempotency_key:
+            replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key, digest)
+            if replay is not None:
+                return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
+        raise
+    # no read up front: the unique (partner, idempotency key) on insert tells a retry apart
     result = await asyncio.wrap_future(state.writer.submit(row))
-    if not result.stored:  # a concurrent request with the same key won the race
+    if not result.stored:  # an earlier or concurrent request holds the key: answer with it
         replay = await asyncio.to_thread(
             service.replay, partner.id, idempotency_key or "", row["request_digest"]
         )

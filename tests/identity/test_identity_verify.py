@@ -1,0 +1,157 @@
+"""1:1 verification, quality, enhancement, errors, and the face CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+cv2 = pytest.importorskip("cv2")
+np = pytest.importorskip("numpy")
+
+from ruleplus.identity.errors import IdentityError  # noqa: E402
+
+
+def test_identity_verify_same_and_different(engine: Any, pairs_dir: Path) -> None:
+    same = engine.verify(pairs_dir / "img1.jpg", pairs_dir / "img2.jpg", check_liveness=False)
+    assert same.match and same.similarity >= same.threshold
+    assert same.threshold == pytest.approx(0.7)  # 1 - 0.6/2
+    other = engine.verify(pairs_dir / "img1.jpg", pairs_dir / "img3.jpg", check_liveness=False)
+    assert not other.match and "face.mismatch" in other.reasons
+    assert other.decision == "reject"
+    facts = other.facts()
+    assert facts["face_match"] is False and facts["liveness_score"] is None
+
+
+def test_identity_verify_result_shape(engine: Any, liveness_dir: Path, pairs_dir: Path) -> None:
+    result = engine.verify(liveness_dir / "image_F2.jpg", pairs_dir / "img1.jpg").to_dict()
+    for key in ("match", "similarity", "threshold", "liveness", "quality", "reasons"):
+        assert key in result
+    assert result["liveness"]["live"] is False and "liveness.spoof" in result["reasons"]
+    json.dumps(result)  # JSON-friendly, no arrays
+    assert "template" not in json.dumps(result)
+
+
+def test_identity_no_face(engine: Any) -> None:
+    blank = np.full((480, 640, 3), 200, np.uint8)
+    with pytest.raises(IdentityError) as info:
+        engine.analyze(blank)
+    assert info.value.code == "no_face" and info.value.http_status == 422
+
+
+def test_identity_multiple_faces(engine: Any, pairs_dir: Path) -> None:
+    a = cv2.resize(engine.load(pairs_dir / "img1.jpg"), (400, 500))
+    b = cv2.resize(engine.load(pairs_dir / "img3.jpg"), (400, 500))
+    both = np.hstack([a, b])
+    with pytest.raises(IdentityError) as info:
+        engine.analyze(both)
+    assert info.value.code == "multiple_faces"
+    analysis = engine.analyze(both, multiple="largest")
+    assert not analysis.quality.get("multiple_faces").passed
+    assert "quality.multiple_faces" in analysis.quality.reasons
+
+
+def test_identity_quality_flags_degradations(engine: Any, pairs_dir: Path) -> None:
+    from ruleplus.identity.degrade import backlight, blur, low_light, noise
+
+    image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
+    clean = engine.analyze(image, embed=False)
+    assert clean.quality.passed, clean.quality.reasons
+    box = clean.face.box
+    expected = {
+        "quality.sharpness": blur(image),
+        "quality.noise": noise(image, 1.5),
+        "quality.underexposure": low_light(image),
+        "quality.backlight": backlight(image, box=box),
+    }
+    for reason, degraded in expected.items():
+        report = engine.analyze(degraded, embed=False).quality
+        assert reason in report.reasons, (reason, report.to_dict())
+
+
+def test_identity_enhancement_runs_when_asked(engine: Any, pairs_dir: Path) -> None:
+    from ruleplus.identity.degrade import low_light, noise
+
+    image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
+    dark = engine.analyze(low_light(image))
+    assert "illumination" in dark.enhanced
+    noisy = engine.analyze(noise(image, 1.5))
+    assert "denoise" in noisy.enhanced
+    assert engine.analyze(image).enhanced == []
+
+
+def test_identity_pose_estimate_signs() -> None:
+    from ruleplus.identity.quality import estimate_pose
+
+    frontal = np.array([[40, 50], [80, 50], [60, 72], [45, 88], [75, 88]], float)
+    yaw, pitch, roll = estimate_pose(frontal)
+    assert abs(yaw) < 1 and abs(roll) < 1 and abs(pitch) < 5
+    right = frontal.copy()
+    right[2, 0] += 12  # nose towards the image's right
+    assert estimate_pose(right)[0] > 20
+    tilted = frontal.copy()
+    tilted[1, 1] += 20
+    assert estimate_pose(tilted)[2] > 20
+    no_mouth = frontal.copy()
+    no_mouth[3:] = np.nan
+    assert estimate_pose(no_mouth)[1] is None
+
+
+def test_identity_eval_pairs_counts_every_pair(engine: Any, pairs_dir: Path,
+                                               tmp_path: Path) -> None:
+    from ruleplus.identity.evaluate import evaluate_pairs
+
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for name in ("img1.jpg", "img2.jpg", "img3.jpg"):
+        (images / name).write_bytes((pairs_dir / name).read_bytes())
+    cv2.imwrite(str(images / "blank.jpg"), np.full((300, 300, 3), 90, np.uint8))
+    (images / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("file_x,file_y,Decision\nimg1.jpg,img2.jpg,Yes\nimg1.jpg,img3.jpg,No\n"
+                   "img1.jpg,blank.jpg,Yes\nimg2.jpg,broken.jpg,No\nimg3.jpg,missing.jpg,Yes\n")
+    report = evaluate_pairs(engine, csv, images)
+    assert report["n"] == 5 and report["fta_pairs"] == 3
+    assert report["tp"] == 1 and report["tn"] == 2 and report["fn"] == 2
+    assert report["accuracy"] == pytest.approx(0.6)
+    assert report["frr"] == pytest.approx(2 / 3) and report["far"] == 0.0
+
+
+def test_identity_face_cli(face_models: Path, pairs_dir: Path, liveness_dir: Path,
+                           tmp_path: Path) -> None:
+    typer_testing = pytest.importorskip("typer.testing")
+    from ruleplus.commands.face import app
+
+    runner = typer_testing.CliRunner()
+    args = ["--json", "--model-dir", str(face_models)]
+    result = runner.invoke(app, ["verify", str(pairs_dir / "img1.jpg"),
+                                 str(pairs_dir / "img2.jpg"), *args])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["match"] is True and {"score", "live"} <= set(data["liveness"])
+    result = runner.invoke(app, ["liveness", str(liveness_dir / "image_F1.jpg"), *args])
+    assert json.loads(result.output)["live"] is False
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    result = runner.invoke(app, ["verify", str(bad), str(pairs_dir / "img2.jpg"), *args])
+    assert result.exit_code == 2
+    assert json.loads(result.output)["error"]["code"] == "image_invalid"
+    csv = tmp_path / "pairs.csv"
+    csv.write_text("file_x,file_y,Decision\nimg1.jpg,img2.jpg,Yes\nimg1.jpg,img3.jpg,No\n")
+    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {"accuracy", "far", "frr", "threshold", "n", "median_ms", "fta"} <= set(report)
+    assert report["accuracy"] == 1.0
+    result = runner.invoke(app, ["eval-liveness", str(liveness_dir), *args])
+    assert json.loads(result.output)["acer"] == 0.0
+
+
+@pytest.mark.slow
+def test_identity_shared_pairs_accuracy(engine: Any, pairs_dir: Path) -> None:
+    from ruleplus.identity.evaluate import evaluate_pairs
+
+    report = evaluate_pairs(engine, pairs_dir / "master.csv", pairs_dir)
+    assert report["n"] == 300 and report["accuracy"] >= 0.99
