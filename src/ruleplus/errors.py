@@ -19,7 +19,8 @@ file and line) and a message that says what to do::
     ├── NotFoundError               no such object for this partner (HTTP 404)
     ├── ConflictError               invalid status change, reused idempotency key (HTTP 409)
     ├── AuthenticationError         missing, unknown or revoked API key (HTTP 401)
-    └── RateLimitedError            too many requests (HTTP 429)
+    ├── RateLimitedError            too many requests (HTTP 429)
+    └── ServiceUnavailableError     a capability is not installed here (HTTP 503)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitedError",
     "RuleplusError",
+    "ServiceUnavailableError",
     "StrategyCompileError",
     "StrategyError",
     "StrategyLoadError",
@@ -172,6 +174,10 @@ class ConflictError(RuleplusError):
 
 class AuthenticationError(RuleplusError):
     """A missing, unknown or revoked API key."""
+
+
+class ServiceUnavailableError(RuleplusError):
+    """A capability is not available in this deployment (e.g. face models not installed)."""
 
 
 class RateLimitedError(RuleplusError):

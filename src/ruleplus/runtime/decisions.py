@@ -187,11 +187,19 @@ class DecisionService:
         channel: str,
         payload: dict[str, Any],
         idempotency_key: str | None,
+        facts: dict[str, Any] | None = None,
+        stored_request: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], Any]:
-        """Everything up to persistence: returns the row to store and the decision."""
+        """Everything up to persistence: returns the row to store and the decision.
+
+        ``facts`` (e.g. identity verification results) are added to the mapped application;
+        ``stored_request`` replaces the payload in the stored row (images are never stored).
+        """
         started = time.perf_counter()
         live = self._live_for(partner_id, product, channel)
         application, problems = live.mapping.apply(payload) if live.mapping else (dict(payload), [])
+        if facts:
+            application.update(facts)
         split_value = application.get(live.deployment.split_key)
         slot = bucket(live.deployment.salt, split_value)
         arm, strategy, _ = next((a for a in live.arms if slot < a[2]), live.arms[0])
@@ -222,7 +230,7 @@ class DecisionService:
             "channel": channel,
             "idempotency_key": idempotency_key,
             "request_digest": body_digest,
-            "request": json_safe(payload),
+            "request": json_safe(payload if stored_request is None else stored_request),
             "application": json_safe(application),
             "outcome": None if decision.decision is None else str(decision.decision),
             "outputs": json_safe(decision.outputs),

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ruleplus.service.identity import mount_identity
 from ruleplus.service.problems import install_problem_handlers, problem
 from ruleplus.service.routers import admin, decisions, ops
 from ruleplus.service.state import ServiceConfig, ServiceState
@@ -24,10 +25,13 @@ Scope = MutableMapping[str, Any]
 class BodyLimit:
     """Refuse bodies over ``limit`` bytes with 413, by header and while streaming.
 
-    Management uploads (strategy documents) may be larger: at least ``ADMIN_LIMIT`` bytes.
+    Management uploads (strategy documents) may be larger, at least ``ADMIN_LIMIT`` bytes, and
+    identity calls carry base64 images: at least ``IDENTITY_LIMIT`` bytes (the image decoder
+    enforces its own size and pixel limits after that).
     """
 
     ADMIN_LIMIT = 8 << 20
+    IDENTITY_LIMIT = 32 << 20
 
     def __init__(self, app: Any, limit: int) -> None:
         self.app = app
@@ -43,8 +47,11 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.partner_limit
-        if str(scope.get("path", "")).startswith("/v1/admin/"):
+        path = str(scope.get("path", ""))
+        if path.startswith("/v1/admin/"):
             limit = max(limit, self.ADMIN_LIMIT)
+        elif path.startswith("/v1/identity/"):
+            limit = max(limit, self.IDENTITY_LIMIT)
 
         def too_large() -> Any:  # built only when needed: this runs for every request
             return problem(413, "too-large", "Content too large", f"the body is over {limit} bytes")
@@ -155,6 +162,7 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = state or ServiceState.build(config)
         app.state.ruleplus = built
+        mount_identity(app, built, enabled=built.config.identity)
         thresholds = gc.get_threshold()
         _quiet_gc()
         try:

@@ -20,6 +20,7 @@ from ruleplus.errors import (
     NotFoundError,
     RateLimitedError,
     RuleplusError,
+    ServiceUnavailableError,
     StrategyError,
 )
 
@@ -37,6 +38,7 @@ _STATUS: list[tuple[type[RuleplusError], int, str]] = [
     (ExpressionError, 422, "invalid-expression"),
     (DataError, 422, "invalid-data"),
     (EvaluationError, 500, "evaluation-failed"),
+    (ServiceUnavailableError, 503, "unavailable"),
 ]
 
 
@@ -61,6 +63,9 @@ def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
     status, kind = next(
         ((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)), (400, "bad-request")
     )
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and isinstance(getattr(exc, "http_status", None), int):
+        status, kind = exc.http_status, code.replace("_", "-")  # type: ignore[attr-defined]
     extra = {
         k: v
         for k, v in exc.context.items()
@@ -79,6 +84,8 @@ def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
             "retry_after",
         )
     }
+    if isinstance(code, str):
+        extra["code"] = code
     if "status" in extra:  # the object's status, not the HTTP status
         extra["current_status"] = extra.pop("status")
     if isinstance(exc, InputValidationError):
@@ -89,6 +96,7 @@ def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
         409: "Conflict",
         422: "Unprocessable content",
         429: "Too many requests",
+        503: "Unavailable",
         500: "Evaluation failed",
     }.get(status, "Bad request")
     return problem(status, kind, title, exc.message, **extra)
@@ -114,6 +122,15 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.detail, dict) and "code" in exc.detail:  # identity errors carry a code
+        code = str(exc.detail["code"])
+        return problem(
+            exc.status_code,
+            code.replace("_", "-"),
+            code.replace("_", " ").capitalize(),
+            str(exc.detail.get("message", "")),
+            code=code,
+        )
     kinds = {
         401: "unauthorized",
         403: "forbidden",

@@ -41,10 +41,16 @@ class ServiceConfig:
         ``RULEPLUS_RATE_LIMIT``: default requests per second per partner.
     max_body_bytes : int, default=1048576
         ``RULEPLUS_MAX_BODY_BYTES``: larger requests get 413.
+    model_dir : Path
+        ``RULEPLUS_MODEL_DIR``: installed face models (identity endpoints).
+    identity : bool, default=True
+        ``RULEPLUS_IDENTITY=off`` leaves the identity endpoints unavailable.
     """
 
     database_url: str
     data_dir: Path
+    model_dir: Path = Path("var/models")
+    identity: bool = True
     admin_key: str | None = None
     redis_url: str | None = None
     rate_limit: float = 2000.0
@@ -68,6 +74,9 @@ class ServiceConfig:
         values: dict[str, Any] = {
             "database_url": base.database_url,
             "data_dir": base.data_dir,
+            "model_dir": base.model_dir,
+            "identity": env.get("RULEPLUS_IDENTITY", "on").lower()
+            not in ("off", "0", "false", "no"),
             "admin_key": env.get("RULEPLUS_ADMIN_KEY") or None,
             "redis_url": env.get("RULEPLUS_REDIS_URL") or None,
             "rate_limit": number("RULEPLUS_RATE_LIMIT", 2000.0),
@@ -102,6 +111,7 @@ class ServiceState:
     limiter: RateLimiter
     metrics: ServiceMetrics
     started: float = field(default_factory=time.time)
+    identity: Any = None
     _partners: dict[str, tuple[float, Partner]] = field(default_factory=dict)
 
     @classmethod

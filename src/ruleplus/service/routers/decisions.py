@@ -15,6 +15,7 @@ from ruleplus.mapping import FieldMapping
 from ruleplus.runtime.admin import deployment_info
 from ruleplus.runtime.decisions import request_digest, response_body
 from ruleplus.service.auth import current_partner, state_of
+from ruleplus.service.identity import identity_facts
 from ruleplus.store.models import Partner
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, MappingRepo
 
@@ -43,6 +44,9 @@ async def decide(
     """Map, validate, decide and persist; answers after the decision is committed.
 
     A retry with the same ``Idempotency-Key`` returns the stored decision and writes nothing.
+    An ``identity`` object (``{"selfie": base64, "id_photo": base64}``) is verified first and
+    its results (``face_match``, ``liveness_score``…) become inputs of the strategy; the images
+    are not stored.
     """
     state = state_of(request)
     started = time.perf_counter()
@@ -50,12 +54,23 @@ async def decide(
         raise DataError("the body must be a JSON object")
     service = state.decisions
     digest = request_digest(application)
+    identity = application.get("identity") if "identity" in application else None
     try:
-        if idempotency_key and service.records_events(partner.id, product, channel):
+        if idempotency_key and (
+            identity is not None or service.records_events(partner.id, product, channel)
+        ):
             replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key, digest)
             if replay is not None:
                 return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
-        row, _decision = service.prepare(partner.id, product, channel, application, idempotency_key)
+        facts: dict[str, Any] | None = None
+        stored: dict[str, Any] | None = None
+        if identity is not None:
+            facts, summary = await asyncio.to_thread(identity_facts, state, identity)
+            application = {k: v for k, v in application.items() if k != "identity"}
+            stored = {**application, "identity": summary}
+        row, _decision = service.prepare(
+            partner.id, product, channel, application, idempotency_key, facts, stored
+        )
     except RuleplusError:
         # a retry is answered from the store even if the deployment or strategy changed since
         if idempotency_key:
