@@ -419,6 +419,18 @@ FUNCTION_CASES = [
     case("date(s)", N, s=" 2020-01-1"),  # polars alone would accept this one
     case("date(s)", N, s=""),
     case("date(s)", N, s=N),
+    case("id_valid(s)", True, s="11010519491231002X"),
+    case("id_valid(s)", False, s="110105194912310021"),
+    case("id_valid(s)", N, s=N),
+    case("id_age(s, d)", 70, s="11010519491231002X", d=D(2020, 1, 1)),
+    case("id_age(s, d)", N, s="bad", d=D(2020, 1, 1)),
+    case("id_gender(s)", "female", s="11010519491231002X"),
+    case("id_province(s)", "北京", s="11010519491231002X"),
+    case("id_province(s)", N, s="x"),
+    case("luhn_valid(s)", True, s="79927398713"),
+    case("luhn_valid(s)", False, s="79927398710"),
+    case("bank_card_valid(s)", True, s="4111111111111111"),
+    case("bank_card_valid(s)", False, s="1234"),
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from ruleplus.checks import bank_card_valid, id_age, id_gender, id_province, id_valid, luhn_valid
 from ruleplus.expr._types import Kind, Ty
 
 __all__ = ["FUNCTIONS", "FunctionSpec", "SignatureError", "check_regex"]
@@ -382,6 +383,60 @@ def _v2(fn: Callable[[pl.Expr, pl.Expr], pl.Expr]) -> VectorImpl:
     return lambda args, tys, consts: fn(args[0], args[1])
 
 
+# --- identity documents (pure Python in both back ends: the rules are not vectorisable) ----
+
+
+def _id_valid(number: str) -> bool:
+    return id_valid(number)
+
+
+def _id_age(number: str, on: dt.date) -> int | None:
+    return id_age(number, on)
+
+
+def _id_gender(number: str) -> str | None:
+    return id_gender(number)
+
+
+def _id_province(number: str) -> str | None:
+    return id_province(number)
+
+
+def _id_age_typer(tys: list[Ty], consts: list[Any]) -> Ty:
+    _expect(tys, 0, Kind.STRING, "the ID number")
+    _expect(tys, 1, Kind.DATE, "the date of the age")
+    return Ty(Kind.INTEGER, True)
+
+
+def _maybe(typer: Typer) -> Typer:
+    """The same typing, but the result may be null whatever the arguments."""
+
+    def wrapped(tys: list[Ty], consts: list[Any]) -> Ty:
+        return typer(tys, consts).with_nullable(True)
+
+    return wrapped
+
+
+def _v_python(fn: Callable[..., Any], dtype: Any) -> VectorImpl:
+    """Run a row function over a column (or a struct of columns) in one batch."""
+
+    def impl(args: list[pl.Expr], tys: list[Ty], consts: list[Any]) -> pl.Expr:
+        def batch(series: pl.Series) -> pl.Series:
+            if len(args) == 1:
+                rows = [(v,) for v in series.to_list()]
+            else:
+                rows = [tuple(r.values()) for r in series.to_list()]
+            out = [None if r is None or any(v is None for v in r) else fn(*r) for r in rows]
+            return pl.Series(out, dtype=dtype)
+
+        source = (
+            args[0] if len(args) == 1 else pl.struct([a.alias(f"a{i}") for i, a in enumerate(args)])
+        )
+        return source.map_batches(batch, return_dtype=dtype)
+
+    return impl
+
+
 _LIST = [
     _spec("abs", (1, 1), _numeric(), abs, _v1(lambda x: x.abs()), "absolute value"),
     _spec(
@@ -599,6 +654,54 @@ _LIST = [
         "age(birth_date, on_date) in whole years",
     ),
     _spec("date", (1, 1), _date, _parse_date, _v_date, "date('YYYY-MM-DD'); null if not a date"),
+    _spec(
+        "id_valid",
+        (1, 1),
+        _strings(Kind.BOOLEAN),
+        _id_valid,
+        _v_python(_id_valid, pl.Boolean),
+        "Chinese resident ID number is valid (region, birth date, check digit)",
+    ),
+    _spec(
+        "id_age",
+        (2, 2),
+        _id_age_typer,
+        _id_age,
+        _v_python(_id_age, pl.Int64),
+        "id_age(idNumber, onDate): age in whole years; null if the number is invalid",
+    ),
+    _spec(
+        "id_gender",
+        (1, 1),
+        _maybe(_strings(Kind.STRING)),
+        _id_gender,
+        _v_python(_id_gender, pl.String),
+        "'male' or 'female' from a valid ID number, else null",
+    ),
+    _spec(
+        "id_province",
+        (1, 1),
+        _maybe(_strings(Kind.STRING)),
+        _id_province,
+        _v_python(_id_province, pl.String),
+        "province of a valid ID number, else null",
+    ),
+    _spec(
+        "luhn_valid",
+        (1, 1),
+        _strings(Kind.BOOLEAN),
+        luhn_valid,
+        _v_python(luhn_valid, pl.Boolean),
+        "digits pass the Luhn check",
+    ),
+    _spec(
+        "bank_card_valid",
+        (1, 1),
+        _strings(Kind.BOOLEAN),
+        bank_card_valid,
+        _v_python(bank_card_valid, pl.Boolean),
+        "a plausible bank card number (length and Luhn)",
+    ),
 ]
 
 FUNCTIONS: dict[str, FunctionSpec] = {spec.name: spec for spec in _LIST}
