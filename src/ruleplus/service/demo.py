@@ -53,6 +53,7 @@ def seed_demo(
                 published["version"],
                 actor="demo",
             )
+    identity = _install_demo_models(config, console)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     key_file = config.data_dir / "demo-api-key"
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -66,6 +67,7 @@ def seed_demo(
     console.print(
         "products: [bold]reference[/bold] (reference_loan), [bold]cash_loan[/bold] (consumer_loan)"
     )
+    console.print(f"identity endpoints: {identity}")
     console.print(f"OpenAPI: {base}/docs   metrics: {base}/metrics")
     console.print("try:")
     console.print(
@@ -74,3 +76,23 @@ def seed_demo(
         highlight=False,
     )
     return {"partner_id": partner_id, "api_key": key}
+
+
+def _install_demo_models(config: Any, console: Console) -> str:
+    """For the demo, install the face models from the shared reference folder when missing."""
+    try:
+        from ruleplus.identity.models import install_models, model_status
+    except ImportError:
+        return "unavailable (install the face extra)"
+    if all(row["verified"] for row in model_status(config.model_dir)):
+        return f"ready (models in {config.model_dir})"
+    from ruleplus.config import Settings
+
+    source = Settings.load().shared_dir / "models" / "face"
+    if not source.is_dir():
+        return f"unavailable: run `ruleplus models install` (models go to {config.model_dir})"
+    install_models(config.model_dir, from_dir=source)
+    console.print(
+        f"installed the face models from {source} into {config.model_dir} (sha256 verified)"
+    )
+    return f"ready (models in {config.model_dir})"
