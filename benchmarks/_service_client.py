@@ -185,12 +185,6 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         """Start and wait until ``/readyz`` answers 200 (raises with the log tail otherwise)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.workers > 1:  # migrate once here, not concurrently in every worker
-            from ruleplus.store import Database
-
-            database = Database(self.db_url)
-            database.migrate()
-            database.dispose()
         env = {k: v for k, v in os.environ.items() if not k.startswith("RULEPLUS_")}
         env.update(
             {
@@ -278,11 +272,13 @@ def cpu_seconds(pids: list[int] | None = None, comm: str | None = None) -> float
     return total / ticks
 
 
-def machine_cpu_seconds() -> float:
-    """CPU seconds spent by the whole machine (all processes), from /proc/stat."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    busy = sum(int(v) for i, v in enumerate(fields) if i not in (3, 4))  # all but idle, iowait
-    return busy / os.sysconf("SC_CLK_TCK")
+def machine_cpu_seconds(steal: bool = False) -> float:
+    """CPU seconds the machine's processes used (all of them), from /proc/stat; with
+    ``steal``, the seconds the hypervisor gave this VM's CPUs to others instead."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    value = fields[7] if steal else sum(fields[:3]) + sum(fields[5:7])
+    return value / os.sysconf("SC_CLK_TCK")
 
 
 def wait_until_quiet(max_wait_s: float, busy_share: float = 0.15, window_s: float = 2.0) -> float:

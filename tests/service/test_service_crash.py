@@ -3,8 +3,9 @@
 Every decision that was acknowledged (a 2xx reached the client) must be in the database; every
 request whose answer was lost is re-sent with its idempotency key, as are some answered ones,
 and the retries must create no duplicates; the audit chain must verify. The server is a real
-uvicorn process on 127.0.0.1 (SQLite, and PostgreSQL when reachable); the load is a closed loop
-of 16 connections for 1.5 s, so the test is bounded in count and time.
+uvicorn process group on 127.0.0.1 (SQLite with one worker; PostgreSQL, when reachable, with
+two); the load is a closed loop of 16 connections for 1.5 s, so the test is bounded in count and
+time.
 """
 
 from __future__ import annotations
@@ -32,8 +33,15 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 def test_kill_9_loses_no_acknowledged_decision(database_url: str | None, tmp_path: Path) -> None:
+    # PostgreSQL runs as recommended, with two uvicorn workers: two writers, one audit chain
+    workers = 2 if database_url else 1
     facts = harness.crash_run(
-        tmp_path / "server", database_url, load_s=1.5, concurrency=16, resend_answered=40
+        tmp_path / "server",
+        database_url,
+        load_s=1.5,
+        concurrency=16,
+        resend_answered=40,
+        workers=workers,
     )
     print(facts)  # shown when the test fails
     assert facts["answered_before_kill"] > 100, facts  # the kill came mid-load

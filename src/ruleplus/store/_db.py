@@ -8,8 +8,9 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from ruleplus.errors import ConfigError
 
@@ -26,10 +27,31 @@ def _alembic_config(url: str) -> Config:
     return config
 
 
+_MIGRATION_LOCK = 0x52554C4D  # "RULM"
+
+
 def migrate(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` (idempotent)."""
+    """Apply the Alembic migrations up to ``revision`` (idempotent).
+
+    On PostgreSQL, processes starting together (``uvicorn --workers N``: each worker migrates
+    at start-up) take turns under an advisory lock; the later ones find the schema current.
+    """
     _ensure_sqlite_dir(url)
-    command.upgrade(_alembic_config(url), revision)
+    if not url.startswith("postgresql"):
+        command.upgrade(_alembic_config(url), revision)
+        return
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            try:
+                command.upgrade(_alembic_config(url), revision)
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+    finally:
+        engine.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> None:
