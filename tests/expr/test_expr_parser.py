@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import re
 import threading
 from typing import Any
 
@@ -631,3 +632,23 @@ def test_a_failed_parse_does_not_poison_the_next() -> None:
     with pytest.raises(ExpressionSyntaxError):
         parse("(" * 60 + "1")
     assert sexpr(parse("1 + 2")) == "(+ 1 2)"
+
+
+def test_keywords_are_exactly_the_grammars_words() -> None:
+    from importlib import resources
+
+    from ruleplus.expr import KEYWORDS
+
+    grammar = resources.files("ruleplus.expr").joinpath("grammar.lark").read_text("utf-8")
+    rules = "\n".join(line.split("//")[0] for line in grammar.splitlines())
+    words = set(re.findall(r'"([a-z]+)"', rules))
+    assert words == set(KEYWORDS)
+    for word in KEYWORDS:  # a keyword never reads as a field; quoted, it does
+        try:
+            tree = parse(f"x == {word}")
+        except ExpressionSyntaxError:
+            tree = None
+        assert not (isinstance(tree, Compare) and isinstance(tree.right, Field))
+        quoted = parse(f"x == `{word}`")
+        assert isinstance(quoted, Compare) and isinstance(quoted.right, Field)
+        assert quoted.right.name == word

@@ -29,13 +29,14 @@ import polars as pl
 from ruleplus.expr._ast import Field, Node, walk
 from ruleplus.expr._checker import check
 from ruleplus.expr._functions import FUNCTIONS
-from ruleplus.expr._parser import SUBJECT, parse, parse_unary_tests
+from ruleplus.expr._parser import KEYWORDS, SUBJECT, parse, parse_unary_tests
 from ruleplus.expr._row import RowEmitter, build_function, compile_row
 from ruleplus.expr._types import Kind, Ty, parse_type_name
 from ruleplus.expr._vector import VectorEmitter, polars_dtype
 
 __all__ = [
     "FUNCTIONS",
+    "KEYWORDS",
     "SUBJECT",
     "CompiledExpression",
     "Kind",

@@ -33,7 +33,15 @@ from ruleplus.expr._ast import (
     Unary,
 )
 
-__all__ = ["MAX_DEPTH", "MAX_LENGTH", "MAX_NODES", "SUBJECT", "parse", "parse_unary_tests"]
+__all__ = [
+    "KEYWORDS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "SUBJECT",
+    "parse",
+    "parse_unary_tests",
+]
 
 SUBJECT = "?"
 """Name of the placeholder field that a decision-table cell tests."""
@@ -46,6 +54,10 @@ MAX_NODES = 2_000
 """Most syntax-tree nodes one expression may have."""
 _MAX_NUMBER_DIGITS = 40
 _MAX_INTEGER = 2**63 - 1
+KEYWORDS = frozenset(
+    {"if", "then", "else", "and", "or", "not", "in", "is", "null", "true", "false"}
+)
+"""Words of the grammar that cannot name a field (quote such a field: `` `in` ``)."""
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
 
 

@@ -29,6 +29,7 @@ from xml.etree import ElementTree as ET
 
 import yaml
 
+from ruleplus.expr import KEYWORDS
 from ruleplus.modeling.binning import FeatureBinning, format_value
 
 if TYPE_CHECKING:
@@ -47,27 +48,13 @@ __all__ = [
     "to_yaml",
 ]
 
-_RESERVED = {
-    "if",
-    "then",
-    "else",
-    "and",
-    "or",
-    "not",
-    "in",
-    "is",
-    "null",
-    "true",
-    "false",
-}
-
 
 def field_name(column: str) -> str:
     """An identifier the expression language accepts for ``column`` (``a-b`` → ``a_b``)."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", column)
     if not name or name[0].isdigit() or name[0] == "_":
         name = f"f_{name.lstrip('_')}" if name else "f"
-    if name in _RESERVED or keyword.iskeyword(name):
+    if name in KEYWORDS or keyword.iskeyword(name):
         name = f"{name}_"
     return name
 

@@ -203,10 +203,13 @@ class DecisionService:
         split_value = application.get(live.deployment.split_key)
         slot = bucket(live.deployment.salt, split_value)
         arm, strategy, _ = next((a for a in live.arms if slot < a[2]), live.arms[0])
-        problems = problems + strategy.validate_record(application)
-        if problems:
-            raise InputValidationError(problems, strategy=strategy.id, version=strategy.version)
-        self._add_signals(strategy, application)
+        # the compiled strategy validates on its fast path; the slow field-by-field check runs
+        # only when the mapping already failed, or before signals (invalid ones are not counted)
+        if problems or strategy.document.signals is not None:
+            problems = problems + strategy.validate_record(application)
+            if problems:
+                raise InputValidationError(problems, strategy=strategy.id, version=strategy.version)
+            self._add_signals(strategy, application)
         decision = strategy.evaluate(application, trace=True)
         shadows = []
         for shadow in live.shadows:
