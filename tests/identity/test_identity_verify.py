@@ -155,3 +155,46 @@ def test_identity_shared_pairs_accuracy(engine: Any, pairs_dir: Path) -> None:
 
     report = evaluate_pairs(engine, pairs_dir / "master.csv", pairs_dir)
     assert report["n"] == 300 and report["accuracy"] >= 0.99
+
+
+def test_identity_extra_degradations_are_deterministic_and_shape_safe() -> None:
+    from ruleplus.identity.degrade import ALL_DEGRADATIONS, EXTRA_DEGRADATIONS
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert set(EXTRA_DEGRADATIONS) <= set(ALL_DEGRADATIONS)
+    for name, fn in ALL_DEGRADATIONS.items():
+        a, b = fn(image, 1.0, seed=5), fn(image, 1.0, seed=5)
+        assert a.dtype == np.uint8 and a.ndim == 3, name
+        assert np.array_equal(a, b), name
+        if name != "low_resolution":
+            assert a.shape == image.shape, name
+        assert not np.array_equal(a, image), name
+
+
+def test_identity_colour_cast_is_flagged_and_balanced(engine: Any, pairs_dir: Path) -> None:
+    from ruleplus.identity.degrade import colour_cast as cast
+    from ruleplus.identity.quality import colour_cast
+
+    image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
+    tinted = cast(image)
+    assert colour_cast(tinted) > engine.thresholds.max_colour_cast > colour_cast(image)
+    analysis = engine.analyze(tinted)
+    assert "quality.colour_cast" in analysis.quality.reasons
+    assert "white_balance" in analysis.enhanced
+    assert colour_cast(analysis.image) < engine.thresholds.max_colour_cast
+    # the balanced face is still, comfortably, the same person as the clean one
+    assert np.linalg.norm(analysis.template - engine.template(image)) < 0.2
+    # without enhancement nothing is changed, but the cast is still reported
+    assert engine.analyze(tinted, enhance=False, embed=False).enhanced == []
+
+
+def test_identity_crowd_keeps_the_main_face(engine: Any, pairs_dir: Path) -> None:
+    from ruleplus.identity.degrade import crowd
+
+    image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
+    clean = engine.analyze(image)
+    busy = engine.analyze(crowd(image), multiple="largest")
+    assert len(busy.others) >= 1
+    assert np.linalg.norm(np.subtract(busy.face.box, clean.face.box)) < 0.1 * clean.face.size
+    assert np.linalg.norm(busy.template - clean.template) < engine.embedder.threshold

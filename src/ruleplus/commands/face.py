@@ -126,15 +126,30 @@ def liveness(
                   f"{'live' if data['live'] else 'spoof'}")
 
 
+DegradeOpt = Annotated[
+    str | None,
+    typer.Option("--degrade", help="apply a synthetic degradation (ruleplus.identity.degrade): "
+                 "blur, noise, low_light, backlight, motion_blur, jpeg, low_resolution, "
+                 "strong_light, rain, haze, colour_cast, tilt, crowd"),
+]
+
+
 def _degrader(name: str | None, strength: float) -> Any:
     if not name:
         return None
-    from ruleplus.identity.degrade import DEGRADATIONS
+    from ruleplus.identity.degrade import ALL_DEGRADATIONS
 
-    if name not in DEGRADATIONS:
-        raise typer.BadParameter(f"--degrade must be one of {', '.join(DEGRADATIONS)}")
-    fn = DEGRADATIONS[name]
-    return lambda image, _name: fn(image, strength)
+    if name not in ALL_DEGRADATIONS:
+        raise typer.BadParameter(f"--degrade must be one of {', '.join(ALL_DEGRADATIONS)}")
+    fn = ALL_DEGRADATIONS[name]
+    return lambda image, file_name: fn(image, strength, seed=_stable_seed(file_name))
+
+
+def _stable_seed(name: str) -> int:
+    """A per-file seed that is the same in every run (Python's ``hash`` is salted)."""
+    import zlib
+
+    return zlib.crc32(name.encode("utf-8")) & 0xFFFF
 
 
 @app.command("eval-pairs")
@@ -143,9 +158,7 @@ def eval_pairs(
     images: Annotated[Path, typer.Option("--images", help="folder holding the images")],
     as_json: JsonOpt = False,
     no_enhance: Annotated[bool, typer.Option("--no-enhance", help="never enhance")] = False,
-    degrade: Annotated[
-        str | None, typer.Option("--degrade", help="apply blur, noise, low_light or backlight")
-    ] = None,
+    degrade: DegradeOpt = None,
     strength: Annotated[float, typer.Option("--strength", help="degradation strength")] = 1.0,
     model_dir: ModelDirOpt = None,
 ) -> None:
@@ -173,9 +186,7 @@ def eval_pairs(
 def eval_liveness(
     directory: Annotated[Path, typer.Argument(help="folder of images with a label file")],
     as_json: JsonOpt = False,
-    degrade: Annotated[
-        str | None, typer.Option("--degrade", help="apply blur, noise, low_light or backlight")
-    ] = None,
+    degrade: DegradeOpt = None,
     strength: Annotated[float, typer.Option("--strength", help="degradation strength")] = 1.0,
     model_dir: ModelDirOpt = None,
     runtime: RuntimeOpt = "torch",

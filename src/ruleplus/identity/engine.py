@@ -17,11 +17,16 @@ import numpy as np
 from ruleplus.identity._image import ImageLimits, load_image
 from ruleplus.identity.detect import Detector, Face
 from ruleplus.identity.embed import Embedder
-from ruleplus.identity.enhance import enhance_face, enhance_for_detection
+from ruleplus.identity.enhance import enhance_face, enhance_for_detection, white_balance
 from ruleplus.identity.errors import IdentityError
 from ruleplus.identity.liveness import LivenessResult, PassiveLiveness
 from ruleplus.identity.match import distance, similarity_from_distance
-from ruleplus.identity.quality import QualityReport, QualityThresholds, assess_quality
+from ruleplus.identity.quality import (
+    QualityReport,
+    QualityThresholds,
+    assess_quality,
+    colour_cast,
+)
 
 __all__ = ["FaceAnalysis", "IdentityEngine", "VerifyResult"]
 
@@ -282,11 +287,14 @@ class IdentityEngine:
             ``no_face``, ``multiple_faces`` and the image errors.
         """
         original = self.load(source)
-        image, faces, brightened = self.find_faces(original)
+        use_enhance = self.enhance if enhance is None else enhance
+        balanced = use_enhance and colour_cast(original) > self.thresholds.max_colour_cast
+        image, faces, brightened = self.find_faces(
+            white_balance(original) if balanced else original)
         if not faces:
             raise IdentityError("no_face", "no face was found in the image")
         face, others = faces[0], faces[1:]
-        quality = assess_quality(image, face, others, self.thresholds)
+        quality = assess_quality(image, face, others, self.thresholds, scene=original)
         if multiple == "error" and not quality.get("multiple_faces").passed:
             raise IdentityError(
                 "multiple_faces",
@@ -294,11 +302,11 @@ class IdentityEngine:
                 faces=1 + len(others),
             )
         result = FaceAnalysis(image, face, others, quality,
-                              ["detection_illumination"] if brightened else [])
+                              ["white_balance"] * balanced
+                              + ["detection_illumination"] * brightened)
         if liveness and self.liveness_model is not None:
             result.liveness = self.liveness_model.score(original if not brightened else image,
                                                         face)
-        use_enhance = self.enhance if enhance is None else enhance
         work = image
         if use_enhance:
             work, steps = enhance_face(image, face, quality)

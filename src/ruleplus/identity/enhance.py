@@ -7,6 +7,10 @@ Only the region around the face (three box sizes wide) is processed, on a copy o
   then CLAHE on the L channel (clip 2, 4×4 tiles);
 * ``overexposure`` failed → gamma that brings the face's mean grey down to ~150.
 
+A strong colour cast is corrected before detection, on the whole image, by
+:func:`white_balance` (grey-world gains estimated on the whole scene, so the face's own skin tone
+is not taken for the illuminant): a cast moves the detector's landmarks as well as the embedding.
+
 Blur is not "repaired": sharpening invents detail the embedding then trusts, so a blurred face
 is reported (``quality.sharpness``) and left to the strategy.
 """
@@ -19,7 +23,10 @@ import numpy as np
 from ruleplus.identity.detect import Face
 from ruleplus.identity.quality import QualityReport
 
-__all__ = ["correct_illumination", "denoise", "enhance_face", "enhance_for_detection"]
+__all__ = [
+    "correct_illumination", "denoise", "enhance_face", "enhance_for_detection", "white_balance",
+    "white_balance_gains",
+]
 
 
 def _gamma_to(region: np.ndarray, current_mean: float, target: float) -> np.ndarray:
@@ -39,6 +46,25 @@ def correct_illumination(region: np.ndarray, face_mean: float, target: float = 1
         lab[..., 0] = tool.apply(lab[..., 0])
         out = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
     return out
+
+
+def white_balance_gains(image: np.ndarray) -> np.ndarray:
+    """Grey-world per-channel gains of ``image`` (BGR), clipped to [0.5, 2]."""
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).reshape(-1, 3)
+    means = np.maximum(small.astype(np.float32).mean(axis=0), 1.0)
+    gains: np.ndarray = np.clip(means.mean() / means, 0.5, 2.0)
+    return gains
+
+
+def white_balance(region: np.ndarray, gains: np.ndarray | None = None) -> np.ndarray:
+    """Apply per-channel ``gains`` (BGR; default: :func:`white_balance_gains` of ``region``)."""
+    if gains is None:
+        gains = white_balance_gains(region)
+    levels = np.arange(256, dtype=np.float32)
+    channels = [cv2.LUT(region[..., i].copy(), np.clip(levels * g, 0, 255).astype(np.uint8))
+                for i, g in enumerate(gains)]
+    result: np.ndarray = cv2.merge(channels)
+    return result
 
 
 def denoise(region: np.ndarray, sigma: float) -> np.ndarray:

@@ -11,6 +11,8 @@ works at), so they do not depend on the photo's resolution:
 * ``brightness`` — mean grey level of the face (``>= min`` else under-exposed,
   ``<= max`` else over-exposed; reported as two checks, ``underexposure`` and ``overexposure``).
 * ``backlight`` — mean grey level of the surroundings minus that of the face (``<= max``).
+* ``colour_cast`` — how far the scene's illuminant is from white: the largest
+  ``|log(channel mean / grey mean)|`` over the whole image (grey-world estimate, ``<= max``).
 * ``yaw``, ``pitch``, ``roll`` — head pose in degrees from the five landmarks (``|x| <= max``).
 * ``multiple_faces`` — faces other than the main one comparable in size and
   confidently detected (``<= 0``); with the defaults at least 0.7 of its size.
@@ -29,7 +31,10 @@ import numpy as np
 
 from ruleplus.identity.detect import Face
 
-__all__ = ["QualityCheck", "QualityReport", "QualityThresholds", "assess_quality", "estimate_pose"]
+__all__ = [
+    "QualityCheck", "QualityReport", "QualityThresholds", "assess_quality", "colour_cast",
+    "estimate_pose",
+]
 
 _LAPLACE_NOISE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 
@@ -49,6 +54,8 @@ class QualityThresholds:
     min_brightness : float, default=60
     max_brightness : float, default=205
     max_backlight : float, default=45
+    max_colour_cast : float, default=0.3
+        A channel more than about 35% off the grey mean (``exp(0.3)``).
     max_yaw : float, default=30
     max_pitch : float, default=25
     max_roll : float, default=30
@@ -64,6 +71,7 @@ class QualityThresholds:
     min_brightness: float = 60
     max_brightness: float = 205
     max_backlight: float = 45
+    max_colour_cast: float = 0.3
     max_yaw: float = 30
     max_pitch: float = 25
     max_roll: float = 30
@@ -198,8 +206,23 @@ def _surround_brightness(image: np.ndarray, face: Face) -> float:
     return float(region[mask].mean()) if mask.any() else float(region.mean())
 
 
-def measure(image: np.ndarray, face: Face) -> dict[str, float | None]:
-    """Return the raw measurements behind :func:`assess_quality`."""
+def colour_cast(image: np.ndarray) -> float:
+    """Largest ``|log(channel mean / grey mean)|`` of ``image`` (0 for a grey-world scene)."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        return 0.0
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).reshape(-1, 3)
+    means = np.maximum(small.astype(np.float32).mean(axis=0), 1.0)
+    return float(np.max(np.abs(np.log(means / means.mean()))))
+
+
+def measure(
+    image: np.ndarray, face: Face, scene: np.ndarray | None = None
+) -> dict[str, float | None]:
+    """Return the raw measurements behind :func:`assess_quality`.
+
+    ``scene`` is the image the colour cast is measured on (default ``image``): the original
+    capture when ``image`` has already been white-balanced.
+    """
     chip = face_chip(image, face)
     smooth = cv2.GaussianBlur(chip.astype(np.float32), (0, 0), 1.0)
     contrast = max(float(smooth[24:136, 24:136].std()), 4.0)
@@ -211,8 +234,9 @@ def measure(image: np.ndarray, face: Face) -> dict[str, float | None]:
     backlight = _surround_brightness(image, face) - brightness
     yaw, pitch, roll = estimate_pose(face.landmarks)
     return {"face_size": face.size, "sharpness": sharpness, "noise": noise_sigma,
-            "brightness": brightness, "backlight": backlight, "yaw": yaw, "pitch": pitch,
-            "roll": roll}
+            "brightness": brightness, "backlight": backlight,
+            "colour_cast": colour_cast(image if scene is None else scene), "yaw": yaw,
+            "pitch": pitch, "roll": roll}
 
 
 def _check(name: str, value: float | None, threshold: float, op: str) -> QualityCheck:
@@ -232,6 +256,7 @@ def assess_quality(
     face: Face,
     others: list[Face] | None = None,
     thresholds: QualityThresholds | None = None,
+    scene: np.ndarray | None = None,
 ) -> QualityReport:
     """Run every quality check on ``face`` in ``image``.
 
@@ -245,9 +270,11 @@ def assess_quality(
         The other faces found in the image.
     thresholds : QualityThresholds, optional
         Defaults to :class:`QualityThresholds`.
+    scene : numpy.ndarray, optional
+        The original capture, for the colour cast, when ``image`` was already corrected.
     """
     t = thresholds or QualityThresholds()
-    m = measure(image, face)
+    m = measure(image, face, scene)
     competing = [
         f for f in others or []
         if f.size >= t.competing_face_ratio * face.size and f.score >= t.competing_face_score
@@ -259,6 +286,7 @@ def assess_quality(
         _check("underexposure", m["brightness"], t.min_brightness, ">="),
         _check("overexposure", m["brightness"], t.max_brightness, "<="),
         _check("backlight", m["backlight"], t.max_backlight, "<="),
+        _check("colour_cast", m["colour_cast"], t.max_colour_cast, "<="),
         _check("yaw", m["yaw"], t.max_yaw, "|x|<="),
         _check("pitch", m["pitch"], t.max_pitch, "|x|<="),
         _check("roll", m["roll"], t.max_roll, "|x|<="),
