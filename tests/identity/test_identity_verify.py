@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")
@@ -145,6 +147,16 @@ def test_identity_face_cli(face_models: Path, pairs_dir: Path, liveness_dir: Pat
     report = json.loads(result.output)
     assert {"accuracy", "far", "frr", "threshold", "n", "median_ms", "fta"} <= set(report)
     assert report["accuracy"] == 1.0
+    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
+                                 "--degrade", "colour_cast", "--details"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["accuracy"] == 1.0 and report["separability"] == 1.0
+    assert [p[:3] for p in report["pairs"]] == [["img1.jpg", "img2.jpg", True],
+                                                 ["img1.jpg", "img3.jpg", False]]
+    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
+                                 "--degrade", "sunburn"])
+    assert result.exit_code != 0 and "--degrade must be one of" in result.output
     result = runner.invoke(app, ["eval-liveness", str(liveness_dir), *args])
     assert json.loads(result.output)["acer"] == 0.0
 
@@ -198,3 +210,18 @@ def test_identity_crowd_keeps_the_main_face(engine: Any, pairs_dir: Path) -> Non
     assert len(busy.others) >= 1
     assert np.linalg.norm(np.subtract(busy.face.box, clean.face.box)) < 0.1 * clean.face.size
     assert np.linalg.norm(busy.template - clean.template) < engine.embedder.threshold
+
+
+@given(st.lists(st.tuples(st.booleans(), st.one_of(st.none(), st.integers(0, 6))), max_size=12))
+def test_identity_separability_is_the_best_threshold(pairs: list[tuple[bool, int | None]]) -> None:
+    from ruleplus.identity.evaluate import _separability
+
+    scored = [["a", "b", same, None if d is None else d / 4] for same, d in pairs]
+    if not scored:
+        assert _separability(scored) == 0.0
+        return
+    best = max(
+        sum((d is not None and d <= t) == same for _, _, same, d in scored)
+        for t in [-1.0] + [d for *_, d in scored if d is not None]
+    )
+    assert _separability(scored) == pytest.approx(best / len(scored))

@@ -160,6 +160,9 @@ def eval_pairs(
     no_enhance: Annotated[bool, typer.Option("--no-enhance", help="never enhance")] = False,
     degrade: DegradeOpt = None,
     strength: Annotated[float, typer.Option("--strength", help="degradation strength")] = 1.0,
+    details: Annotated[
+        bool, typer.Option("--details", help="add every pair's distance and the separability")
+    ] = False,
     model_dir: ModelDirOpt = None,
 ) -> None:
     """Accuracy, FAR, FRR, FTA of 1:1 verification at the fixed threshold on labelled pairs."""
@@ -167,7 +170,7 @@ def eval_pairs(
 
     try:
         engine = _engine(model_dir, "none", not no_enhance)
-        report = evaluate_pairs(engine, pairs, images, _degrader(degrade, strength))
+        report = evaluate_pairs(engine, pairs, images, _degrader(degrade, strength), details)
     except (RuleplusError, ImportError, OSError) as exc:
         _fail(exc if not isinstance(exc, OSError) else RuleplusError(str(exc)), as_json)
         return

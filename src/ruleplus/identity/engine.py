@@ -274,7 +274,8 @@ class IdentityEngine:
         source : bytes, path or array
         embed : bool, default=True
         liveness : bool, default=False
-            Score passive liveness (on the original pixels, never the enhanced ones).
+            Score passive liveness (on the captured pixels — only a strong colour cast is
+            neutralised first — never on the enhanced ones).
         multiple : {"error", "largest"}, default="error"
             With several comparable faces (see ``QualityThresholds.competing_face_ratio``):
             raise ``multiple_faces`` or go on with the largest (and report the quality reason).
@@ -288,9 +289,13 @@ class IdentityEngine:
         """
         original = self.load(source)
         use_enhance = self.enhance if enhance is None else enhance
-        balanced = use_enhance and colour_cast(original) > self.thresholds.max_colour_cast
-        image, faces, brightened = self.find_faces(
-            white_balance(original) if balanced else original)
+        # A strong colour cast moves the landmarks, the embedding and — worse — lifts the
+        # anti-spoofing score of recaptured faces (F1/F2 under a tungsten cast score as live):
+        # a grey-world balance is applied before detection for matching and always for liveness.
+        balanced = ((use_enhance or liveness)
+                    and colour_cast(original) > self.thresholds.max_colour_cast)
+        neutral = white_balance(original) if balanced else original
+        image, faces, brightened = self.find_faces(neutral)
         if not faces:
             raise IdentityError("no_face", "no face was found in the image")
         face, others = faces[0], faces[1:]
@@ -305,7 +310,7 @@ class IdentityEngine:
                               ["white_balance"] * balanced
                               + ["detection_illumination"] * brightened)
         if liveness and self.liveness_model is not None:
-            result.liveness = self.liveness_model.score(original if not brightened else image,
+            result.liveness = self.liveness_model.score(neutral if not brightened else image,
                                                         face)
         work = image
         if use_enhance:

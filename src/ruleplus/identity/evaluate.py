@@ -81,6 +81,7 @@ def evaluate_pairs(
     pairs_csv: Path,
     images_dir: Path,
     transform: Transform | None = None,
+    details: bool = False,
 ) -> dict[str, Any]:
     """Accuracy, FAR, FRR, FTA at the engine's fixed threshold over every pair.
 
@@ -91,6 +92,10 @@ def evaluate_pairs(
     images_dir : Path
     transform : callable, optional
         ``(image, file_name) -> image`` applied after decoding (degradations).
+    details : bool, default=False
+        Add ``pairs``: ``[file_x, file_y, same, distance or None]`` for every pair, and
+        ``separability``: the best accuracy any single threshold could reach on these pairs — a
+        diagnostic of the embedding (chosen on the pairs themselves, so never a claim).
 
     Returns
     -------
@@ -108,20 +113,27 @@ def evaluate_pairs(
     limit = float(engine.embedder.threshold)
     tp = tn = fp = fn = fta = 0
     times = []
+    scored: list[list[Any]] = []
     for a, b, same in pairs:
         (ta, ma, _), (tb, mb, _) = cache[a], cache[b]
         times.append(ma + mb)
         if ta is None or tb is None:
             fta += 1
             decided = False
+            scored.append([a, b, same, None])
         else:
-            decided = distance(ta, tb) <= limit
+            d = distance(ta, tb)
+            decided = d <= limit
+            scored.append([a, b, same, d])
         if same:
             tp, fn = tp + decided, fn + (not decided)
         else:
             fp, tn = fp + decided, tn + (not decided)
     n = len(pairs)
     genuine, impostor = tp + fn, tn + fp
+    extra: dict[str, Any] = {}
+    if details:
+        extra = {"pairs": scored, "separability": _separability(scored)}
     return {
         "n": n,
         "accuracy": (tp + tn) / n if n else 0.0,
@@ -137,7 +149,24 @@ def evaluate_pairs(
         "impostor": impostor,
         "tp": tp, "tn": tn, "fp": fp, "fn": fn,
         "model": engine.embedder.name,
+        **extra,
     }
+
+
+def _separability(scored: list[list[Any]]) -> float:
+    """Best accuracy over all thresholds (pairs without a distance count as non-matches)."""
+    if not scored:
+        return 0.0
+    dist = np.array([np.inf if d is None else d for *_, d in scored])
+    same = np.array([s for _, _, s, _ in scored], bool)
+    order = np.argsort(dist, kind="stable")
+    dist, same = dist[order], same[order]
+    # threshold just below the first pair: every pair rejected; then accept one more at a time
+    correct = int((~same).sum()) + np.concatenate([[0], np.cumsum(np.where(same, 1, -1))])
+    finite = np.concatenate([[True], np.isfinite(dist)])
+    # ties: only cut between distinct distances
+    cut = np.concatenate([[True], np.r_[dist[1:] != dist[:-1], True]])
+    return float(correct[finite & cut].max() / len(scored))
 
 
 _LABEL_NAMES = ("labels", "label", "labels.csv", "label.csv", "labels.txt", "label.txt",
