@@ -225,3 +225,14 @@ def test_identity_separability_is_the_best_threshold(pairs: list[tuple[bool, int
         for t in [-1.0] + [d for *_, d in scored if d is not None]
     )
     assert _separability(scored) == pytest.approx(best / len(scored))
+
+
+@pytest.mark.parametrize(
+    "code", ["ROTATE_90_CLOCKWISE", "ROTATE_90_COUNTERCLOCKWISE", "ROTATE_180"])
+def test_identity_sideways_photo_is_turned_upright(engine: Any, pairs_dir: Path,
+                                                   code: str) -> None:
+    image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
+    upright = engine.analyze(image)
+    sideways = engine.analyze(cv2.rotate(image, getattr(cv2, code)))
+    assert any(step.startswith("rotated_") for step in sideways.enhanced)
+    assert np.linalg.norm(sideways.template - upright.template) < 0.15
