@@ -101,7 +101,7 @@ def bench_sweep(engine: IdentityEngine, pairs: Path) -> list[dict[str, Any]]:
 
 def write_html(report: dict[str, Any], path: Path) -> None:
     """One self-contained page: error rate against strength per degradation, and the tables."""
-    from ruleplus.modeling.report import line_chart
+    from ruleplus.charts import line_chart
 
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
     parts = ["<!doctype html><meta charset='utf-8'><title>ruleplus identity benchmark</title>",

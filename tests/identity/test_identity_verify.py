@@ -154,6 +154,13 @@ def test_identity_face_cli(face_models: Path, pairs_dir: Path, liveness_dir: Pat
     assert report["accuracy"] == 1.0 and report["separability"] == 1.0
     assert [p[:3] for p in report["pairs"]] == [["img1.jpg", "img2.jpg", True],
                                                  ["img1.jpg", "img3.jpg", False]]
+    page = tmp_path / "pairs.html"
+    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
+                                 "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "pairs" not in json.loads(result.output)
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<svg") == 2 and "Pairs decided wrongly (0)" in text and "None." in text
     result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
                                  "--degrade", "sunburn"])
     assert result.exit_code != 0 and "--degrade must be one of" in result.output
@@ -236,3 +243,17 @@ def test_identity_sideways_photo_is_turned_upright(engine: Any, pairs_dir: Path,
     sideways = engine.analyze(cv2.rotate(image, getattr(cv2, code)))
     assert any(step.startswith("rotated_") for step in sideways.enhanced)
     assert np.linalg.norm(sideways.template - upright.template) < 0.15
+
+
+def test_identity_pairs_report_lists_errors_nearest_the_threshold_first() -> None:
+    from ruleplus.identity.report import render_pairs_report
+
+    report = {"n": 4, "accuracy": 0.5, "distance_threshold": 0.6, "threshold": 0.7,
+              "pairs": [["a.jpg", "b.jpg", True, 0.3], ["a.jpg", "c.jpg", False, 0.58],
+                        ["d.jpg", "e.jpg", True, None], ["<x>.jpg", "f.jpg", False, 0.9]]}
+    text = render_pairs_report(report, "t")
+    assert "Pairs decided wrongly (2)" in text
+    assert text.index("c.jpg") < text.index("no face")
+    assert "<x>" not in text and "&lt;x&gt;" not in text  # a correct pair is not listed
+    with pytest.raises(ValueError, match="details=True"):
+        render_pairs_report({"n": 0, "distance_threshold": 0.6})

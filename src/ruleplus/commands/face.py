@@ -163,14 +163,27 @@ def eval_pairs(
     details: Annotated[
         bool, typer.Option("--details", help="add every pair's distance and the separability")
     ] = False,
+    html_path: Annotated[
+        Path | None,
+        typer.Option("--html", help="also write an HTML report (distance histograms, FAR/FRR "
+                     "against the threshold, the pairs decided wrongly)"),
+    ] = None,
     model_dir: ModelDirOpt = None,
 ) -> None:
     """Accuracy, FAR, FRR, FTA of 1:1 verification at the fixed threshold on labelled pairs."""
     from ruleplus.identity.evaluate import evaluate_pairs
+    from ruleplus.identity.report import render_pairs_report
 
     try:
         engine = _engine(model_dir, "none", not no_enhance)
-        report = evaluate_pairs(engine, pairs, images, _degrader(degrade, strength), details)
+        report = evaluate_pairs(engine, pairs, images, _degrader(degrade, strength),
+                                details or html_path is not None)
+        if html_path is not None:
+            title = f"1:1 verification — {pairs.name}" + (
+                f" ({degrade} × {strength:g})" if degrade else "")
+            html_path.write_text(render_pairs_report(report, title), encoding="utf-8")
+            if not details:
+                report = {k: v for k, v in report.items() if k not in ("pairs", "separability")}
     except (RuleplusError, ImportError, OSError) as exc:
         _fail(exc if not isinstance(exc, OSError) else RuleplusError(str(exc)), as_json)
         return

@@ -11,11 +11,11 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from ruleplus.charts import BLUE, GREEN, GREY, RED, bar_chart, line_chart
+
 __all__ = ["render_report"]
 
-_W, _H = 440, 280
-_PAD_L, _PAD_R, _PAD_T, _PAD_B = 52, 16, 16, 40
-_BLUE, _RED, _GREY, _GREEN = "#2f6db5", "#c0392b", "#999999", "#2e8b57"
+_BLUE, _RED, _GREY, _GREEN = BLUE, RED, GREY, GREEN
 
 
 def _e(value: Any) -> str:
@@ -32,145 +32,6 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
     if isinstance(value, float):
         return format(value, spec)
     return _e(value)
-
-
-def _axes(x0: float, x1: float, y0: float, y1: float, xlabel: str, ylabel: str) -> list[str]:
-    iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
-    out = [
-        f'<rect x="{_PAD_L}" y="{_PAD_T}" width="{iw}" height="{ih}" fill="none" stroke="#ccc"/>'
-    ]
-    for k in range(5):
-        fx = x0 + (x1 - x0) * k / 4
-        fy = y0 + (y1 - y0) * k / 4
-        px = _PAD_L + iw * k / 4
-        py = _PAD_T + ih - ih * k / 4
-        out.append(
-            f'<text x="{px:.1f}" y="{_H - _PAD_B + 14}" font-size="10" '
-            f'text-anchor="middle">{fx:.3g}</text>'
-        )
-        out.append(
-            f'<text x="{_PAD_L - 4}" y="{py + 3:.1f}" font-size="10" '
-            f'text-anchor="end">{fy:.3g}</text>'
-        )
-    out.append(
-        f'<text x="{_PAD_L + iw / 2}" y="{_H - 6}" font-size="11" '
-        f'text-anchor="middle">{_e(xlabel)}</text>'
-    )
-    out.append(
-        f'<text x="12" y="{_PAD_T + ih / 2}" font-size="11" text-anchor="middle" '
-        f'transform="rotate(-90 12 {_PAD_T + ih / 2})">{_e(ylabel)}</text>'
-    )
-    return out
-
-
-def _scale(
-    v: float, lo: float, hi: float, start: float, length: float, flip: bool = False
-) -> float:
-    frac = 0.0 if hi == lo else (v - lo) / (hi - lo)
-    return start + length * (1 - frac if flip else frac)
-
-
-def _legend(items: Sequence[tuple[str, str]]) -> list[str]:
-    out = []
-    for i, (name, color) in enumerate(items):
-        x = _PAD_L + 8 + i * 120
-        out.append(f'<rect x="{x}" y="{_PAD_T + 6}" width="10" height="10" fill="{color}"/>')
-        out.append(f'<text x="{x + 14}" y="{_PAD_T + 15}" font-size="11">{_e(name)}</text>')
-    return out
-
-
-def _svg(parts: list[str]) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
-        f'viewBox="0 0 {_W} {_H}" font-family="sans-serif">' + "".join(parts) + "</svg>"
-    )
-
-
-def line_chart(
-    series: Sequence[tuple[str, Sequence[float], Sequence[float], str]],
-    xlabel: str,
-    ylabel: str,
-    diagonal: bool = False,
-) -> str:
-    """Lines ``(name, xs, ys, colour)`` on shared axes."""
-    xs = [x for _, sx, _, _ in series for x in sx]
-    ys = [y for _, _, sy, _ in series for y in sy]
-    x0, x1 = min(xs, default=0.0), max(xs, default=1.0)
-    y0, y1 = min(min(ys, default=0.0), 0.0), max(ys, default=1.0)
-    iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
-    parts = _axes(x0, x1, y0, y1, xlabel, ylabel)
-    if diagonal:
-        parts.append(
-            f'<line x1="{_PAD_L}" y1="{_PAD_T + ih}" x2="{_PAD_L + iw}" y2="{_PAD_T}" '
-            f'stroke="{_GREY}" stroke-dasharray="4 3"/>'
-        )
-    for _, sx, sy, color in series:
-        points = " ".join(
-            f"{_scale(x, x0, x1, _PAD_L, iw):.1f},{_scale(y, y0, y1, _PAD_T, ih, True):.1f}"
-            for x, y in zip(sx, sy, strict=False)
-        )
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
-    parts += _legend([(name, color) for name, _, _, color in series])
-    return _svg(parts)
-
-
-def bar_chart(
-    labels: Sequence[str],
-    groups: Sequence[tuple[str, Sequence[float], str]],
-    ylabel: str,
-    line: tuple[str, Sequence[float | None], str] | None = None,
-) -> str:
-    """Grouped bars per label, with an optional line on its own scale (e.g. event rate)."""
-    values = [v for _, vs, _ in groups for v in vs]
-    y0, y1 = min(min(values, default=0.0), 0.0), max(max(values, default=1.0), 1e-12)
-    iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
-    parts = _axes(0, len(labels), y0, y1, "", ylabel)
-    parts = [p for p in parts if 'text-anchor="middle">' not in p or "rotate" in p]
-    slot = iw / max(len(labels), 1)
-    width = slot * 0.8 / max(len(groups), 1)
-    zero = _scale(0.0, y0, y1, _PAD_T, ih, True)
-    for g, (_, vs, color) in enumerate(groups):
-        for i, v in enumerate(vs):
-            x = _PAD_L + slot * i + slot * 0.1 + width * g
-            y = _scale(v, y0, y1, _PAD_T, ih, True)
-            top, height = min(y, zero), abs(zero - y)
-            parts.append(
-                f'<rect x="{x:.1f}" y="{top:.1f}" width="{width:.1f}" height="{height:.1f}" '
-                f'fill="{color}" opacity="0.8"><title>{_e(labels[i])}: {v:.4g}</title></rect>'
-            )
-    for i, label in enumerate(labels):
-        text = label if len(label) <= 14 else label[:13] + "…"
-        x = _PAD_L + slot * (i + 0.5)
-        parts.append(
-            f'<text x="{x:.1f}" y="{_H - _PAD_B + 12}" font-size="9" text-anchor="end" '
-            f'transform="rotate(-30 {x:.1f} {_H - _PAD_B + 12})">{_e(text)}</text>'
-        )
-    legend = [(name, color) for name, _, color in groups]
-    if line is not None:
-        name, raw, color = line
-        known = [(i, v) for i, v in enumerate(raw) if v is not None]  # empty bins have no rate
-        values = [v for _, v in known]
-        lo, hi = min(values, default=0.0), max(values, default=1.0)
-        lo, hi = min(lo, 0.0), hi if hi > lo else lo + 1.0
-        points = " ".join(
-            f"{_PAD_L + slot * (i + 0.5):.1f},{_scale(v, lo, hi, _PAD_T, ih, True):.1f}"
-            for i, v in known
-        )
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for i, v in known:
-            cx = _PAD_L + slot * (i + 0.5)
-            cy = _scale(v, lo, hi, _PAD_T, ih, True)
-            parts.append(
-                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{color}">'
-                f"<title>{_e(name)}: {v:.4g}</title></circle>"
-            )
-        parts.append(
-            f'<text x="{_W - _PAD_R}" y="{_PAD_T + 28}" font-size="10" text-anchor="end" '
-            f'fill="{color}">{_e(name)} max {hi:.3g}</text>'
-        )
-        legend.append((name, color))
-    parts += _legend(legend)
-    return _svg(parts)
 
 
 def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
