@@ -257,3 +257,16 @@ def test_identity_pairs_report_lists_errors_nearest_the_threshold_first() -> Non
     assert "<x>" not in text and "&lt;x&gt;" not in text  # a correct pair is not listed
     with pytest.raises(ValueError, match="details=True"):
         render_pairs_report({"n": 0, "distance_threshold": 0.6})
+
+
+def test_identity_dark_sideways_photo_is_brightened_and_turned(engine: Any,
+                                                               pairs_dir: Path) -> None:
+    from ruleplus.identity.degrade import low_light
+
+    image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
+    dark = low_light(image, 2.1)  # too dark for YuNet until brightened
+    upright = engine.analyze(dark)
+    sideways = engine.analyze(cv2.rotate(dark, cv2.ROTATE_90_CLOCKWISE))
+    assert upright.enhanced[:1] == ["detection_illumination"]
+    assert sideways.enhanced[:2] == ["detection_illumination", "rotated_270"]
+    assert np.linalg.norm(sideways.template - upright.template) < 0.15

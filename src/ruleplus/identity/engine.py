@@ -246,7 +246,7 @@ class IdentityEngine:
         return load_image(source, self.limits)
 
     def find_faces(self, image: np.ndarray) -> tuple[np.ndarray, list[Face], list[str]]:
-        """Detect faces: primary, primary on turned copies, on a brightened copy, the fallback.
+        """Detect faces: primary (and turned copies), the same on a brightened copy, the fallback.
 
         A phone held sideways (or upside down) without an EXIF orientation tag gives a turned
         face. YuNet still finds many turned faces, with landmarks placed as if upright, but
@@ -261,25 +261,31 @@ class IdentityEngine:
             The image the faces belong to (a turned or brightened copy when that found them)
             and the steps taken to get it (``rotated_90``, ``detection_illumination``…).
         """
-        faces = self.detector.detect(image)
-        best: tuple[np.ndarray, list[Face], list[str]] = (image, faces, [])
-        if not faces or faces[0].score < UPRIGHT_SCORE:
-            floor = faces[0].score + TURN_MARGIN if faces else 0.0
-            for degrees, code in ((90, cv2.ROTATE_90_CLOCKWISE),
-                                  (270, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180)):
-                turned = cv2.rotate(image, code)
-                found = self.detector.detect(turned)
-                if found and found[0].score >= floor:
-                    best, floor = (turned, found, [f"rotated_{degrees}"]), found[0].score
-        if best[1]:
-            return best
+        found = self._upright_search(image)
+        if found[1]:
+            return found
         bright = enhance_for_detection(image)
-        faces = self.detector.detect(bright)
+        turned, faces, steps = self._upright_search(bright)
         if faces:
-            return bright, faces, ["detection_illumination"]
+            return turned, faces, ["detection_illumination", *steps]
         if self.fallback is not None:
             faces = self.fallback.detect(image)
         return image, faces, []
+
+    def _upright_search(self, image: np.ndarray) -> tuple[np.ndarray, list[Face], list[str]]:
+        """Primary detector on ``image`` and, when that is empty or weak, on its turned copies."""
+        faces = self.detector.detect(image)
+        best: tuple[np.ndarray, list[Face], list[str]] = (image, faces, [])
+        if faces and faces[0].score >= UPRIGHT_SCORE:
+            return best
+        floor = faces[0].score + TURN_MARGIN if faces else 0.0
+        for degrees, code in ((90, cv2.ROTATE_90_CLOCKWISE),
+                              (270, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180)):
+            turned = cv2.rotate(image, code)
+            found = self.detector.detect(turned)
+            if found and found[0].score >= floor:
+                best, floor = (turned, found, [f"rotated_{degrees}"]), found[0].score
+        return best
 
     def analyze(
         self,
