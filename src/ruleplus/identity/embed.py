@@ -2,7 +2,8 @@
 
 * :class:`DlibEmbedder` — dlib's ResNet (128-d, 99.38% on LFW), aligned with dlib's 5-point
   landmarks (``get_face_chip`` geometry). Euclidean distance, a-priori threshold 0.6 (dlib's
-  documented value).
+  documented value). Run by PyTorch from dlib's own weights file when torch is installed
+  (about 5× faster than dlib's BLAS-less CPU build), else by dlib.
 * :class:`OnnxArcFaceEmbedder` — any ArcFace-style ONNX model the user supplies (112×112 RGB,
   aligned to the standard 5-point template from the detector's landmarks), L2-normalised.
 * :class:`PixelEmbedder` — a fake for tests: a normalised thumbnail of the face. No accuracy claim.
@@ -10,13 +11,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
+from ruleplus.identity._dlib_resnet import DlibResNet, read_dlib_resnet
 from ruleplus.identity.detect import Face
 
 __all__ = ["DlibEmbedder", "Embedder", "OnnxArcFaceEmbedder", "PixelEmbedder"]
@@ -66,21 +69,37 @@ class DlibEmbedder:
         ``shape_predictor_5_face_landmarks.dat`` (the 68-point model is never used).
     threshold : float, default=0.6
         Same-person distance threshold (dlib's documented value, fixed a priori).
+    runtime : {"auto", "torch", "dlib"}, default="auto"
+        Who runs the network: ``torch`` reads the same weights into PyTorch (about 5× faster
+        on a CPU, identical descriptors to within 1e-6; see ``_dlib_resnet.py``), ``dlib``
+        uses dlib's own net, ``auto`` takes torch when it is installed.
     """
 
     name = "dlib_resnet_v1"
     dim = 128
 
     def __init__(
-        self, recognition_model_path: Path, shape_predictor_path: Path, threshold: float = 0.6
+        self,
+        recognition_model_path: Path,
+        shape_predictor_path: Path,
+        threshold: float = 0.6,
+        runtime: Literal["auto", "torch", "dlib"] = "auto",
     ) -> None:
         import dlib
 
         self._dlib = dlib
-        self._net = dlib.face_recognition_model_v1(str(recognition_model_path))
         self._predictor = dlib.shape_predictor(str(shape_predictor_path))
         self.threshold = threshold
         self._lock = threading.Lock()
+        self._torch_net: DlibResNet | None = None
+        self._net = None
+        if runtime == "auto":
+            runtime = "torch" if importlib.util.find_spec("torch") is not None else "dlib"
+        if runtime == "torch":
+            self._torch_net = DlibResNet(read_dlib_resnet(Path(recognition_model_path)))
+        else:
+            self._net = dlib.face_recognition_model_v1(str(recognition_model_path))
+        self.runtime = runtime
 
     def shape(self, image: np.ndarray, face: Face) -> tuple[np.ndarray, object]:
         """Return the RGB crop around ``face`` and dlib's 5-point shape in it."""
@@ -99,8 +118,10 @@ class DlibEmbedder:
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray:
         """Return the 128-d descriptor of ``face`` in ``image``."""
         rgb, shape = self.shape(image, face)
+        chip = self._dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
+        if self._torch_net is not None:
+            return self._torch_net(np.asarray(chip))
         with self._lock:  # dlib's net object is not documented as thread-safe
-            chip = self._dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
             vec = self._net.compute_face_descriptor(chip)
         return np.asarray(vec, dtype=np.float32)
 
