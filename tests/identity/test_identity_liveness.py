@@ -35,11 +35,11 @@ def test_identity_shared_liveness_samples(engine: Any, liveness_dir: Path, name:
     assert (analysis.liveness.score > 0.9) if live else (analysis.liveness.score < 0.4)
 
 
-@pytest.mark.parametrize("strength", [0.75, 1.0, 1.25])
+@pytest.mark.parametrize("strength", [0.4, 0.6, 0.75, 1.0, 1.25])
 def test_identity_colour_cast_does_not_make_a_recapture_live(engine: Any, liveness_dir: Path,
                                                              strength: float) -> None:
-    # Under a strong tungsten cast MiniFASNet alone scores F1 and F2 as live (0.75 and 0.57 at
-    # strength 1); the grey-world balance before scoring keeps them spoofs.
+    # Under a tungsten cast MiniFASNet alone scores F1 as live from strength 0.6 (0.51; 0.75 at
+    # strength 1, F2 0.57); the grey-world balance before scoring keeps them spoofs.
     from ruleplus.identity.degrade import colour_cast
 
     for name, live in (("image_T1.jpg", True), ("image_F1.jpg", False), ("image_F2.jpg", False)):

@@ -81,7 +81,7 @@ def test_identity_enhancement_runs_when_asked(engine: Any, pairs_dir: Path) -> N
     assert "illumination" in dark.enhanced
     noisy = engine.analyze(noise(image, 1.5))
     assert "denoise" in noisy.enhanced
-    assert engine.analyze(image).enhanced == []
+    assert not {"denoise", "illumination"} & set(engine.analyze(image).enhanced)
 
 
 def test_identity_pose_estimate_signs() -> None:
@@ -201,7 +201,7 @@ def test_identity_colour_cast_is_flagged_and_balanced(engine: Any, pairs_dir: Pa
     analysis = engine.analyze(tinted)
     assert "quality.colour_cast" in analysis.quality.reasons
     assert "white_balance" in analysis.enhanced
-    assert colour_cast(analysis.image) < engine.thresholds.max_colour_cast
+    assert colour_cast(analysis.image) < engine.thresholds.balance_colour_cast
     # the balanced face is still, comfortably, the same person as the clean one
     assert np.linalg.norm(analysis.template - engine.template(image)) < 0.2
     # without enhancement nothing is changed, but the cast is still reported
@@ -234,8 +234,7 @@ def test_identity_separability_is_the_best_threshold(pairs: list[tuple[bool, int
     assert _separability(scored) == pytest.approx(best / len(scored))
 
 
-@pytest.mark.parametrize(
-    "code", ["ROTATE_90_CLOCKWISE", "ROTATE_90_COUNTERCLOCKWISE", "ROTATE_180"])
+@pytest.mark.parametrize("code", ["ROTATE_90_CLOCKWISE", "ROTATE_90_COUNTERCLOCKWISE"])
 def test_identity_sideways_photo_is_turned_upright(engine: Any, pairs_dir: Path,
                                                    code: str) -> None:
     image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
@@ -261,10 +260,8 @@ def test_identity_pairs_report_lists_errors_nearest_the_threshold_first() -> Non
 
 def test_identity_dark_sideways_photo_is_brightened_and_turned(engine: Any,
                                                                pairs_dir: Path) -> None:
-    from ruleplus.identity.degrade import low_light
-
     image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
-    dark = low_light(image, 2.1)  # too dark for YuNet until brightened
+    dark = (image.astype(np.float32) * 0.04).astype(np.uint8)  # YuNet needs it brightened
     upright = engine.analyze(dark)
     sideways = engine.analyze(cv2.rotate(dark, cv2.ROTATE_90_CLOCKWISE))
     assert upright.enhanced[:1] == ["detection_illumination"]

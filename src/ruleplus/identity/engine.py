@@ -248,12 +248,14 @@ class IdentityEngine:
     def find_faces(self, image: np.ndarray) -> tuple[np.ndarray, list[Face], list[str]]:
         """Detect faces: primary (and turned copies), the same on a brightened copy, the fallback.
 
-        A phone held sideways (or upside down) without an EXIF orientation tag gives a turned
-        face. YuNet still finds many turned faces, with landmarks placed as if upright, but
-        scores them lower (0.78–0.91 on the shared photos, against 0.92–0.96 upright). So when
-        nothing is found, or the best face scores below ``UPRIGHT_SCORE``, the image is also
-        tried turned by 90°, 270° and 180°, and a turn wins only when its face scores
-        ``TURN_MARGIN`` higher.
+        A phone held sideways without an EXIF orientation tag gives a face turned by 90°.
+        YuNet still finds some turned faces, with landmarks placed as if upright, but scores
+        them lower (0.78–0.84 on the shared photos, against 0.92–0.96 upright). So when nothing
+        is found, or the best face scores below ``UPRIGHT_SCORE``, the image is also tried
+        turned by 90° and 270°, and a turn wins only when its face scores ``TURN_MARGIN``
+        higher. Upside-down (180°) is not tried: YuNet scores upside-down faces almost as high
+        as upright ones, and a degraded upright photo (img17 under a colour cast: 0.72) can
+        score lower than its upside-down copy (0.88).
 
         Returns
         -------
@@ -280,7 +282,7 @@ class IdentityEngine:
             return best
         floor = faces[0].score + TURN_MARGIN if faces else 0.0
         for degrees, code in ((90, cv2.ROTATE_90_CLOCKWISE),
-                              (270, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180)):
+                              (270, cv2.ROTATE_90_COUNTERCLOCKWISE)):
             turned = cv2.rotate(image, code)
             found = self.detector.detect(turned)
             if found and found[0].score >= floor:
@@ -318,13 +320,12 @@ class IdentityEngine:
         """
         original = self.load(source)
         use_enhance = self.enhance if enhance is None else enhance
-        # A strong colour cast moves the landmarks, the embedding and — worse — lifts the
-        # anti-spoofing score of recaptured faces (F1/F2 under a tungsten cast score as live):
-        # a grey-world balance is applied before detection for matching and always for liveness.
-        balanced = ((use_enhance or liveness)
-                    and colour_cast(original) > self.thresholds.max_colour_cast)
-        neutral = white_balance(original) if balanced else original
-        image, faces, steps = self.find_faces(neutral)
+        # A strong colour cast moves the landmarks and the embedding; even a mild one lifts the
+        # anti-spoofing score of recaptured faces (F1 under a tungsten cast scores as live), so
+        # liveness gets a grey-world balance at a lower cast than matching does.
+        cast = colour_cast(original)
+        balanced = use_enhance and cast > self.thresholds.balance_colour_cast
+        image, faces, steps = self.find_faces(white_balance(original) if balanced else original)
         if not faces:
             raise IdentityError("no_face", "no face was found in the image")
         face, others = faces[0], faces[1:]
@@ -338,9 +339,12 @@ class IdentityEngine:
         result = FaceAnalysis(image, face, others, quality,
                               ["white_balance"] * balanced + steps)
         if liveness and self.liveness_model is not None:
-            # liveness sees captured pixels: the rotated copy is only re-ordered, the brightened
-            # one is not (it is scored only when nothing else found the face)
-            result.liveness = self.liveness_model.score(image, face)
+            # liveness sees captured pixels (a turned copy only re-orders them; a brightened one
+            # is used only when nothing else found the face), colour-balanced as said above
+            neutral = image
+            if not balanced and cast > self.thresholds.liveness_colour_cast:
+                neutral = white_balance(image)
+            result.liveness = self.liveness_model.score(neutral, face)
         work = image
         if use_enhance:
             work, steps = enhance_face(image, face, quality)

@@ -10,7 +10,8 @@ Over-exposure is reported, not corrected: clipped highlights hold no detail to r
 the benchmark a gamma towards mid-grey raised false accepts under strong light (94.3% against
 95.3% uncorrected at strength 1, 98.3% against 98.7% at 0.75).
 
-A strong colour cast is corrected before detection, on the whole image, by
+A strong colour cast (``QualityThresholds.balance_colour_cast``) is corrected before detection,
+on the whole image, by
 :func:`white_balance` (grey-world gains estimated on the whole scene, so the face's own skin tone
 is not taken for the illuminant): a cast moves the detector's landmarks as well as the embedding.
 
