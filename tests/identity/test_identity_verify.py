@@ -267,3 +267,52 @@ def test_identity_dark_sideways_photo_is_brightened_and_turned(engine: Any,
     assert upright.enhanced[:1] == ["detection_illumination"]
     assert sideways.enhanced[:2] == ["detection_illumination", "rotated_270"]
     assert np.linalg.norm(sideways.template - upright.template) < 0.15
+
+
+def test_identity_dedupe_groups_the_same_person(engine: Any, pairs_dir: Path,
+                                                tmp_path: Path) -> None:
+    from ruleplus.identity.dedupe import find_duplicates, image_files
+
+    for name in ("img1.jpg", "img2.jpg", "img22.jpg", "img23.jpg", "img8.jpg"):
+        (tmp_path / name).write_bytes((pairs_dir / name).read_bytes())
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((200, 200, 3), 90, np.uint8))
+    (tmp_path / "notes.txt").write_text("not a photo")
+    seen: list[int] = []
+    report = find_duplicates(engine, image_files(tmp_path), seen.append)
+    assert report["n"] == 6 and report["embedded"] == 5 and seen[-1] == 6
+    assert [g["files"] for g in report["groups"]] == [["img1.jpg", "img2.jpg"],
+                                                      ["img22.jpg", "img23.jpg"]]
+    assert all(g["min_similarity"] >= report["threshold"] for g in report["groups"])
+    assert report["failures"] == [{"file": "blank.png", "code": "no_face"}]
+    assert "template" not in str(report)
+
+
+def test_identity_dedupe_pairs_are_exact() -> None:
+    from ruleplus.identity.dedupe import _groups, _matching_pairs
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2500, 8)).astype(np.float32)
+    x[2400] = x[3] + 0.01  # a near copy across blocks
+    pairs = _matching_pairs(x, 0.5)
+    # brute force for the first 300 rows against every row
+    d = np.linalg.norm(x[:300, None].astype(np.float64) - x[None], axis=2)
+    expected = {(int(i), int(j)) for i, j in zip(*np.nonzero(d <= 0.5), strict=True) if i < j}
+    assert {(i, j) for i, j, _ in pairs if i < 300} == expected
+    assert (3, 2400) in {(i, j) for i, j, _ in pairs}
+    assert _groups(4, [(0, 1, 0.1), (1, 2, 0.2)]) == [[0, 1, 2]]
+
+
+def test_identity_dedupe_cli(face_models: Path, pairs_dir: Path, tmp_path: Path) -> None:
+    typer_testing = pytest.importorskip("typer.testing")
+    from ruleplus.commands.face import app
+
+    for name in ("img22.jpg", "img23.jpg", "img8.jpg"):
+        (tmp_path / name).write_bytes((pairs_dir / name).read_bytes())
+    runner = typer_testing.CliRunner()
+    result = runner.invoke(app, ["dedupe", str(tmp_path), "--json", "--model-dir",
+                                 str(face_models)])
+    assert result.exit_code == 0, result.output
+    assert [g["files"] for g in json.loads(result.output)["groups"]] == [["img22.jpg",
+                                                                          "img23.jpg"]]
+    result = runner.invoke(app, ["dedupe", str(tmp_path / "img8.jpg"), "--json"])
+    assert result.exit_code == 2 and "is not a folder" in result.output

@@ -198,6 +198,40 @@ def eval_pairs(
     out.print(table)
 
 
+@app.command()
+def dedupe(
+    folder: Annotated[Path, typer.Argument(help="folder of photos (one application each)")],
+    as_json: JsonOpt = False,
+    model_dir: ModelDirOpt = None,
+) -> None:
+    """Groups of photos in FOLDER that show the same person (duplicate applications)."""
+    from rich.progress import Progress
+
+    from ruleplus.identity.dedupe import find_duplicates, image_files
+
+    try:
+        if not folder.is_dir():
+            raise RuleplusError(f"{folder} is not a folder")
+        photos = image_files(folder)
+        engine = _engine(model_dir, "none")
+        with Progress(console=err, transient=True, disable=as_json) as bar:
+            task = bar.add_task("embedding", total=len(photos))
+            report = find_duplicates(engine, photos,
+                                     lambda done: bar.update(task, completed=done))
+    except (RuleplusError, ImportError, OSError) as exc:
+        _fail(exc if not isinstance(exc, OSError) else RuleplusError(str(exc)), as_json)
+        return
+    if as_json:
+        _print_json(report)
+        return
+    out.print(f"{report['embedded']} of {report['n']} photos embedded; "
+              f"{len(report['groups'])} group(s) at similarity ≥ {report['threshold']:.2f}")
+    for group in report["groups"]:
+        out.print(f"  {', '.join(group['files'])}  (weakest link {group['min_similarity']})")
+    for failure in report["failures"]:
+        out.print(f"  [yellow]{failure['file']}[/yellow]: {failure['code']}")
+
+
 @app.command("eval-liveness")
 def eval_liveness(
     directory: Annotated[Path, typer.Argument(help="folder of images with a label file")],
