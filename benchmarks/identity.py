@@ -158,8 +158,8 @@ def _to_640x480(image: np.ndarray) -> np.ndarray:
 
 
 def bench_latency(engine: IdentityEngine, shared: Path, rounds: int) -> dict[str, Any]:
-    """Median verify time of two 640×480 JPEGs on one core, with the ResNet run by PyTorch
-    (the default) and by dlib itself (the peer), in the same run.
+    """Median verify time of two 640×480 JPEGs on one core, with the ResNet run by PyTorch,
+    by ONNX Runtime (exported) and by dlib itself (the peer), in the same run.
 
     Each call decodes, detects, checks quality, scores the selfie's liveness and embeds both.
     """
@@ -170,9 +170,19 @@ def bench_latency(engine: IdentityEngine, shared: Path, rounds: int) -> dict[str
     idp = _to_640x480(engine.load(shared / "data/faces/pairs/img2.jpg"))
     id_photo = bytes(cv2.imencode(".jpg", idp)[1].tobytes())
     model_dir = shared / "models/face"
-    runtimes = {"torch": engine.embedder,
-                "dlib": DlibEmbedder(m.resolve_model(m.DLIB_RESNET, model_dir),
-                                     m.resolve_model(m.DLIB_SP5, model_dir), runtime="dlib")}
+    files = (m.resolve_model(m.DLIB_RESNET, model_dir), m.resolve_model(m.DLIB_SP5, model_dir))
+    runtimes = {"torch": DlibEmbedder(*files, runtime="torch"),
+                "dlib": DlibEmbedder(*files, runtime="dlib")}
+    try:
+        import tempfile
+
+        from ruleplus.identity._dlib_resnet import export_onnx
+
+        scratch = Path(tempfile.mkdtemp(prefix="ruleplus-bench-"))
+        runtimes["onnx"] = DlibEmbedder(*files, runtime="onnx",
+                                        onnx_path=export_onnx(files[0], scratch))
+    except ImportError:  # onnx / onnxruntime not installed
+        pass
     _pin({0})
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
@@ -348,7 +358,9 @@ def _print(report: dict[str, Any]) -> None:
     lat = report["latency"]
     console.print(f"verify 2×640×480 on one core: median {lat['median_ms']:.1f} ms, "
                   f"p90 {lat['p90_ms']:.1f} ms ({lat['rounds']} rounds; target ≤ 300 ms); "
-                  f"with dlib running the ResNet: median {lat['dlib']['median_ms']:.1f} ms")
+                  f"ResNet by dlib: median {lat['dlib']['median_ms']:.1f} ms"
+                  + (f", by ONNX Runtime: {lat['onnx']['median_ms']:.1f} ms" if "onnx" in lat
+                     else ""))
     if "pairs" in report:
         table = Table(title="1:1 accuracy on the 300 shared pairs (target ≥ 0.99)")
         for col in ("condition", "enhance", "accuracy", "far", "frr", "fta", "separability",

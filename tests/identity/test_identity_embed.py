@@ -69,3 +69,28 @@ def test_identity_residual_add_pads_at_the_end() -> None:
     assert out.shape == (1, 4, 4, 4)
     assert out[0, :2, :3, :3].eq(3).all() and out[0, 2:].eq(2).all()
     assert out[0, :2, 3, :].eq(2).all() and out[0, :2, :, 3].eq(2).all()
+
+
+def test_identity_onnx_resnet_matches_and_is_picked(engine: Any, face_models: Path,
+                                                    pairs_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    typer_testing = pytest.importorskip("typer.testing")
+    from ruleplus.commands.face import app
+    from ruleplus.identity._dlib_resnet import ONNX_NAME
+    from ruleplus.identity.embed import DlibEmbedder
+
+    result = typer_testing.CliRunner().invoke(app, ["export-onnx", str(tmp_path),
+                                                    "--model-dir", str(face_models)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ONNX_NAME).is_file()
+    args = (m.resolve_model(m.DLIB_RESNET, face_models), m.resolve_model(m.DLIB_SP5, face_models))
+    onnx = DlibEmbedder(*args, onnx_path=tmp_path / ONNX_NAME)
+    assert onnx.runtime == "onnx"
+    image = engine.load(pairs_dir / "img1.jpg")
+    face = engine.detector.detect(image)[0]
+    assert np.abs(onnx.embed(image, face) - engine.embedder.embed(image, face)).max() < 1e-5
+    assert DlibEmbedder(*args, onnx_path=tmp_path / "missing.onnx").runtime == "torch"
+    with pytest.raises(IdentityError) as info:
+        DlibEmbedder(*args, runtime="onnx")
+    assert info.value.code == "model_missing"

@@ -268,7 +268,12 @@ def export_onnx(
     target: Annotated[Path, typer.Argument(help="folder for the ONNX files")],
     model_dir: ModelDirOpt = None,
 ) -> None:
-    """Export the MiniFASNets to ONNX (then ``--liveness-runtime onnx`` runs without torch)."""
+    """Export the MiniFASNets and the face-embedding ResNet to ONNX.
+
+    With the files in the model directory, ``--liveness-runtime onnx`` runs liveness without
+    torch, and the embedding runs on ONNX Runtime (the fastest of its three runtimes).
+    """
+    from ruleplus.identity import _dlib_resnet as resnet
     from ruleplus.identity import liveness as live
     from ruleplus.identity import models as m
 
@@ -278,6 +283,7 @@ def export_onnx(
                                      m.resolve_model(m.FAS_V1SE, directory))
         for path in live.export_onnx(runtime, target):
             out.print(str(path))
+        out.print(str(resnet.export_onnx(m.resolve_model(m.DLIB_RESNET, directory), target)))
     except (RuleplusError, ImportError) as exc:
         _fail(exc, False)
 

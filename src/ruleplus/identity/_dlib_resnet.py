@@ -30,7 +30,13 @@ import numpy as np
 
 from ruleplus.identity.errors import IdentityError
 
-__all__ = ["DlibResNet", "DlibResNetWeights", "read_dlib_resnet"]
+__all__ = [
+    "ONNX_NAME", "DlibResNet", "DlibResNetWeights", "OnnxDlibResNet", "export_onnx",
+    "read_dlib_resnet",
+]
+
+#: File name of the exported network (input ``(n, 150, 150, 3)`` RGB as float32).
+ONNX_NAME = "dlib_resnet_v1.onnx"
 
 _LAYER_NAME = re.compile(rb"\x01([\x03-\x20])(con_4|affine_|fc_2|input_rgb_image_sized)")
 _CONVOLUTIONS = 29
@@ -196,20 +202,79 @@ class DlibResNet:
         y = functional.conv2d(x, weight, bias, stride=stride, padding=padding)
         return functional.relu(y) if relu else y
 
-    def __call__(self, chips: np.ndarray) -> np.ndarray:
-        """Descriptors of RGB ``uint8`` chips, shape ``(n, 150, 150, 3)`` or ``(150, 150, 3)``."""
+    def forward(self, x: Any) -> Any:
+        """Descriptors of a float32 ``(n, 150, 150, 3)`` RGB tensor (0–255)."""
         from torch.nn import functional
 
+        x = (x.permute(0, 3, 1, 2) - self._mean) / 256.0
+        x = functional.max_pool2d(self._conv(x, 0, True), 3, 2)
+        for first in range(1, len(self._layers), 2):
+            down = self._layers[first][2] == 2
+            y = self._conv(self._conv(x, first, True), first + 1, False)
+            shortcut = functional.avg_pool2d(x, 2, 2) if down else x
+            x = functional.relu(_add_padded(y, shortcut))
+        return x.mean(dim=(2, 3)) @ self._linear
+
+    def __call__(self, chips: np.ndarray) -> np.ndarray:
+        """Descriptors of RGB ``uint8`` chips, shape ``(n, 150, 150, 3)`` or ``(150, 150, 3)``."""
         batch = chips[None] if chips.ndim == 3 else chips
         with self._torch.inference_mode():
             x = self._torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-            x = (x.permute(0, 3, 1, 2) - self._mean) / 256.0
-            x = functional.max_pool2d(self._conv(x, 0, True), 3, 2)
-            for first in range(1, len(self._layers), 2):
-                down = self._layers[first][2] == 2
-                y = self._conv(self._conv(x, first, True), first + 1, False)
-                shortcut = functional.avg_pool2d(x, 2, 2) if down else x
-                x = functional.relu(_add_padded(y, shortcut))
-            out = x.mean(dim=(2, 3)) @ self._linear
+            out = self.forward(x)
         result: np.ndarray = out.numpy().astype(np.float32)
         return result[0] if chips.ndim == 3 else result
+
+
+class OnnxDlibResNet:
+    """The network exported by :func:`export_onnx`, run by ONNX Runtime (no torch, no dlib net).
+
+    Parameters
+    ----------
+    path : Path
+        The ``.onnx`` file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        self._session = ort.InferenceSession(str(path), options,
+                                             providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, chips: np.ndarray) -> np.ndarray:
+        """Descriptors of RGB ``uint8`` chips, shape ``(n, 150, 150, 3)`` or ``(150, 150, 3)``."""
+        batch = np.ascontiguousarray(chips[None] if chips.ndim == 3 else chips, dtype=np.float32)
+        out = np.asarray(self._session.run(None, {self._input: batch})[0], dtype=np.float32)
+        return out[0] if chips.ndim == 3 else out
+
+
+def export_onnx(weights_path: Path, directory: Path) -> Path:
+    """Write the network read from ``weights_path`` to ``directory / ONNX_NAME``.
+
+    The batch dimension is dynamic; rows, columns and channels are fixed at 150×150×3.
+    """
+    import io
+    import warnings
+
+    import torch
+
+    net = DlibResNet(read_dlib_resnet(weights_path))
+
+    class _Module(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return net.forward(x)
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exporter deprecation chatter
+        torch.onnx.export(_Module(), (torch.zeros(1, 150, 150, 3),), buffer,  # type: ignore[arg-type]
+                          input_names=["chips"], output_names=["descriptors"],
+                          dynamic_axes={"chips": {0: "n"}, "descriptors": {0: "n"}},
+                          opset_version=17, dynamo=False)
+    target = directory / ONNX_NAME
+    target.write_bytes(buffer.getvalue())
+    return target

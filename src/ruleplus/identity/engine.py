@@ -226,7 +226,10 @@ class IdentityEngine:
             log.warning("YuNet is not installed; using dlib's HOG detector only")
             detector, fallback = HogDetector(sp5), None
         if embedder is None:
-            embedder = DlibEmbedder(m.resolve_model(m.DLIB_RESNET, directory), sp5)
+            from ruleplus.identity._dlib_resnet import ONNX_NAME
+
+            embedder = DlibEmbedder(m.resolve_model(m.DLIB_RESNET, directory), sp5,
+                                    onnx_path=Path(onnx_dir or directory) / ONNX_NAME)
         runtime: PassiveLiveness | None = None
         if liveness == "torch":
             from ruleplus.identity.liveness import TorchLiveness
