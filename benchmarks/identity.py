@@ -101,12 +101,11 @@ def bench_sweep(engine: IdentityEngine, pairs: Path) -> list[dict[str, Any]]:
 
 def write_html(report: dict[str, Any], path: Path) -> None:
     """One self-contained page: error rate against strength per degradation, and the tables."""
-    from ruleplus.charts import line_chart
+    from ruleplus.charts import REPORT_CSS, line_chart
 
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
     parts = ["<!doctype html><meta charset='utf-8'><title>ruleplus identity benchmark</title>",
-             "<style>body{font-family:sans-serif;max-width:960px;margin:2em auto}"
-             "td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>",
+             f"<style>{REPORT_CSS}</style>",
              "<h1>Identity benchmark</h1>",
              f"<p>{json.dumps(report['machine'])}; threshold: "
              f"{json.dumps(report['threshold'])}</p>"]

@@ -11,15 +11,42 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["BLUE", "GREEN", "GREY", "RED", "bar_chart", "line_chart"]
+__all__ = [
+    "BLUE",
+    "GREEN",
+    "GREY",
+    "RED",
+    "REPORT_CSS",
+    "bar_chart",
+    "escape",
+    "line_chart",
+]
 
 _W, _H = 440, 280
 _PAD_L, _PAD_R, _PAD_T, _PAD_B = 52, 16, 16, 40
 BLUE, RED, GREY, GREEN = "#2f6db5", "#c0392b", "#999999", "#2e8b57"
 
 
-def _e(value: Any) -> str:
+#: The stylesheet the HTML reports share (model validation, identity evaluation, benchmarks).
+REPORT_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
+h3{font-size:14px;margin:10px 0 4px}
+table{border-collapse:collapse;font-size:12px;margin:6px 0}
+td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:16px}.card{border:1px solid #eee;padding:8px}
+.kpi{display:inline-block;margin-right:24px;font-size:13px}.kpi b{font-size:20px;display:block}
+.note{color:#666;font-size:12px}
+"""
+
+
+def escape(value: Any) -> str:
+    """``value`` as text safe inside HTML or SVG (quotes included)."""
     return html.escape(str(value), quote=True)
+
+
+_e = escape
 
 
 def _axes(x0: float, x1: float, y0: float, y1: float, xlabel: str, ylabel: str) -> list[str]:

@@ -18,7 +18,12 @@ import numpy as np
 from ruleplus.identity._image import ImageLimits, load_image
 from ruleplus.identity.detect import Detector, Face
 from ruleplus.identity.embed import Embedder
-from ruleplus.identity.enhance import enhance_face, enhance_for_detection, white_balance
+from ruleplus.identity.enhance import (
+    enhance_face,
+    enhance_for_detection,
+    white_balance,
+    white_balance_gains,
+)
 from ruleplus.identity.errors import IdentityError
 from ruleplus.identity.liveness import LivenessResult, PassiveLiveness
 from ruleplus.identity.match import distance, similarity_from_distance
@@ -26,7 +31,8 @@ from ruleplus.identity.quality import (
     QualityReport,
     QualityThresholds,
     assess_quality,
-    colour_cast,
+    cast_of_means,
+    channel_means,
 )
 
 __all__ = ["FaceAnalysis", "IdentityEngine", "VerifyResult"]
@@ -326,13 +332,16 @@ class IdentityEngine:
         # A strong colour cast moves the landmarks and the embedding; even a mild one lifts the
         # anti-spoofing score of recaptured faces (F1 under a tungsten cast scores as live), so
         # liveness gets a grey-world balance at a lower cast than matching does.
-        cast = colour_cast(original)
+        means = channel_means(original)  # measured once: a 4 MP photo costs about 13 ms
+        cast = cast_of_means(means)
+        gains = white_balance_gains(original, means)
         balanced = use_enhance and cast > self.thresholds.balance_colour_cast
-        image, faces, steps = self.find_faces(white_balance(original) if balanced else original)
+        image, faces, steps = self.find_faces(
+            white_balance(original, gains) if balanced else original)
         if not faces:
             raise IdentityError("no_face", "no face was found in the image")
         face, others = faces[0], faces[1:]
-        quality = assess_quality(image, face, others, self.thresholds, scene=original)
+        quality = assess_quality(image, face, others, self.thresholds, cast=cast)
         if multiple == "error" and not quality.get("multiple_faces").passed:
             raise IdentityError(
                 "multiple_faces",
@@ -346,7 +355,7 @@ class IdentityEngine:
             # is used only when nothing else found the face), colour-balanced as said above
             neutral = image
             if not balanced and cast > self.thresholds.liveness_colour_cast:
-                neutral = white_balance(image)
+                neutral = white_balance(image, gains)
             result.liveness = self.liveness_model.score(neutral, face)
         work = image
         if use_enhance:

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from ruleplus.identity.detect import Face
-from ruleplus.identity.quality import QualityReport
+from ruleplus.identity.quality import QualityReport, channel_means
 
 __all__ = [
     "correct_illumination", "denoise", "enhance_face", "enhance_for_detection", "white_balance",
@@ -52,10 +52,13 @@ def correct_illumination(region: np.ndarray, face_mean: float, target: float = 1
     return out
 
 
-def white_balance_gains(image: np.ndarray) -> np.ndarray:
-    """Grey-world per-channel gains of ``image`` (BGR), clipped to [0.5, 2]."""
-    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).reshape(-1, 3)
-    means = np.maximum(small.astype(np.float32).mean(axis=0), 1.0)
+def white_balance_gains(image: np.ndarray, means: np.ndarray | None = None) -> np.ndarray:
+    """Grey-world per-channel gains of ``image`` (BGR), clipped to [0.5, 2].
+
+    ``means`` are its :func:`~ruleplus.identity.quality.channel_means` when already measured.
+    """
+    if means is None:
+        means = channel_means(image)
     gains: np.ndarray = np.clip(means.mean() / means, 0.5, 2.0)
     return gains
 

@@ -32,8 +32,8 @@ import numpy as np
 from ruleplus.identity.detect import Face
 
 __all__ = [
-    "QualityCheck", "QualityReport", "QualityThresholds", "assess_quality", "colour_cast",
-    "estimate_pose",
+    "QualityCheck", "QualityReport", "QualityThresholds", "assess_quality", "cast_of_means",
+    "channel_means", "colour_cast", "estimate_pose",
 ]
 
 _LAPLACE_NOISE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
@@ -217,22 +217,33 @@ def _surround_brightness(image: np.ndarray, face: Face) -> float:
     return float(region[mask].mean()) if mask.any() else float(region.mean())
 
 
+def channel_means(image: np.ndarray) -> np.ndarray:
+    """Mean of each colour channel (BGR, at least 1), on a 64×64 thumbnail: the grey-world
+    estimate of the illuminant that :func:`colour_cast` and white balancing share."""
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).reshape(-1, 3)
+    means: np.ndarray = np.maximum(small.astype(np.float32).mean(axis=0), 1.0)
+    return means
+
+
 def colour_cast(image: np.ndarray) -> float:
     """Largest ``|log(channel mean / grey mean)|`` of ``image`` (0 for a grey-world scene)."""
     if image.ndim != 3 or image.shape[2] != 3:
         return 0.0
-    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).reshape(-1, 3)
-    means = np.maximum(small.astype(np.float32).mean(axis=0), 1.0)
+    return cast_of_means(channel_means(image))
+
+
+def cast_of_means(means: np.ndarray) -> float:
+    """:func:`colour_cast` from channel means already measured."""
     return float(np.max(np.abs(np.log(means / means.mean()))))
 
 
 def measure(
-    image: np.ndarray, face: Face, scene: np.ndarray | None = None
+    image: np.ndarray, face: Face, cast: float | None = None
 ) -> dict[str, float | None]:
     """Return the raw measurements behind :func:`assess_quality`.
 
-    ``scene`` is the image the colour cast is measured on (default ``image``): the original
-    capture when ``image`` has already been white-balanced.
+    ``cast`` is the colour cast when already measured — on the original capture, when
+    ``image`` has been white-balanced since.
     """
     chip = face_chip(image, face)
     smooth = cv2.GaussianBlur(chip.astype(np.float32), (0, 0), 1.0)
@@ -246,7 +257,7 @@ def measure(
     yaw, pitch, roll = estimate_pose(face.landmarks)
     return {"face_size": face.size, "sharpness": sharpness, "noise": noise_sigma,
             "brightness": brightness, "backlight": backlight,
-            "colour_cast": colour_cast(image if scene is None else scene), "yaw": yaw,
+            "colour_cast": colour_cast(image) if cast is None else cast, "yaw": yaw,
             "pitch": pitch, "roll": roll}
 
 
@@ -267,7 +278,7 @@ def assess_quality(
     face: Face,
     others: list[Face] | None = None,
     thresholds: QualityThresholds | None = None,
-    scene: np.ndarray | None = None,
+    cast: float | None = None,
 ) -> QualityReport:
     """Run every quality check on ``face`` in ``image``.
 
@@ -281,11 +292,12 @@ def assess_quality(
         The other faces found in the image.
     thresholds : QualityThresholds, optional
         Defaults to :class:`QualityThresholds`.
-    scene : numpy.ndarray, optional
-        The original capture, for the colour cast, when ``image`` was already corrected.
+    cast : float, optional
+        The colour cast when already measured (on the original capture, when ``image`` was
+        corrected since).
     """
     t = thresholds or QualityThresholds()
-    m = measure(image, face, scene)
+    m = measure(image, face, cast)
     competing = [
         f for f in others or []
         if f.size >= t.competing_face_ratio * face.size and f.score >= t.competing_face_score

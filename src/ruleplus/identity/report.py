@@ -8,28 +8,14 @@ self-contained, needs no JavaScript and loads nothing from the network.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import numpy as np
 
-from ruleplus.charts import bar_chart, line_chart
+from ruleplus.charts import BLUE, GREY, RED, REPORT_CSS, bar_chart, line_chart
+from ruleplus.charts import escape as _e
 
 __all__ = ["render_pairs_report"]
-
-_BLUE, _RED, _GREY = "#2f6db5", "#c0392b", "#777777"
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}
-h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:12px;margin:6px 0}
-td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}th{background:#f4f4f4}
-td:first-child,th:first-child{text-align:left}.grid{display:flex;flex-wrap:wrap;gap:16px}
-.note{color:#666;font-size:12px}
-"""
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _cell(value: Any) -> str:
@@ -67,11 +53,11 @@ def render_pairs_report(report: dict[str, Any], title: str = "1:1 verification")
     grid = np.linspace(0.0, top, 141)
     far, frr = _rates(genuine, impostor, grid)
     rates = line_chart(
-        [("FAR", grid.tolist(), far, _RED), ("FRR", grid.tolist(), frr, _BLUE),
-         (f"threshold {limit:g}", [limit, limit], [0.0, 1.0], _GREY)],
+        [("FAR", grid.tolist(), far, RED), ("FRR", grid.tolist(), frr, BLUE),
+         (f"threshold {limit:g}", [limit, limit], [0.0, 1.0], GREY)],
         "distance threshold", "rate")
-    histogram = bar_chart(labels, [("same person", hist_g, _BLUE),
-                                   ("different people", hist_i, _RED)], "pairs")
+    histogram = bar_chart(labels, [("same person", hist_g, BLUE),
+                                   ("different people", hist_i, RED)], "pairs")
     summary_keys = ("n", "accuracy", "far", "frr", "fta", "threshold", "distance_threshold",
                     "separability", "median_ms", "model")
     summary = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_cell(report[k]))}</td></tr>"
@@ -85,7 +71,7 @@ def render_pairs_report(report: dict[str, Any], title: str = "1:1 verification")
         for a, b, same, d in wrong)
     return "\n".join([
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{_e(title)}</title><style>{REPORT_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
         "<p class='note'>Distances are Euclidean between templates; a pair matches at or below "
         "the threshold. Separability is the best accuracy any threshold could reach on these "

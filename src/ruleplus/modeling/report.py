@@ -7,19 +7,13 @@ small, needs no JavaScript and nothing from the network when it is opened.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
-from ruleplus.charts import BLUE, GREEN, GREY, RED, bar_chart, line_chart
+from ruleplus.charts import BLUE, GREEN, GREY, RED, REPORT_CSS, bar_chart, line_chart
+from ruleplus.charts import escape as _e
 
 __all__ = ["render_report"]
-
-_BLUE, _RED, _GREY, _GREEN = BLUE, RED, GREY, GREEN
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _fmt(value: Any, spec: str = ".4g") -> str:
@@ -41,19 +35,6 @@ def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str
         cells = "".join(f"<td>{_fmt(row.get(key), spec)}</td>" for key, _, spec in columns)
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
-h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
-h3{font-size:14px;margin:10px 0 4px}
-table{border-collapse:collapse;font-size:12px;margin:6px 0}
-td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}th{background:#f4f4f4}
-td:first-child,th:first-child{text-align:left}
-.grid{display:flex;flex-wrap:wrap;gap:16px}.card{border:1px solid #eee;padding:8px}
-.kpi{display:inline-block;margin-right:24px;font-size:13px}.kpi b{font-size:20px;display:block}
-.note{color:#666;font-size:12px}
-"""
 
 
 def _metrics_block(data: dict[str, Any]) -> str:
@@ -96,15 +77,15 @@ def render_report(data: dict[str, Any]) -> str:
     at = max(range(len(gap)), key=lambda i: gap[i]) if gap else 0
     charts = [
         line_chart(
-            [("ROC", roc["fpr"], roc["tpr"], _BLUE)],
+            [("ROC", roc["fpr"], roc["tpr"], BLUE)],
             "false-positive rate (goods)",
             "true-positive rate (bads)",
             diagonal=True,
         ),
         line_chart(
             [
-                ("bads", ks["population"], ks["cum_bads"], _RED),
-                ("goods", ks["population"], ks["cum_goods"], _GREEN),
+                ("bads", ks["population"], ks["cum_bads"], RED),
+                ("goods", ks["population"], ks["cum_goods"], GREEN),
             ],
             f"share of population, riskiest first (KS {gap[at]:.3f} at {ks['population'][at]:.2f})",
             "cumulative share",
@@ -114,7 +95,7 @@ def render_report(data: dict[str, Any]) -> str:
     mids = [(a + b) / 2 for a, b in zip(hist["edges"][:-1], hist["edges"][1:], strict=True)]
     charts.append(
         line_chart(
-            [("goods", mids, hist["goods"], _GREEN), ("bads", mids, hist["bads"], _RED)],
+            [("goods", mids, hist["goods"], GREEN), ("bads", mids, hist["bads"], RED)],
             data.get("score_label", "score"),
             "share of class",
         )
@@ -151,8 +132,8 @@ def render_report(data: dict[str, Any]) -> str:
     cal_chart = bar_chart(
         [str(r["band"]) for r in cal],
         [
-            ("predicted PD", [r["predicted_pd"] for r in cal], _BLUE),
-            ("observed bad rate", [r["observed_bad_rate"] for r in cal], _RED),
+            ("predicted PD", [r["predicted_pd"] for r in cal], BLUE),
+            ("observed bad rate", [r["observed_bad_rate"] for r in cal], RED),
         ],
         "rate",
     )
@@ -170,8 +151,8 @@ def render_report(data: dict[str, Any]) -> str:
         chart = bar_chart(
             [r["bin"] for r in table],
             [
-                ("train", [r["expected_share"] for r in table], _GREY),
-                ("this data", [r["actual_share"] for r in table], _BLUE),
+                ("train", [r["expected_share"] for r in table], GREY),
+                ("this data", [r["actual_share"] for r in table], BLUE),
             ],
             "share of rows",
         )
@@ -200,11 +181,11 @@ def render_report(data: dict[str, Any]) -> str:
         for f in data.get("features", []):
             chart = bar_chart(
                 f["labels"],
-                [("train share", f["train_share"], _GREY), ("this data", f["data_share"], _BLUE)],
+                [("train share", f["train_share"], GREY), ("this data", f["data_share"], BLUE)],
                 "share of rows",
-                line=("train event rate", f["train_event_rate"], _RED),
+                line=("train event rate", f["train_event_rate"], RED),
             )
-            woe_chart = bar_chart(f["labels"], [("WOE", f["woe"], _GREEN)], "WOE")
+            woe_chart = bar_chart(f["labels"], [("WOE", f["woe"], GREEN)], "WOE")
             rows = [
                 {"bin": lab, "train": ts, "data": ds, "rate": er, "woe": w, "points": p}
                 for lab, ts, ds, er, w, p in zip(
@@ -236,7 +217,7 @@ def render_report(data: dict[str, Any]) -> str:
         imp = data.get("importance", [])
         chart = bar_chart(
             [r["feature"] for r in imp[:20]],
-            [("gain share", [r["gain_share"] for r in imp[:20]], _BLUE)],
+            [("gain share", [r["gain_share"] for r in imp[:20]], BLUE)],
             "share of total gain",
         )
         cons = data.get("monotone_constraints", {})
@@ -277,7 +258,7 @@ def render_report(data: dict[str, Any]) -> str:
     )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>ruleplus model report</title><style>{_CSS}</style></head><body>"
+        f"<title>ruleplus model report</title><style>{REPORT_CSS}</style></head><body>"
         + head
         + "".join(sections)
         + "</body></html>\n"
