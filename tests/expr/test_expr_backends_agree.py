@@ -30,7 +30,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ruleplus.errors import ExpressionTypeError
 from ruleplus.expr import Kind, Ty, compile_expression, polars_dtype
+from ruleplus.expr._functions import _canonical_regex
 
 INT_LIMIT = 1e15
 """Largest magnitude an integer sub-expression may reach (see the module docstring)."""
@@ -597,3 +599,103 @@ EDGE_CASES: list[tuple[str, list[dict[str, Any]]]] = [
 @pytest.mark.parametrize(("text", "records"), EDGE_CASES, ids=[t for t, _ in EDGE_CASES])
 def test_backends_agree_on_edge_cases(text: str, records: list[dict[str, Any]]) -> None:
     assert_backends_agree(text, records)
+
+
+# --- regular expressions: RE2 (row) and Rust's regex (vector) ------------------------------
+# The checker accepts a pattern only where the two engines read it alike, and spells out
+# \d \s \w as explicit classes for both. Case folding under (?i) uses each engine's Unicode
+# tables: they differ only on case pairs new in Unicode 16 (2024), e.g. U+1C89/U+1C8A, which
+# are left out of the texts here.
+
+MATCH_TEXTS: list[str | None] = [
+    *["", "a", "A", "abc", "ABC", "aaa!", "a\nb", "ab\n", "\n", "\r\n", " ", "\t x", "x1y2"],
+    *["中文", "张三", "中a文", "李四 王五", "Straße", "STRASSE", "ẞ", "ß", "ſ", "s", "S"],
+    *["K", "k", "\u212a", "σ", "Σ", "ς", "ǅ", "ǆ", "İ", "ı", "i", "é", "É", "e\u0301"],
+    *["１２", "٣", "2020-01-01", "john@example.com", "\u3000", "\x0b", "\x85", "_", "-"],
+    *["[", "]", "^", "$", "{1}", "a{1}", "\\", "😀", "a😀b", "\x00", None],
+]
+MATCH_PATTERNS = [
+    # anchors, dot, alternation, repetition
+    *["", "a", "^a", "a$", "^$", "^abc$", "\\Aa", "c\\z", "(?m)^b", "(?m)a$", "(?m)^$"],
+    *["a.b", "(?s)a.b", ".", "^.$", "^..$", "^.{2}$", "a|b", "(a|b)+c", "(?:ab)*", "a*?"],
+    *["a{2}", "a{1,}", "a{0,1}b", "a{0}", "(?U)a+", "(|a)", "a|", "^*"],
+    # classes
+    *["[a-c]+", "[^a-c]", "[]a]", "[^]a]", "[a-]", "[-a]", "[\\]]", "[\\[]", "[\\^]", "[\\-]"],
+    *["[^\\n]", "[\\x{0}-\\x{7F}]+$", "[^\\x{0}-\\x{7F}]", "[[:alpha:]]", "[[:^alpha:]]"],
+    *["[[:upper:]]", "[[:space:]]", "[[:punct:]]", "[[:word:]]", "[[:digit:][:lower:]]"],
+    # Perl classes, spelled out (ASCII, as in RE2)
+    *["\\d", "\\d+$", "^\\d{4}-\\d{2}-\\d{2}$", "\\D", "\\s", "\\S", "\\w+", "\\W"],
+    *["[\\d_]", "[^\\d]", "[\\D]", "[\\s\\d]", "[\\S]", "[^\\W]", "[\\d-]", "^\\w+@\\w+\\.com$"],
+    # case-insensitive
+    *["(?i)abc", "(?i)straße", "(?i)ß", "(?i)ẞ", "(?i)k", "(?i)\\x{212A}", "(?i)σ", "(?i)s"],
+    *["(?i)[^k]", "(?i)[a-z]+$", "(?i:A)b", "(?i)a(?-i)b", "(?i)[[:upper:]]", "(?i)\\w", "(?i)ǅ"],
+    *["(?i)İ", "(?i)i", "(?i)é", "(?i)[^\\W]"],
+    # Chinese and other non-ASCII text
+    *["中", "^张", "[一-龥]+", "^[\\x{4E00}-\\x{9FFF}]{2}$", "文$", "^[一-龥]+ [一-龥]+$", "😀"],
+    *["a.b", "\\x{1F600}", "e\\x{301}", "^.{3}$"],
+    # escapes and literals
+    *["\\.", "\\\\", "\\{1\\}", "a\\{", "\\x41", "\\x{4E2D}", "\\n", "\\t", "\\x00", "\\ "],
+    *["}", "a]", "\\$", "\\^", "@(example|test)\\.com$"],
+    # formerly catastrophic
+    *["^(a+)+$", "(a|aa)+$", "(a*)*b", "(.*a){3}"],
+]
+
+
+def _text_rows(texts: list[str | None]) -> list[dict[str, Any]]:
+    return [{**dict.fromkeys(FIELDS), "s1": t} for t in texts]
+
+
+@pytest.mark.parametrize("pattern", MATCH_PATTERNS)
+def test_backends_agree_on_matches(pattern: str) -> None:
+    assert_backends_agree(f"matches(s1, {_quote(pattern)})", _text_rows(MATCH_TEXTS))
+
+
+def test_perl_classes_mean_what_they_mean_in_re2() -> None:
+    import re2
+
+    chars = [chr(c) for c in range(0x3100)] + ["１", "٣", "中", "\U0001f600", "\U0010ffff"]
+    frame = pl.DataFrame({"c": chars})
+    for letter in "dDsSwW":
+        own = re2.compile(f"\\{letter}")
+        expected = [own.search(c) is not None for c in chars]
+        for pattern in (f"\\{letter}", f"[\\{letter}]", f"[^\\{letter}]"):
+            spelled = _canonical_regex(pattern)
+            assert "\\" + letter not in spelled
+            want = expected if "^" not in pattern else [not x for x in expected]
+            row = [re2.compile(spelled).search(c) is not None for c in chars]
+            vector = frame.select(pl.col("c").str.contains(spelled))["c"].to_list()
+            assert row == want, pattern
+            assert vector == want, pattern
+
+
+_REGEX_TOKENS = [
+    *["a", "b", "A", "k", "ß", "中", "文", " ", "\n", "_", "-", "1", "."],
+    *["^", "$", "|", "(", ")", "(?:", "(?i)", "(?m)", "(?s)", "(?U)", "(?i:", "(?-i)"],
+    *["*", "+", "?", "*?", "+?", "{2}", "{1,3}", "{0,}", "[", "]", "[^", "a-z", "-"],
+    *["\\d", "\\D", "\\s", "\\S", "\\w", "\\W", "\\.", "\\A", "\\z", "\\x{4E2D}", "\\n"],
+    *["[[:alpha:]]", "[[:^digit:]]", "[一-龥]", "\\\\", "\\-", "\\]", "\\["],
+    # refused or broken on purpose: they must be refused, never crash or disagree
+    *["\\b", "\\p{Han}", "&&", "~~", "--", "{", "}", "{1, 2}", "[[", "(?=", "\\1", "\\Z"],
+    *["(?x)", "\\Q", "\\<", "{,3}", "**", "\\x{D800}", "\\"],
+]
+_MATCH_ALPHABET = "aAbBkK1 \n_-.中文ßſσΣς\u212a{}[]\\😀é"
+
+
+@settings(
+    max_examples=400,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    tokens=st.lists(st.sampled_from(_REGEX_TOKENS), max_size=8),
+    texts=st.lists(st.none() | st.text(_MATCH_ALPHABET, max_size=8), min_size=1, max_size=12),
+)
+def test_backends_agree_on_random_patterns(tokens: list[str], texts: list[str | None]) -> None:
+    text = f"matches(s1, {_quote(''.join(tokens))})"
+    try:
+        compile_expression(text, SCHEMA)
+    except ExpressionTypeError as exc:
+        assert "matches()" in exc.message
+        return
+    assert_backends_agree(text, _text_rows(texts))

@@ -608,3 +608,172 @@ def test_errors_are_expression_errors_with_context() -> None:
         details = exc.to_dict()
         assert details["type"] == type(exc).__name__
         assert details["message"]
+
+
+# --- regular expressions ------------------------------------------------------------------
+# ``matches`` runs on RE2 in the row back end and on Rust's ``regex`` in the vector back end:
+# automata, linear in the text. Python's backtracking ``re`` (the row back end before) needs
+# from tens of seconds to centuries for each of these; the timeout is only a watchdog.
+
+
+def _pattern(pattern: str) -> str:
+    """``pattern`` as a string literal of the expression language."""
+    return "'" + pattern.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+REDOS = [
+    ("^(a+)+$", "a" * 30 + "!", False),
+    ("^(a+)+$", "a" * 5000 + "!", False),
+    ("^(a+)+$", "a" * 5000, True),
+    ("(a|aa)+$", "a" * 40 + "!", False),
+    ("(a|aa)+$", "a" * 4999 + "!", False),
+    ("(a|aa)+$", "!" + "a" * 4999, True),
+    ("(.*a){20}", ("b" * 250 + "a") * 19, False),
+    ("(.*a){20}", ("b" * 250 + "a") * 20, True),
+    ("(a*)*b", "a" * 30, False),
+    ("(a*)*b", "a" * 5000, False),
+    ("(a*)*b", "a" * 5000 + "b", True),
+    ("(x+x+)+y", "x" * 5000, False),
+    ("^(\\w+\\s?)*$", "word " * 1000 + "!", False),
+    ("^([a-zA-Z0-9]+[._-]?)+@example\\.com$", "a" * 60 + "@example.org", False),
+    ("(?i)^(a|A)+$", "aA" * 2500 + "!", False),
+    ("^(中+)+$", "中" * 5000 + "!", False),
+    ("^(中+)+$", "中" * 5000, True),
+]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"), REDOS, ids=[f"{p}-{len(t)}" for p, t, _ in REDOS]
+)
+def test_catastrophic_backtracking_patterns_run_in_linear_time(
+    pattern: str, text: str, expected: bool
+) -> None:
+    e = compile_expression(f"matches(s, {_pattern(pattern)})", SCHEMA)
+    assert e({"s": text}) is expected
+    frame = pl.DataFrame({"s": [text, None, text]})
+    assert frame.select(e.to_polars().alias("r"))["r"].to_list() == [expected, None, expected]
+
+
+@pytest.mark.timeout(10)
+def test_catastrophic_pattern_in_a_strategy_rule_is_fast_on_both_paths() -> None:
+    from ruleplus.decision import compile_strategy
+
+    strategy = compile_strategy(
+        {
+            "id": "redos",
+            "inputs": {"name": {"type": "string"}},
+            "reasons": {"A": {"en": "Name is only a's"}},
+            "nodes": [
+                {
+                    "id": "only_as",
+                    "type": "rule",
+                    "when": "matches(name, '^(a+)+$')",
+                    "then": {"decision": "decline"},
+                    "reason": "A",
+                }
+            ],
+        }
+    )
+    hostile = "a" * 5000 + "!"
+    for _ in range(100):
+        assert strategy.evaluate({"name": hostile}).decision is None
+    assert strategy.evaluate({"name": "aaa"}).decision == "decline"
+    frame = pl.DataFrame({"name": [hostile] * 100 + ["aaa", None]})
+    assert strategy.evaluate_frame(frame)["decision"].to_list() == [None] * 100 + ["decline", None]
+
+
+REFUSED_PATTERNS = [
+    # only backtracking engines have these
+    ("(?=a)", "lookaround"),
+    ("a(?!b)", "lookaround"),
+    ("(?<=a)b", "lookaround"),
+    ("(?<!a)b", "lookaround"),
+    ("(a)\\1", "back-references"),
+    ("(?P<x>a)(?P=x)", "back-references"),
+    ("(?(1)a|b)", "conditional"),
+    ("(?#note)a", "comments"),
+    ("(?>a+)", "does not compile"),
+    ("a*+", "does not compile"),
+    ("\\Qa.b\\E", "escape \\Q"),
+    ("\\Z", "use \\z or $"),
+    # both engines accept these, but read them differently
+    ("\\bword\\b", "word boundary"),
+    ("\\Bx", "word boundary"),
+    ("\\<x", "word boundary"),
+    ("x\\>", "word boundary"),
+    ("\\p{Han}", "Unicode classes"),
+    ("\\pL", "Unicode classes"),
+    ("\\PN", "Unicode classes"),
+    ("[a&&b]", "set operation"),
+    ("[a~~b]", "set operation"),
+    ("[a--b]", "set operation"),
+    ("[[a]b]", "nested class"),
+    ("[a[]", "nested class"),
+    ("a{1, 2}", "'{' must start a repetition"),
+    ("a{01}", "'{' must start a repetition"),
+    ("a{,3}", "'{' must start a repetition"),
+    ("{", "'{' must start a repetition"),
+    ("[a-\\d]", "end of a range"),
+    ("[\\w-z]", "end of a range"),
+    # one engine only
+    ("(?x)a b", "flag 'x'"),
+    ("(?u)a", "flag 'u'"),
+    ("(?R)a", "flag 'R'"),
+    ("\\u0041", "escape \\u"),
+    ("\\C", "escape \\C"),
+    ("x{2}{3}", "does not compile"),
+    ("a**", "does not compile"),
+    ("a{1001}", "does not compile"),
+    ("\\x{D800}", "does not compile in the vector back end"),
+    ("(?i-i)a", "does not compile in the vector back end"),
+    ("(?)", "does not compile in the vector back end"),
+    ("[z-a]", "does not compile"),
+    ("(", "does not compile"),
+    ("\\", "does not compile"),
+    # resource limits
+    ("a" * 501, "too long"),
+    (".{1000}" * 2, "too large once compiled"),
+    ("(.{1000}){1000}", "does not compile"),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "fragment"), REFUSED_PATTERNS, ids=[p[:30] for p, _ in REFUSED_PATTERNS]
+)
+def test_patterns_the_back_ends_would_read_differently_are_refused(
+    pattern: str, fragment: str
+) -> None:
+    exc = refused(f"matches(s, {_pattern(pattern)})")
+    assert isinstance(exc, ExpressionTypeError), f"{type(exc).__name__}: {exc}"
+    assert "matches()" in exc.message
+    assert fragment in exc.message
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        ("^\\d{3}-\\d{4}$", "555-1234", True),
+        ("\\d", "１２３", False),  # full-width digits: \d is ASCII, as in RE2
+        ("\\s", "a\u3000b", False),  # so is \s
+        ("[\\s\\x{3000}]", "a\u3000b", True),
+        ("^\\w+$", "snake_case_9", True),
+        ("\\Aab", "abc", True),
+        ("bc\\z", "abc", True),
+        ("c$", "abc\n", False),  # $ is the very end (Python's re also matched before a '\n')
+        ("(?m)c$", "abc\n", True),
+        ("[\\d-]+", "138-0000", True),
+        ("(?P<year>[0-9]{4})-(?<month>[0-9]{2})", "2020-01", True),
+    ],
+)
+def test_accepted_patterns_work(pattern: str, text: str, expected: bool) -> None:
+    e = compile_expression(f"matches(s, {_pattern(pattern)})", SCHEMA)
+    assert e({"s": text}) is expected
+    assert pl.DataFrame({"s": [text]}).select(e.to_polars()).item() is expected
+
+
+def test_text_that_is_not_utf8_does_not_raise() -> None:
+    # a lone surrogate cannot reach polars, but a record may carry one
+    e = compile_expression("matches(s, '^[a-z]+$')", SCHEMA)
+    assert e({"s": "abc\ud800"}) is False
+    assert e({"s": "abc"}) is True

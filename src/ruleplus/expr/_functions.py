@@ -8,6 +8,7 @@ Strict functions return null when any argument is null; ``min``/``max``/``coales
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+import re2
 
 from ruleplus.checks import bank_card_valid, id_age, id_gender, id_province, id_valid, luhn_valid
 from ruleplus.expr._types import Kind, Ty
@@ -195,26 +197,266 @@ def _date(tys: list[Ty], consts: list[Any]) -> Ty:
     return Ty(Kind.DATE, True)
 
 
-_UNSUPPORTED_REGEX = re.compile(r"\(\?[=!<]|\\[1-9]|\(\?P=|\(\?\(|\\[AZz]|\(\?[aiLmsux]*-")
+# --- regular expressions ------------------------------------------------------------------
+# ``matches`` runs on RE2 in the row back end (google-re2) and on Rust's ``regex`` crate in
+# the vector back end (polars). Both are automata engines: time is linear in the text, so no
+# pattern can backtrack catastrophically (Python's ``re``, a backtracking engine, needs some
+# 20 s for ``^(a+)+$`` against 30 a's and a '!', twice that per extra 'a'). Both spell patterns
+# alike (RE2 syntax) but do not read every pattern alike, so a pattern is accepted only in the
+# part of the syntax where they agree, and ``\d``, ``\s``, ``\w`` are spelled out as explicit
+# classes given to both engines.
+
+MAX_PATTERN_LENGTH = 500
+"""Longest ``matches`` pattern, in characters."""
+
+REGEX_MAX_MEM = 1 << 18
+"""RE2's memory budget per pattern (``Options.max_mem``), bytes. Most of it bounds the compiled
+program (about 10,000 instructions, e.g. one ``.{1000}``; bigger patterns are refused), the
+rest the lazy DFA's cache (when that fills up RE2 falls back to its NFA: slower, still
+linear). Time per text is at most about program size times text length: some 20 ms per 1,000
+characters for the largest pattern accepted, microseconds for ordinary ones."""
+
+_PERL_CLASSES: dict[str, tuple[tuple[int, int], ...]] = {
+    # RE2's own (ASCII) meaning; Rust's are Unicode, so neither engine sees the escape
+    "d": ((0x30, 0x39),),
+    "s": ((0x09, 0x0A), (0x0C, 0x0D), (0x20, 0x20)),
+    "w": ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)),
+}
+_FLAGS = frozenset("imsU-")
+_COUNTED = re.compile(r"\{(?:0|[1-9][0-9]*)(?:,(?:0|[1-9][0-9]*)?)?\}")
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+_HEX_ESCAPE = re.compile(r"\\x(?:\{[^}]*\}?|.{0,2})", re.DOTALL)
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;=?@[\\]^_`{|}~ ")  # escapable as themselves
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.max_mem = REGEX_MAX_MEM
+    options.log_errors = False  # errors are raised, not also written to stderr
+    options.never_capture = True  # only "is there a match" is asked
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def _ranges(ranges: Sequence[tuple[int, int]], negate: bool) -> str:
+    """Class items for ``ranges`` (or for every other code point when ``negate``)."""
+    if negate:
+        rest, start = [], 0
+        for low, high in ranges:
+            if start < low:
+                rest.append((start, low - 1))
+            start = high + 1
+        if start <= 0x10FFFF:
+            rest.append((start, 0x10FFFF))
+        ranges = rest
+    return "".join(
+        f"\\x{{{low:X}}}" if low == high else f"\\x{{{low:X}}}-\\x{{{high:X}}}"
+        for low, high in ranges
+    )
+
+
+def _refuse_escape(letter: str) -> SignatureError:
+    if letter in "bB<>":
+        return SignatureError(
+            f"\\{letter} (a word boundary) is not supported: the back ends disagree on which "
+            "characters make words; use ^, $ or an explicit class such as [^0-9A-Za-z_]"
+        )
+    if letter.isdigit():
+        return SignatureError(
+            f"\\{letter} (back-references and octal escapes) is not supported; "
+            "write the text again, or \\x{...} for a character"
+        )
+    if letter in "pP":
+        return SignatureError(
+            f"\\{letter}{{...}} (Unicode classes) is not supported: the back ends' Unicode "
+            "tables differ; use explicit ranges such as [\\x{4E00}-\\x{9FFF}] or [一-龥]"
+        )
+    if letter == "Z":
+        return SignatureError("\\Z is not supported; use \\z or $ for the end of the text")
+    return SignatureError(
+        f"the escape \\{letter} is not supported here; use \\a \\f \\t \\n \\r \\v \\x{{...}} "
+        "\\d \\s \\w (and \\A \\z outside classes), or a backslash before punctuation"
+    )
+
+
+def _escape(pattern: str, i: int, out: list[str], in_class: bool) -> int:
+    """Copy or spell out the escape at ``pattern[i]`` (a backslash); return where it ends."""
+    letter = pattern[i + 1 : i + 2]
+    if letter == "":
+        out.append("\\")  # the engines report the trailing backslash
+        return i + 1
+    if letter.lower() in _PERL_CLASSES:
+        items = _ranges(_PERL_CLASSES[letter.lower()], negate=letter.isupper())
+        out.append(items if in_class else f"[{items}]")
+        return i + 2
+    if letter == "x":
+        end = _HEX_ESCAPE.match(pattern, i)
+        assert end is not None
+        out.append(end.group())
+        return end.end()
+    if letter in "aftnrv" or (letter in "Az" and not in_class) or letter in _PUNCTUATION:
+        out.append(pattern[i : i + 2])
+        return i + 2
+    raise _refuse_escape(letter)
+
+
+def _char_class(pattern: str, i: int, out: list[str]) -> int:
+    """Copy the class opening at ``pattern[i]``, spelling out ``\\d`` and friends."""
+    j = i + 1
+    if pattern.startswith("^", j):
+        j += 1
+    out.append(pattern[i:j])
+    first = True  # a ']' first in the class is a literal
+    range_hyphen = False  # the last item was a '-' that makes a range
+    while j < len(pattern):
+        c = pattern[j]
+        if c == "]" and not first:
+            out.append("]")
+            return j + 1
+        if c == "[":
+            posix = _POSIX_CLASS.match(pattern, j)
+            if posix is None:
+                raise SignatureError(
+                    "'[' inside a class starts a nested class in the vector back end and is "
+                    "a plain character in the row back end; write \\[ for the character"
+                )
+            out.append(posix.group())
+            j, first, range_hyphen = posix.end(), False, False
+            continue
+        if c in "&-~" and pattern.startswith(c + c, j):
+            raise SignatureError(
+                f"'{c}{c}' inside a class is a set operation in the vector back end and two "
+                f"characters in the row back end; write \\{c} for the character"
+            )
+        if c == "\\":
+            letter = pattern[j + 1 : j + 2]
+            if letter.lower() in _PERL_CLASSES and (
+                range_hyphen or (pattern.startswith("-", j + 2) and pattern[j + 3 : j + 4] != "]")
+            ):
+                raise SignatureError(
+                    f"\\{letter} cannot be the end of a range; write \\- for the character '-'"
+                )
+            j, first, range_hyphen = _escape(pattern, j, out, in_class=True), False, False
+            continue
+        out.append(c)
+        range_hyphen = c == "-" and not first
+        j, first = j + 1, False
+    return j  # unclosed: the engines report the missing ']'
+
+
+def _group(pattern: str, i: int, out: list[str]) -> int:
+    """Check and copy the ``(?`` group opening at ``pattern[i]``; return where it ends."""
+    rest = pattern[i + 2 :]
+    if rest.startswith(("=", "!", "<=", "<!")):
+        raise SignatureError("lookaround ((?=...), (?!...), (?<=...), (?<!...)) is not supported")
+    if rest.startswith(("P=", "P>")):
+        raise SignatureError("back-references and recursion ((?P=name)) are not supported")
+    if rest.startswith(("(", "#")):
+        raise SignatureError("conditional groups and comments ((?(...), (?#...)) are not supported")
+    if rest.startswith(("P<", "<")):
+        close = pattern.find(">", i)
+        end = len(pattern) if close < 0 else close + 1
+        out.append(pattern[i:end])
+        return end
+    j = i + 2
+    while j < len(pattern) and (pattern[j].isalpha() or pattern[j] == "-"):
+        if pattern[j] not in _FLAGS:
+            raise SignatureError(
+                f"the flag {pattern[j]!r} is not supported; flags are i (ignore case), "
+                "m (multi-line), s (. matches a newline) and U (swap greediness)"
+            )
+        j += 1
+    out.append(pattern[i:j])
+    return j
+
+
+def _canonical_regex(pattern: str) -> str:
+    """The pattern both engines are given: refused constructs raise, Perl classes spelled out.
+
+    Raises
+    ------
+    SignatureError
+        For constructs that RE2 and Rust's ``regex`` would read differently.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i = _escape(pattern, i, out, in_class=False)
+        elif c == "[":
+            i = _char_class(pattern, i, out)
+        elif c == "(" and pattern.startswith("(?", i):
+            i = _group(pattern, i, out)
+        elif c == "{":
+            counted = _COUNTED.match(pattern, i)
+            if counted is None:
+                raise SignatureError(
+                    "'{' must start a repetition {n}, {n,} or {n,m} (no spaces or leading "
+                    "zeros); write \\{ for the character"
+                )
+            out.append(counted.group())
+            i = counted.end()
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _engine_message(exc: BaseException) -> str:
+    """The first useful line of an RE2 or polars error."""
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return lines[0] if lines else type(exc).__name__
 
 
 def check_regex(pattern: str) -> None:
-    """Reject patterns that the two back ends would read differently.
+    """Refuse patterns that either back end cannot run, or that the two would read differently.
 
-    Lookaround, back-references and conditional groups exist only in Python's ``re``; the
-    vectorised back end uses Rust's ``regex``. Only the common subset is accepted.
+    The row back end runs the pattern on RE2 and the vector back end on Rust's ``regex``:
+    both linear-time engines with one syntax family. Accepted: literals, ``.``, classes
+    (``[...]``, ``[^...]``, POSIX ``[[:alpha:]]``), ``\\d \\s \\w`` and their negations (ASCII,
+    as in RE2), ``\\x{...}``, ``^ $ \\A \\z``, groups, ``|``, ``* + ? {n,m}`` (also lazy) and
+    the flags ``i m s U``. Refused: lookaround, back-references, word boundaries ``\\b``,
+    Unicode classes ``\\p{...}``, nested classes and class set operations (``&& -- ~~``),
+    braces that are not a repetition, and whatever either engine rejects.
+
+    Parameters
+    ----------
+    pattern : str
+        The constant pattern of a ``matches`` call.
+
+    Raises
+    ------
+    SignatureError
+        Naming the problem; the checker reports it as an expression type error.
     """
-    if len(pattern) > 500:
-        raise SignatureError("pattern is too long (at most 500 characters)")
-    if _UNSUPPORTED_REGEX.search(pattern):
-        raise SignatureError(
-            "pattern uses lookaround, back-references or anchors that are not supported; "
-            "use plain groups, classes, quantifiers, ^ and $"
-        )
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise SignatureError(f"pattern is too long (at most {MAX_PATTERN_LENGTH} characters)")
+    canonical = _canonical_regex(pattern)
     try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise SignatureError(f"pattern does not compile: {exc}") from exc
+        re2.compile(canonical, _RE2_OPTIONS)
+    except re2.error as exc:
+        message = _engine_message(exc)
+        if "too large" in message:
+            raise SignatureError(
+                f"pattern is too large once compiled (over {REGEX_MAX_MEM >> 10} KiB); "
+                "use fewer or smaller repetitions"
+            ) from None
+        raise SignatureError(f"pattern does not compile: {message}") from None
+    try:
+        pl.Series([""], dtype=pl.String).str.contains(canonical)
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+        raise SignatureError(
+            f"pattern does not compile in the vector back end: {_engine_message(exc)}"
+        ) from None
 
 
 # --- row implementations ------------------------------------------------------------------
@@ -306,14 +548,16 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+@functools.lru_cache(maxsize=128)
+def _compiled_regex(pattern: str) -> Any:
+    """RE2 program for a checked pattern (bounded cache: each holds up to ``REGEX_MAX_MEM``)."""
+    return re2.compile(_canonical_regex(pattern), _RE2_OPTIONS)
 
 
 def _matches_row(text: str, pattern: str) -> bool:
-    compiled = _REGEX_CACHE.get(pattern)
-    if compiled is None:
-        compiled = _REGEX_CACHE.setdefault(pattern, re.compile(pattern))
-    return compiled.search(text) is not None
+    # given bytes, re2 skips mapping match offsets back to characters; a lone surrogate (which
+    # no polars column can hold) is passed on as its bytes rather than raising
+    return _compiled_regex(pattern).search(text.encode("utf-8", "surrogatepass")) is not None
 
 
 # --- vector implementations ---------------------------------------------------------------
@@ -594,8 +838,8 @@ _LIST = [
         (2, 2),
         _matches,
         _matches_row,
-        lambda a, t, c: a[0].str.contains(c[1]),
-        "matches(text, 'regex'): the pattern occurs in the text",
+        lambda a, t, c: a[0].str.contains(_canonical_regex(c[1])),
+        "matches(text, 'regex'): the pattern (RE2 syntax) occurs in the text",
     ),
     _spec(
         "year",
