@@ -4,24 +4,52 @@
 >>> strategy = load_strategy("examples/strategies/reference_loan.yaml")  # doctest: +SKIP
 >>> strategy.evaluate({"creditScore": 790, ...}).decision                # doctest: +SKIP
 'approve'
+
+A ``str`` is always a document's text and a :class:`~pathlib.Path` a file. References to other
+files (``call.strategy``, ``model.artifact``) go through the resolver a strategy is compiled
+with: its folder for a file, none for text unless ``compile_strategy(text, artifacts=...)``.
 """
 
 from __future__ import annotations
 
-from ruleplus.decision._document import StrategyDoc, load_document, strategy_json_schema
+from ruleplus.decision._artifacts import (
+    NO_ARTIFACTS,
+    ArtifactError,
+    ArtifactResolver,
+    FileArtifacts,
+    StrategySource,
+)
+from ruleplus.decision._document import (
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENT_DEPTH,
+    MAX_DOCUMENT_NODES,
+    StrategyDoc,
+    load_document,
+    load_document_text,
+    strategy_json_schema,
+)
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._strategy import CompiledStrategy, compile_strategy, load_strategy
 from ruleplus.decision._vector_flow import ERROR_COLUMN
 
 __all__ = [
     "ERROR_COLUMN",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_DEPTH",
+    "MAX_DOCUMENT_NODES",
+    "NO_ARTIFACTS",
+    "ArtifactError",
+    "ArtifactResolver",
     "CompiledStrategy",
     "Decision",
+    "FileArtifacts",
     "NodeTrace",
     "Reason",
     "StrategyDoc",
+    "StrategySource",
     "compile_strategy",
     "load_document",
+    "load_document_text",
     "load_strategy",
     "strategy_json_schema",
 ]

@@ -13,13 +13,14 @@ import ast
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ruleplus.decision._artifacts import NO_ARTIFACTS, ArtifactResolver
 from ruleplus.decision._document import LoadedDocument
 from ruleplus.decision._graph import END, Graph
 from ruleplus.decision._inputs import InputSpec, row_validation
 from ruleplus.decision.nodes import NODE_TYPES, CompiledNode, NodeContext, RowGen
+from ruleplus.decision.nodes._base import SubCompiler
 from ruleplus.errors import FieldProblem, StrategyCompileError
 from ruleplus.expr import Kind, Ty
 from ruleplus.expr._row import function_def
@@ -69,9 +70,28 @@ class FlowProgram:
 
 
 def compile_flow(
-    loaded: LoadedDocument, raise_invalid: Callable[[list[FieldProblem]], Any]
+    loaded: LoadedDocument,
+    raise_invalid: Callable[[list[FieldProblem]], Any],
+    *,
+    artifacts: ArtifactResolver = NO_ARTIFACTS,
+    chain: tuple[str, ...] = (),
+    compile_sub: SubCompiler | None = None,
 ) -> FlowProgram:
-    """Check and compile a loaded document (see module docstring)."""
+    """Check and compile a loaded document (see module docstring).
+
+    Parameters
+    ----------
+    loaded : LoadedDocument
+        The validated document.
+    raise_invalid : callable
+        Called by the row program with the problems of an invalid record.
+    artifacts : ArtifactResolver, default=NO_ARTIFACTS
+        Resolves the document's references (``call.strategy``, ``model.artifact``).
+    chain : tuple of str, default=()
+        Keys of the documents being compiled, outermost first (see :class:`NodeContext`).
+    compile_sub : SubCompiler, optional
+        Compiles the sub-strategies of ``call`` nodes.
+    """
     doc = loaded.doc
     file = str(loaded.path) if loaded.path else loaded.name
 
@@ -149,7 +169,9 @@ def compile_flow(
             doc.reasons,
             doc.decision_field,
             doc.decision_order,
-            loaded.path.parent if loaded.path else Path.cwd(),
+            artifacts,
+            chain,
+            compile_sub,
         )
         compiled = NODE_TYPES[ndoc.type](ndoc, env_in, ctx)
         for name in compiled.assigns:

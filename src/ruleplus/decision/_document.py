@@ -1,12 +1,21 @@
-"""The strategy document: a YAML/JSON file validated against pydantic models.
+"""The strategy document: YAML/JSON text validated against pydantic models.
 
 The models are the single source of the published JSON Schema (``strategy.schema.json``).
 Line numbers of every mapping are kept while loading so that errors can name file and line.
+
+Text and files are told apart by type, never by looking at a string: :func:`load_document_text`
+takes the document itself (what the service stores), a :class:`~pathlib.Path` is a file (the
+CLI). Every document is composed once and checked against :data:`MAX_DOCUMENT_BYTES`,
+:data:`MAX_DOCUMENT_NODES` (aliases expanded) and :data:`MAX_DOCUMENT_DEPTH` before any Python
+object is built from it, so that a few hundred bytes of YAML aliases cannot expand into
+gigabytes; integers must fit in 64 bits. Error messages give line and column, never a snippet.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ruleplus.errors import StrategyLoadError
 
 __all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_DEPTH",
+    "MAX_DOCUMENT_NODES",
     "CallNode",
     "Characteristic",
     "ExpressionNode",
@@ -43,6 +55,8 @@ __all__ = [
     "TreeNode",
     "VelocitySignal",
     "load_document",
+    "load_document_text",
+    "read_strategy_file",
     "strategy_json_schema",
 ]
 
@@ -228,7 +242,10 @@ class ModelNode(_NodeBase):
 
     type: Literal["model"]
     format: Literal["lightgbm", "onnx", "sklearn-onnx", "xgboost"]
-    artifact: str = Field(description="path, relative to the strategy file")
+    artifact: str = Field(
+        description="the model file: a path relative to the strategy file (CLI, batch), or "
+        "a sha256:<hex> reference into the service's artifact store"
+    )
     features: dict[str, str] = Field(description="model feature -> expression, in model order")
     output: str = "probability"
 
@@ -265,7 +282,10 @@ class CallNode(_NodeBase):
     """Evaluate another strategy and copy some of its outputs."""
 
     type: Literal["call"]
-    strategy: str = Field(description="path of the sub-strategy, relative to this file")
+    strategy: str = Field(
+        description="the sub-strategy: a path relative to this file (CLI, batch), or a "
+        "sha256:<hex> reference into the service's artifact store"
+    )
     inputs: dict[str, str] = Field(default_factory=dict, description="sub-input -> expression")
     outputs: dict[str, str] = Field(description="field here -> output of the sub-strategy")
 
@@ -355,24 +375,6 @@ def strategy_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _line_map(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each mapping/sequence path of a YAML (or JSON) document to its 1-based line."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    lines: dict[tuple[Any, ...], int] = {}
-    stack: list[tuple[tuple[Any, ...], yaml.Node]] = [((), root)] if root is not None else []
-    while stack:
-        path, node = stack.pop()
-        lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.append(((*path, key.value), value))
-                lines.setdefault((*path, key.value), key.start_mark.line + 1)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, value in enumerate(node.value):
-                stack.append(((*path, index), value))
-    return lines
-
-
 class LoadedDocument:
     """A validated strategy document with where it came from."""
 
@@ -405,64 +407,324 @@ class LoadedDocument:
         return None
 
 
-def load_document(
-    source: str | Path | dict[str, Any], *, name: str | None = None
+MAX_DOCUMENT_BYTES = 2_000_000
+"""Largest strategy document accepted, in UTF-8 bytes."""
+
+MAX_DOCUMENT_NODES = 100_000
+"""Most YAML nodes (mappings, sequences, keys and scalars) once aliases are expanded."""
+
+MAX_DOCUMENT_DEPTH = 100
+"""Deepest nesting of mappings and sequences (a scalar counts as one level), aliases expanded."""
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_INT_CHARS = 40  # longer integer literals are refused before int() is asked to parse them
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+class _LimitError(Exception):
+    """A document over one of the limits (turned into a StrategyLoadError with the line)."""
+
+    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = mark.line + 1 if mark is not None else None
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with a composer that stops at :data:`MAX_DOCUMENT_DEPTH`.
+
+    PyYAML composes recursively: without this guard a deep enough ``[[[[...]]]]`` ends in a
+    RecursionError instead of an error about the document.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DOCUMENT_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in stubs
+                raise _LimitError(_too_deep(), event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _too_deep() -> str:
+    return f"the document is nested deeper than {MAX_DOCUMENT_DEPTH} levels (the limit)"
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_graph(loader: _Loader, root: yaml.Node) -> None:
+    """Refuse too large or too deep expansions, recursive aliases and integers beyond int64.
+
+    An alias is the very node object of its anchor, so the expanded size and height of each
+    node are computed once per node object (memoised on identity), bottom-up, without recursion:
+    the cost follows the text, not the expansion. Sizes are capped just above the limit so that
+    an exponential expansion stays a small number.
+    """
+    cap = MAX_DOCUMENT_NODES + 1
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    on_path: set[int] = set()  # nodes whose subtree is being counted (a repeat is a cycle)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            size[key] = min(cap, 1 + sum(size[id(c)] for c in children))
+            height[key] = 1 + max((height[id(c)] for c in children), default=0)
+            on_path.discard(key)
+            if size[key] > MAX_DOCUMENT_NODES:
+                raise _LimitError(
+                    f"the document has more than {MAX_DOCUMENT_NODES:,} nodes once its aliases "
+                    f"are expanded (the limit); write repeated parts out or split the strategy",
+                    node.start_mark,
+                )
+            if height[key] > MAX_DOCUMENT_DEPTH:
+                raise _LimitError(_too_deep() + " once its aliases are expanded", node.start_mark)
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _LimitError("an alias refers to a node that contains it", node.start_mark)
+        if isinstance(node, yaml.ScalarNode):
+            _check_scalar(loader, node)
+            size[key] = height[key] = 1
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+
+
+def _check_scalar(loader: _Loader, node: yaml.ScalarNode) -> None:
+    if node.tag != _INT_TAG:
+        return
+    digits = node.value.replace("_", "").lstrip("+-")
+    value: int | None = None
+    if len(digits) <= _MAX_INT_CHARS:
+        try:
+            value = loader.construct_yaml_int(node)
+        except ValueError:
+            value = None
+    if value is None or not _INT64_MIN <= value <= _INT64_MAX:
+        raise _LimitError(_big_int(len(digits)), node.start_mark)
+
+
+def _big_int(digits: int) -> str:
+    return (
+        f"an integer of {digits} digits is out of range: integers must fit in 64 bits "
+        "(quote it to make it a string)"
+    )
+
+
+def _check_data(data: Any) -> None:
+    """Integers beyond int64 in an in-memory document (the text path checks while composing)."""
+    stack: list[Any] = [data]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if not _INT64_MIN <= item <= _INT64_MAX:
+                raise StrategyLoadError(_big_int(len(str(abs(item)))))
+        elif isinstance(item, Mapping | list | tuple) and id(item) not in seen:
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, Mapping) else item)
+
+
+def _line_map(root: yaml.Node | None) -> dict[tuple[Any, ...], int]:
+    """Map each mapping/sequence path of a composed document to its 1-based line.
+
+    Only called on a graph that passed :func:`_check_graph`, so the walk is bounded.
+    """
+    lines: dict[tuple[Any, ...], int] = {}
+    stack: list[tuple[tuple[Any, ...], yaml.Node]] = [((), root)] if root is not None else []
+    while stack:
+        path, node = stack.pop()
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(((*path, key.value), value))
+                lines.setdefault((*path, key.value), key.start_mark.line + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, value in enumerate(node.value):
+                stack.append(((*path, index), value))
+    return lines
+
+
+def _syntax_error(
+    exc: yaml.YAMLError | json.JSONDecodeError, file: str | None
+) -> StrategyLoadError:
+    """What is wrong and where, without the snippet of the document that PyYAML appends."""
+    line = column = None
+    if isinstance(exc, json.JSONDecodeError):
+        what, line, column = exc.msg, exc.lineno, exc.colno
+    elif isinstance(exc, yaml.MarkedYAMLError):
+        what = "; ".join(p for p in (exc.context, exc.problem) if p) or "syntax error"
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line, column = mark.line + 1, mark.column + 1
+    elif isinstance(exc, yaml.reader.ReaderError):
+        what = f"unacceptable character at position {exc.position}: {exc.reason}"
+    else:
+        what = type(exc).__name__
+    return StrategyLoadError(f"not valid YAML/JSON: {what}", file=file, line=line, column=column)
+
+
+def read_strategy_file(path: Path) -> str:
+    """The text of a strategy file (refused above :data:`MAX_DOCUMENT_BYTES`).
+
+    Raises
+    ------
+    StrategyLoadError
+        The file cannot be read, is too large or is not UTF-8.
+    """
+    try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise StrategyLoadError(_too_large(), file=str(path))
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StrategyLoadError(
+            f"cannot read strategy file: {exc.strerror}", file=str(path)
+        ) from None
+    except UnicodeDecodeError:
+        raise StrategyLoadError("the strategy file is not UTF-8 text", file=str(path)) from None
+
+
+def _too_large() -> str:
+    return f"the document is larger than {MAX_DOCUMENT_BYTES:,} bytes (the limit)"
+
+
+def _parse(text: str, file: str | None, fmt: str | None) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Compose once, check the limits, then build the data and the line map."""
+    if len(text) > MAX_DOCUMENT_BYTES or len(text.encode("utf-8", "surrogatepass")) > (
+        MAX_DOCUMENT_BYTES
+    ):
+        raise StrategyLoadError(_too_large(), file=file)
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)  # the reader checks every character here
+        root = loader.get_single_node()
+        if root is not None:
+            _check_graph(loader, root)
+        if fmt == "json":  # JSON semantics; the YAML composition above gave limits and lines
+            data: Any = json.loads(text)
+        else:
+            data = loader.construct_document(root) if root is not None else None
+    except _LimitError as exc:
+        raise StrategyLoadError(exc.message, file=file, line=exc.line) from None
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise _syntax_error(exc, file) from None
+    except (ValueError, OverflowError) as exc:  # a constructor's, e.g. the date 2024-13-45
+        raise StrategyLoadError(
+            f"not valid YAML/JSON: a value cannot be read: {exc}", file=file
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return data, _line_map(root)
+
+
+def _looks_like_a_file_name(text: str) -> bool:
+    stripped = text.strip()
+    return "\n" not in stripped and stripped.endswith((".yaml", ".yml", ".json"))
+
+
+def _load_text(
+    text: str, *, name: str | None, path: Path | None = None, fmt: str | None = None
 ) -> LoadedDocument:
-    """Load and validate a strategy from a file path, YAML/JSON text or a dict.
+    file = str(path) if path is not None else name
+    data, lines = _parse(text, file, fmt)
+    if not isinstance(data, dict) and path is None and _looks_like_a_file_name(text):
+        raise StrategyLoadError(
+            "a strategy document must be a mapping; this text is one line that looks like a "
+            "file name, and text is never read as a file name (pass a pathlib.Path, or "
+            "load_strategy(), to load a file)",
+            file=file,
+        )
+    return _validate(data, lines, path, name)
+
+
+def load_document_text(
+    text: str, *, name: str | None = None, format: Literal["yaml", "json"] | None = None
+) -> LoadedDocument:
+    """Load and validate a strategy from its YAML or JSON text (never from a file).
+
+    This is the entry point for documents that come from outside (uploads, the database): the
+    text is the document itself, even when it reads like a file name.
 
     Parameters
     ----------
-    source : str, Path or dict
-        A path to a ``.yaml``/``.yml``/``.json`` file, the document text, or the parsed dict.
+    text : str
+        The document.
     name : str, optional
-        Name shown in errors when ``source`` is text or a dict.
+        Name shown in errors (e.g. ``"loan@3"``).
+    format : {"yaml", "json"}, optional
+        ``json`` parses with JSON semantics; by default YAML (JSON documents are YAML too).
+
+    Raises
+    ------
+    StrategyLoadError
+        Invalid YAML/JSON (line and column, no snippet), a document over
+        :data:`MAX_DOCUMENT_BYTES`, :data:`MAX_DOCUMENT_NODES` or :data:`MAX_DOCUMENT_DEPTH`,
+        an integer beyond 64 bits, or a schema violation (line and field path of each).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"load_document_text takes the document text, not {type(text).__name__}")
+    return _load_text(text, name=name, fmt=format)
+
+
+def load_document(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, name: str | None = None
+) -> LoadedDocument:
+    """Load and validate a strategy from a file, its text or its parsed mapping.
+
+    Parameters
+    ----------
+    source : str, Path or mapping
+        A :class:`~pathlib.Path` (or other path object) is a ``.yaml``/``.yml``/``.json``
+        file; a ``str`` is always the document text (see :func:`load_document_text`), never a
+        file name; a mapping is the parsed document.
+    name : str, optional
+        Name shown in errors when ``source`` is text or a mapping.
 
     Raises
     ------
     StrategyLoadError
         With file, line and the field path of every problem.
     """
-    path: Path | None = None
-    lines: dict[tuple[Any, ...], int] = {}
-    if isinstance(source, dict):
-        data: Any = source
-    else:
-        text: str
-        if isinstance(source, Path) or (
-            isinstance(source, str)
-            and "\n" not in source
-            and source.endswith((".yaml", ".yml", ".json"))
-        ):
-            path = Path(source)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise StrategyLoadError(
-                    f"cannot read strategy file: {exc.strerror}", file=str(path)
-                ) from exc
-        else:
-            text = str(source)
-        try:
-            data = (
-                json.loads(text)
-                if path is not None and path.suffix == ".json"
-                else yaml.safe_load(text)
-            )
-            lines = _line_map(text)
-        except (yaml.YAMLError, json.JSONDecodeError) as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = (
-                exc.lineno
-                if isinstance(exc, json.JSONDecodeError)
-                else (mark.line + 1 if mark else None)
-            )
-            raise StrategyLoadError(
-                f"not valid YAML/JSON: {exc}", file=str(path) if path else name, line=line
-            ) from exc
-    if not isinstance(data, dict):
-        raise StrategyLoadError(
-            "a strategy document must be a mapping", file=str(path) if path else name
+    if isinstance(source, str):
+        return _load_text(source, name=name)
+    if isinstance(source, os.PathLike):
+        path = Path(source)
+        text = read_strategy_file(path)
+        return _load_text(
+            text, name=name, path=path, fmt="json" if path.suffix == ".json" else None
         )
+    if isinstance(source, Mapping):
+        _check_data(source)
+        return _validate(dict(source), {}, None, name)
+    raise TypeError(f"cannot load a strategy from {type(source).__name__}")
+
+
+def _validate(
+    data: Any, lines: dict[tuple[Any, ...], int], path: Path | None, name: str | None
+) -> LoadedDocument:
+    file = str(path) if path is not None else name
+    if not isinstance(data, dict):
+        raise StrategyLoadError("a strategy document must be a mapping", file=file)
     try:
         doc = StrategyDoc.model_validate(data)
     except ValidationError as exc:
@@ -477,7 +739,7 @@ def load_document(
             problems.append(f"{where}{f' (line {line})' if line else ''}: {err['msg']}")
         raise StrategyLoadError(
             "strategy document is invalid:\n  " + "\n  ".join(problems),
-            file=str(path or name) if (path or name) else None,
+            file=file or None,
             line=first_line,
         ) from None
     return LoadedDocument(doc, path, lines, name)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ruleplus.decision._artifacts import (
+    NO_ARTIFACTS,
+    ArtifactResolver,
+    FileArtifacts,
+    StrategySource,
+)
 from ruleplus.decision._compile import FlowProgram, compile_flow
-from ruleplus.decision._document import LoadedDocument, StrategyDoc, load_document
+from ruleplus.decision._document import (
+    LoadedDocument,
+    StrategyDoc,
+    _load_text,
+    load_document,
+    load_document_text,
+)
 from ruleplus.decision._inputs import frame_problems
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._vector_flow import run_frame
@@ -21,18 +34,42 @@ __all__ = ["CompiledStrategy", "compile_strategy", "load_strategy"]
 class CompiledStrategy:
     """A strategy compiled once into a row program and a vector program.
 
-    Use :func:`load_strategy` to build one. The same object serves one application at a time
-    (:meth:`evaluate`) and a DataFrame at a time (:meth:`evaluate_frame`), with one semantics.
+    Use :func:`load_strategy` or :func:`compile_strategy` to build one. The same object serves
+    one application at a time (:meth:`evaluate`) and a DataFrame at a time
+    (:meth:`evaluate_frame`), with one semantics.
+
+    Parameters
+    ----------
+    loaded : LoadedDocument
+        The validated document.
+    artifacts : ArtifactResolver, optional
+        Resolves ``call.strategy`` and ``model.artifact``; by default the file's folder for a
+        document read from a file, else :data:`~ruleplus.decision.NO_ARTIFACTS` (refuses).
+    chain : tuple of str, optional
+        Keys of the calling documents (sub-strategies; see :class:`NodeContext`).
     """
 
-    def __init__(self, loaded: LoadedDocument) -> None:
+    def __init__(
+        self,
+        loaded: LoadedDocument,
+        *,
+        artifacts: ArtifactResolver | None = None,
+        chain: tuple[str, ...] | None = None,
+    ) -> None:
         self.document: StrategyDoc = loaded.doc
         self.path: Path | None = loaded.path
         self.id = loaded.doc.id
         self.version = loaded.doc.version
         self.decision_field = loaded.doc.decision_field
         self._catalogue = loaded.doc.reasons
-        self._program: FlowProgram = compile_flow(loaded, self._invalid)
+        if artifacts is None:
+            artifacts = FileArtifacts(loaded.path.parent) if loaded.path else NO_ARTIFACTS
+        if chain is None:
+            chain = (str(loaded.path.resolve()),) if loaded.path else ()
+        self.artifacts = artifacts
+        self._program: FlowProgram = compile_flow(
+            loaded, self._invalid, artifacts=artifacts, chain=chain, compile_sub=_compile_sub
+        )
         self._row = self._program.row
         self._row_traced = self._program.row_traced
         self._node_ids = {n.index: n.id for n in self._program.nodes.values()}
@@ -153,15 +190,53 @@ class CompiledStrategy:
 
 
 def compile_strategy(
-    source: str | Path | dict[str, Any] | LoadedDocument, *, name: str | None = None
+    source: str | os.PathLike[str] | Mapping[str, Any] | LoadedDocument,
+    *,
+    name: str | None = None,
+    artifacts: ArtifactResolver | None = None,
 ) -> CompiledStrategy:
-    """Compile a strategy from a path, YAML/JSON text, a dict or a loaded document."""
-    loaded = source if isinstance(source, LoadedDocument) else load_document(source, name=name)
-    return CompiledStrategy(loaded)
+    """Compile a strategy from its YAML/JSON text, a file, a mapping or a loaded document.
+
+    Parameters
+    ----------
+    source : str, Path, mapping or LoadedDocument
+        A ``str`` is always the document text (even one that reads like a file name); a
+        :class:`~pathlib.Path` is a file; a mapping is the parsed document.
+    name : str, optional
+        Name shown in errors when ``source`` is text or a mapping.
+    artifacts : ArtifactResolver, optional
+        What ``call.strategy`` and ``model.artifact`` may reference. Default: paths relative to
+        the file for a :class:`~pathlib.Path` (:class:`~ruleplus.decision.FileArtifacts`);
+        nothing for text and mappings (:data:`~ruleplus.decision.NO_ARTIFACTS`: a strategy with
+        references does not compile). A server passes its
+        :class:`~ruleplus.store.artifacts.ArtifactStore`.
+
+    Raises
+    ------
+    StrategyLoadError
+        The document is not valid YAML/JSON, is over a size limit or does not match the schema.
+    StrategyCompileError
+        Cycles, unknown or mistyped fields, refused or missing references (with node and line).
+    """
+    if isinstance(source, LoadedDocument):
+        loaded = source
+    elif isinstance(source, str):
+        loaded = load_document_text(source, name=name)
+    else:
+        loaded = load_document(source, name=name)
+    return CompiledStrategy(loaded, artifacts=artifacts)
 
 
-def load_strategy(path: str | Path) -> CompiledStrategy:
+def _compile_sub(source: StrategySource, chain: tuple[str, ...]) -> CompiledStrategy:
+    """Compile a sub-strategy resolved by a ``call`` node (given to nodes as ``compile_sub``)."""
+    loaded = _load_text(source.text, name=source.name, path=source.path, fmt=source.format)
+    return CompiledStrategy(loaded, artifacts=source.artifacts, chain=chain)
+
+
+def load_strategy(path: str | os.PathLike[str]) -> CompiledStrategy:
     """Load and compile a strategy file (``.yaml``, ``.yml`` or ``.json``).
+
+    ``path`` is always a file name here; references in the strategy are relative to its folder.
 
     Raises
     ------

@@ -8,9 +8,8 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,10 @@ from ruleplus.store.models import (
 )
 from ruleplus.store.secrets import mask, value_digest
 from ruleplus.store.transitions import next_status
+
+if TYPE_CHECKING:
+    from ruleplus.decision import ArtifactResolver
+    from ruleplus.decision._document import LoadedDocument
 
 __all__ = [
     "DecisionRepo",
@@ -129,12 +132,23 @@ class PartnerRepo:
         return partner
 
 
-def _parse_document(text: str) -> tuple[dict[str, Any], str]:
-    stripped = text.lstrip()
-    if stripped.startswith("{"):
-        return json.loads(text), "json"
-    data = yaml.safe_load(text)
-    return data, "yaml"
+def _parse_document(text: str) -> tuple[LoadedDocument, str]:
+    """Validate uploaded strategy text and tell its format (``json`` or ``yaml``).
+
+    The text is the document itself, never a file name (``load_document_text``), and it is
+    parsed once, under the loader's size, alias-expansion and depth limits.
+    """
+    from ruleplus.decision import load_document_text
+
+    loaded = load_document_text(text, name="(uploaded strategy)")
+    fmt = "yaml"
+    if text.lstrip().startswith("{"):  # a label only: YAML flow mappings start with '{' too
+        try:
+            json.loads(text)
+            fmt = "json"
+        except ValueError:
+            pass
+    return loaded, fmt
 
 
 class StrategyRepo:
@@ -144,10 +158,21 @@ class StrategyRepo:
         self.session = session
 
     def add_draft(self, text: str) -> StrategyVersion:
-        """Store a new version as a draft (its id and version come from the document)."""
-        from ruleplus.decision import load_document
+        """Store a new version as a draft (its id and version come from the document).
 
-        loaded = load_document(text, name="(uploaded strategy)")
+        ``text`` is the YAML or JSON document, never a file name: what is stored (and hashed)
+        is what was validated, so a version cannot change after it is published.
+
+        Raises
+        ------
+        StrategyLoadError
+            The text is not a valid strategy document (a file name is text that is not).
+        ConflictError
+            The id and version exist with other content.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"add_draft takes the document text, not {type(text).__name__}")
+        loaded, fmt = _parse_document(text)
         doc = loaded.doc
         existing = self.find(doc.id, doc.version)
         if existing is not None:
@@ -159,7 +184,6 @@ class StrategyRepo:
                 strategy=doc.id,
                 version=doc.version,
             )
-        _, fmt = _parse_document(text)
         row = StrategyVersion(
             strategy_id=doc.id,
             version=doc.version,
@@ -193,14 +217,25 @@ class StrategyRepo:
             query = query.where(StrategyVersion.strategy_id == strategy_id)
         return list(self.session.execute(query).scalars())
 
-    def transition(self, strategy_id: str, version: str, action: str) -> StrategyVersion:
-        """Apply a lifecycle action; validating compiles the document, so errors surface here."""
+    def transition(
+        self,
+        strategy_id: str,
+        version: str,
+        action: str,
+        artifacts: ArtifactResolver | None = None,
+    ) -> StrategyVersion:
+        """Apply a lifecycle action; validating compiles the document, so errors surface here.
+
+        ``artifacts`` resolves the document's references when validating (the service's
+        :class:`~ruleplus.store.artifacts.ArtifactStore`); without it a strategy that
+        references sub-strategies or model files does not validate.
+        """
         row = self.get(strategy_id, version)
         new_status = next_status(row.status, action)
         if action == "validate":
             from ruleplus.decision import compile_strategy
 
-            compile_strategy(row.document, name=f"{strategy_id}@{version}")
+            compile_strategy(row.document, name=f"{strategy_id}@{version}", artifacts=artifacts)
         if action == "retire" and row.status == "published":
             live = self.session.execute(
                 select(func.count())

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ruleplus.decision._artifacts import NO_ARTIFACTS, ArtifactResolver, StrategySource
 from ruleplus.errors import ExpressionError, StrategyCompileError
 from ruleplus.expr import (
     SUBJECT,
@@ -31,9 +33,24 @@ from ruleplus.expr import (
 )
 from ruleplus.expr._ast import Field, Literal, walk
 
-__all__ = ["CompiledNode", "NodeContext", "RowGen", "VecGen", "literal_node", "value_tree"]
+if TYPE_CHECKING:
+    from ruleplus.decision._strategy import CompiledStrategy
+
+__all__ = [
+    "CompiledNode",
+    "NodeContext",
+    "RowGen",
+    "SubCompiler",
+    "VecGen",
+    "literal_node",
+    "value_tree",
+]
 
 Env = dict[str, Ty]
+
+SubCompiler = Callable[[StrategySource, tuple[str, ...]], "CompiledStrategy"]
+"""``(source, chain) -> CompiledStrategy``: compiles a resolved sub-strategy; ``chain`` is the
+keys of the documents being compiled, outermost first, ending with the source's own key."""
 
 
 def _name(n: str) -> ast.Name:
@@ -71,8 +88,14 @@ class NodeContext:
         Name of the decision field.
     decision_order : list of str
         Decision values, most severe first.
-    base_dir : Path-like or None
-        Directory of the strategy file (artifacts and sub-strategies are relative to it).
+    artifacts : ArtifactResolver
+        Resolves ``call.strategy`` and ``model.artifact`` (default: refuses every reference).
+    chain : tuple of str
+        Keys of the documents being compiled, outermost first (this one last when it has a
+        key), to detect a strategy that calls itself.
+    compile_sub : SubCompiler or None
+        Compiles a sub-strategy (given by the strategy compiler, so that node types need not
+        import it).
     """
 
     strategy_id: str
@@ -84,7 +107,9 @@ class NodeContext:
     reasons: Mapping[str, Any]
     decision_field: str
     decision_order: list[str]
-    base_dir: Any = None
+    artifacts: ArtifactResolver = NO_ARTIFACTS
+    chain: tuple[str, ...] = ()
+    compile_sub: SubCompiler | None = None
 
     def error(self, message: str, *path: Any, field: str | None = None) -> StrategyCompileError:
         """An error naming file, line, node and field."""
@@ -104,6 +129,8 @@ class NodeContext:
             text = "true" if text else "false"
         if not isinstance(text, str | int | float):
             raise self.error(f"expected an expression (text), got {type(text).__name__}", *path)
+        if isinstance(text, float) and not math.isfinite(text):  # str() would read as a field
+            raise self.error(f"expected a finite number, got {text}", *path)
         source = str(text)
         try:
             return check(parse(source), env, source)

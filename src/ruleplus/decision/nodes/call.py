@@ -1,6 +1,9 @@
-"""``call`` node: evaluate another strategy file and copy some of its outputs.
+"""``call`` node: evaluate another strategy and copy some of its outputs.
 
-The sub-strategy is compiled once, with the caller (its path is relative to the caller's file).
+The sub-strategy is compiled once, with the caller. Its reference is resolved by the caller's
+artifact resolver (``ctx.artifacts``: a path relative to the caller's file for strategies read
+from files, a ``sha256:`` reference in the service's artifact store) and compiled by the
+compiler the caller hands over (``ctx.compile_sub``), so this module does not import it.
 Its inputs are bound to expressions of the caller (``inputs``; a sub-input left out takes the
 caller's field of the same name when there is one), and ``outputs`` copies sub-strategy outputs
 into fields of the caller, typed as the sub-strategy types them. The sub-strategy's reason codes
@@ -14,13 +17,12 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ruleplus.decision._artifacts import ArtifactError
 from ruleplus.decision._document import CallNode
 from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen, reads_of
 from ruleplus.errors import EvaluationError, InputValidationError
@@ -32,9 +34,6 @@ if TYPE_CHECKING:
     from ruleplus.decision._strategy import CompiledStrategy
 
 __all__ = ["CompiledCallNode", "check_call"]
-
-_CHAIN: ContextVar[tuple[Path, ...]] = ContextVar("ruleplus_call_chain", default=())
-"""Strategy files being compiled, outermost first (to detect a strategy calling itself)."""
 
 _ERROR_COLUMN = "_error"  # ruleplus.decision._vector_flow.ERROR_COLUMN (not imported: cycle)
 
@@ -247,26 +246,26 @@ def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
 
 
 def _compile_sub(doc: CallNode, ctx: NodeContext) -> tuple[CompiledStrategy, list[str]]:
-    from ruleplus.decision._strategy import compile_strategy  # _strategy imports the node registry
-
-    base = Path(ctx.base_dir) if ctx.base_dir is not None else Path.cwd()
-    target = (base / doc.strategy).resolve()
-    chain = _CHAIN.get()
-    if not chain and ctx.file and Path(ctx.file).is_file():  # ctx.file may be a display name
-        chain = (Path(ctx.file).resolve(),)
-    if target in chain:
-        root = chain[0].parent
-        loop = (*chain[chain.index(target) :], target)
-        shown = " -> ".join(os.path.relpath(p, root) for p in loop)
-        raise ctx.error(f"strategy calls itself: {shown}", "strategy")
-    if not target.is_file():
-        raise ctx.error(f"sub-strategy file not found: {target}", "strategy")
-    token = _CHAIN.set((*chain, target))
     try:
-        sub = compile_strategy(target)
-    finally:
-        _CHAIN.reset(token)
+        source = ctx.artifacts.strategy(doc.strategy)
+    except ArtifactError as exc:
+        raise ctx.error(exc.message, "strategy", field="strategy") from None
+    if source.key in ctx.chain:
+        loop = (*ctx.chain[ctx.chain.index(source.key) :], source.key)
+        raise ctx.error(f"strategy calls itself: {_shown(loop)}", "strategy", field="strategy")
+    if ctx.compile_sub is None:
+        raise ctx.error("sub-strategies cannot be compiled here", "strategy", field="strategy")
+    sub = ctx.compile_sub(source, (*ctx.chain, source.key))
     return sub, [f"{ctx.node_id}: sub-strategy {sub.id!r}: {w}" for w in sub.warnings]
+
+
+def _shown(loop: tuple[str, ...]) -> str:
+    """A call loop; file paths relative to the outermost file's folder."""
+    root = os.path.dirname(loop[0]) if os.path.isabs(loop[0]) else None
+    return " -> ".join(
+        os.path.relpath(key, root) if root is not None and os.path.isabs(key) else key
+        for key in loop
+    )
 
 
 def _fits(ty: Ty, spec: InputSpec) -> bool:

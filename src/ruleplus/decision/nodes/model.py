@@ -1,6 +1,8 @@
 """``model`` node: a machine-learning model artifact scoring each record.
 
-The artifact is loaded once, at compile time, behind a small adapter (:class:`ModelAdapter`)
+The artifact is found by the strategy's resolver (``ctx.artifacts``: a file relative to the
+strategy file, or a ``sha256:`` reference in the service's artifact store) and loaded once, at
+compile time, behind a small adapter (:class:`ModelAdapter`)
 whose ``predict(matrix)`` gives the probability of class 1 for each row of a float matrix (the
 features in the node's order; null features arrive as NaN, which LightGBM, XGBoost and ONNX
 models treat as missing). The row program calls ``predict_one`` on a list of feature values; the
@@ -26,6 +28,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from ruleplus.decision._artifacts import ArtifactError
 from ruleplus.decision._document import ModelNode
 from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen, reads_of
 from ruleplus.expr import Kind, Node, Ty
@@ -417,16 +420,18 @@ def check_model(doc: ModelNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
 
 
 def _load(doc: ModelNode, ctx: NodeContext) -> ModelAdapter:
-    base = Path(ctx.base_dir) if ctx.base_dir is not None else Path.cwd()
-    path = base / doc.artifact
-    if not path.is_file():
-        raise ctx.error(f"model artifact not found: {path}", "artifact")
     loader = MODEL_FORMATS.get(doc.format)
     if loader is None:
         raise ctx.error(
             f"unknown model format {doc.format!r}; known: {', '.join(MODEL_FORMATS)}", "format"
         )
+    try:  # the resolver decides what a reference may reach (a folder, the artifact store)
+        path = ctx.artifacts.artifact(doc.artifact)
+    except ArtifactError as exc:
+        raise ctx.error(f"model {exc.message}", "artifact", field="artifact") from None
     try:
         return loader(path)
     except Exception as exc:
-        raise ctx.error(f"cannot load the {doc.format} model {path}: {exc}", "artifact") from None
+        raise ctx.error(
+            f"cannot load the {doc.format} model {doc.artifact!r}: {exc}", "artifact"
+        ) from None
