@@ -1,10 +1,16 @@
-"""The audit chain detects an altered decision or an altered audit entry."""
+"""Through the service: the keyed audit log detects altered, deleted and cut-off records."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from fastapi.testclient import TestClient
-from service_helpers import ADMIN, GOOD, deploy, new_partner, publish
-from sqlalchemy import text
+from service_helpers import ADMIN, GOOD, deploy, make_client, new_partner, publish
+from sqlalchemy import MetaData, Table, create_engine, text
+
+from ruleplus.store import migrate
+from ruleplus.store.audit import GENESIS, _legacy_hash
 
 
 def _seed_with_decisions(client: TestClient, count: int = 5) -> None:
@@ -53,7 +59,8 @@ def test_altered_audit_entry_is_detected(client: TestClient) -> None:
         "ok": False,
         "entries": 4,
         "first_broken_seq": 4,
-        "problem": "content does not match its hash (the row was altered)",
+        "problem": "content does not match its MAC (the row was altered, or signed with another "
+        "key)",
     }
 
 
@@ -64,3 +71,97 @@ def test_removed_audit_entry_is_detected(client: TestClient) -> None:
     report = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
     assert report["ok"] is False
     assert report["first_broken_seq"] == 6
+
+
+def test_deleted_decision_is_detected(client: TestClient) -> None:
+    _seed_with_decisions(client)
+    with _db(client).engine.begin() as connection:
+        victim = connection.execute(
+            text("SELECT id FROM decisions ORDER BY created_at LIMIT 1 OFFSET 1")
+        ).scalar()
+        connection.execute(text("DELETE FROM decisions WHERE id = :id"), {"id": victim})
+    report = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
+    assert report["ok"] is False
+    assert report["decision"] == victim
+    assert report["problem"] == f"decision {victim} was deleted (its audit entry remains)"
+
+
+def test_edited_request_and_trace_are_detected(client: TestClient) -> None:
+    _seed_with_decisions(client)
+    for column, value in (("request", '{"applicantId": "A0"}'), ("trace", "[]")):
+        with _db(client).engine.begin() as connection:
+            victim, original = connection.execute(
+                text(f"SELECT id, {column} FROM decisions ORDER BY created_at LIMIT 1")
+            ).one()
+            connection.execute(
+                text(f"UPDATE decisions SET {column} = :v WHERE id = :id"),
+                {"v": value, "id": victim},
+            )
+        report = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
+        assert report["ok"] is False and report["decision"] == victim, column
+        with _db(client).engine.begin() as connection:
+            connection.execute(
+                text(f"UPDATE decisions SET {column} = :v WHERE id = :id"),
+                {"v": original, "id": victim},
+            )
+        assert client.get("/v1/admin/audit/verify", headers=ADMIN).json()["ok"] is True
+
+
+def test_cut_off_entries_are_detected(client: TestClient) -> None:
+    _seed_with_decisions(client)
+    with _db(client).engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_log WHERE seq > 6"))
+    report = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
+    assert report["ok"] is False
+    assert "the last 2 entries were cut off" in report["problem"]
+    assert report["head"]["count"] == 8
+
+
+def test_decisions_fail_closed_without_a_head(client: TestClient) -> None:
+    partner_id, key = new_partner(client, "acme")
+    publish(client)
+    deploy(client, partner_id)
+    with _db(client).engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_head"))
+    response = client.post("/v1/decisions/loan", json=GOOD, headers=key)
+    assert response.status_code == 500
+    report = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
+    assert report["ok"] is False and "head is missing" in report["problem"]
+
+
+def test_a_legacy_database_is_rekeyed_when_the_service_opens_it(tmp_path: Path) -> None:
+    # the previous release's database: plain SHA-256 entries, schema 0002
+    url = f"sqlite:///{tmp_path / 'var' / 'ruleplus.db'}"
+    migrate(url, "0002")
+    engine = create_engine(url)
+    entries = Table("audit_log", MetaData(), autoload_with=engine)
+    prev = GENESIS
+    with engine.begin() as connection:
+        for i in range(3):
+            at = dt.datetime(2026, 11, 1, 12, 0, i)
+            payload = {"name": f"old-{i}"}
+            entry_hash = _legacy_hash(prev, at, "admin", "create", "partner", f"p_{i}", payload)
+            connection.execute(
+                entries.insert().values(
+                    at=at,
+                    actor="admin",
+                    action="create",
+                    entity="partner",
+                    entity_id=f"p_{i}",
+                    payload=payload,
+                    prev_hash=prev,
+                    hash=entry_hash,
+                )
+            )
+            prev = entry_hash
+    engine.dispose()
+    with make_client(tmp_path) as client:
+        assert client.get("/v1/admin/audit/verify", headers=ADMIN).json() == {
+            "ok": True,
+            "entries": 4,  # three re-signed, one recording the conversion
+        }
+        _seed_with_decisions(client, count=2)
+        assert client.get("/v1/admin/audit/verify", headers=ADMIN).json() == {
+            "ok": True,
+            "entries": 9,
+        }
