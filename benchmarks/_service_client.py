@@ -725,3 +725,67 @@ def crash_run(
         }
     finally:
         server.stop()
+
+
+# --- noisy neighbour --------------------------------------------------------------------------
+async def _hostile_loop(port: int, api_key: str, seconds: float, rate: float) -> dict[str, int]:
+    """One hostile partner: oversized bodies (declared and streamed), unauthenticated 31 MB
+    bodies, bursts far over its rate limit and bodies that are not JSON, ``rate`` requests a
+    second (each on a new connection, in rounds of 24)."""
+    import asyncio
+
+    counts: dict[str, int] = {}
+    small = json.dumps({"applicantId": "H", "creditScore": 700}).encode()
+
+    def request(path: str, body_len: int, key: str | None, chunked: bool = False) -> bytes:
+        head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+        if key:
+            head.append(f"X-API-Key: {key}")
+        head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {body_len}")
+        return ("\r\n".join(head) + "\r\n\r\n").encode()
+
+    async def one(kind: str) -> None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            counts["connect_error"] = counts.get("connect_error", 0) + 1
+            return
+        try:
+            if kind == "unauthenticated_31mb":
+                writer.write(request("/v1/identity/liveness", 31 << 20, None))
+                writer.write(b"{}" * 4096)  # the rest would follow; the answer comes first
+            elif kind == "oversized_declared":
+                writer.write(request("/v1/decisions/loan", 8 << 20, api_key))
+            elif kind == "oversized_chunked":
+                writer.write(request("/v1/decisions/loan", 0, api_key, chunked=True))
+                chunk = b"x" * (256 << 10)
+                for _ in range(8):
+                    writer.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            elif kind == "not_json":
+                writer.write(request("/v1/decisions/loan", 9, api_key) + b"not json!")
+            else:  # burst over the rate limit
+                writer.write(request("/v1/decisions/loan", len(small), api_key) + small)
+            await writer.drain()
+            status_line = await asyncio.wait_for(reader.readline(), 10)
+            status = status_line.split(b" ")[1].decode() if status_line else "closed"
+            counts[f"{kind}:{status}"] = counts.get(f"{kind}:{status}", 0) + 1
+        except (TimeoutError, OSError, IndexError):
+            counts[f"{kind}:error"] = counts.get(f"{kind}:error", 0) + 1
+        finally:
+            writer.close()
+
+    kinds = ["unauthenticated_31mb", "oversized_declared", "oversized_chunked", "not_json"]
+    deadline = time.monotonic() + seconds
+    round_s = 24 / rate
+    while (started := time.monotonic()) < deadline:
+        await asyncio.gather(*(one(k) for k in kinds), *(one("burst") for _ in range(20)))
+        await asyncio.sleep(max(0.0, round_s - (time.monotonic() - started)))
+    return counts
+
+
+def hostile_process(sender: Any, port: int, api_key: str, seconds: float, rate: float) -> None:
+    """Entry point of the hostile partner's process: sends its counts by status when done."""
+    import asyncio
+
+    sender.send(asyncio.run(_hostile_loop(port, api_key, seconds, rate)))
+    sender.close()

@@ -72,12 +72,29 @@ def bench_pairs(engine: IdentityEngine, pairs: Path) -> list[dict[str, Any]]:
             if condition == "clean" and enhance:
                 continue
             engine.enhance = enhance
-            r = evaluate_pairs(engine, pairs / "master.csv", pairs,
-                               _transform(condition, boxes), details=True)
-            rows.append({"condition": condition, "enhance": enhance,
-                         "named_in_issue": condition in DEGRADATIONS, **{
-                             k: r[k] for k in ("n", "accuracy", "far", "frr", "fta",
-                                               "threshold", "median_ms", "separability")}})
+            r = evaluate_pairs(
+                engine, pairs / "master.csv", pairs, _transform(condition, boxes), details=True
+            )
+            rows.append(
+                {
+                    "condition": condition,
+                    "enhance": enhance,
+                    "named_in_issue": condition in DEGRADATIONS,
+                    **{
+                        k: r[k]
+                        for k in (
+                            "n",
+                            "accuracy",
+                            "far",
+                            "frr",
+                            "fta",
+                            "threshold",
+                            "median_ms",
+                            "separability",
+                        )
+                    },
+                }
+            )
     engine.enhance = True
     return rows
 
@@ -92,10 +109,20 @@ def bench_sweep(engine: IdentityEngine, pairs: Path) -> list[dict[str, Any]]:
     rows = []
     for condition in SWEEP:
         for strength in STRENGTHS:
-            r = evaluate_pairs(engine, pairs / "master.csv", pairs,
-                               _transform(condition, boxes, strength), details=True)
-            rows.append({"condition": condition, "strength": strength, **{
-                k: r[k] for k in ("accuracy", "far", "frr", "fta", "separability")}})
+            r = evaluate_pairs(
+                engine,
+                pairs / "master.csv",
+                pairs,
+                _transform(condition, boxes, strength),
+                details=True,
+            )
+            rows.append(
+                {
+                    "condition": condition,
+                    "strength": strength,
+                    **{k: r[k] for k in ("accuracy", "far", "frr", "fta", "separability")},
+                }
+            )
     return rows
 
 
@@ -104,29 +131,42 @@ def write_html(report: dict[str, Any], path: Path) -> None:
     from ruleplus.charts import REPORT_CSS, line_chart
 
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
-    parts = ["<!doctype html><meta charset='utf-8'><title>ruleplus identity benchmark</title>",
-             f"<style>{REPORT_CSS}</style>",
-             "<h1>Identity benchmark</h1>",
-             f"<p>{json.dumps(report['machine'])}; threshold: "
-             f"{json.dumps(report['threshold'])}</p>"]
+    parts = [
+        "<!doctype html><meta charset='utf-8'><title>ruleplus identity benchmark</title>",
+        f"<style>{REPORT_CSS}</style>",
+        "<h1>Identity benchmark</h1>",
+        f"<p>{json.dumps(report['machine'])}; threshold: {json.dumps(report['threshold'])}</p>",
+    ]
     if "sweep" in report:
         series = []
         for i, condition in enumerate(SWEEP):
             rows = [r for r in report["sweep"] if r["condition"] == condition]
-            series.append((condition, [r["strength"] for r in rows],
-                           [100 * (1 - r["accuracy"]) for r in rows], colours[i % len(colours)]))
-        parts += ["<h2>Error rate (%) against degradation strength, enhancement on</h2>",
-                  "<p>300 shared pairs, a-priori threshold; 1% is the issue's target.</p>",
-                  line_chart(series, "strength (1 = the benchmark's default)", "error %")]
+            series.append(
+                (
+                    condition,
+                    [r["strength"] for r in rows],
+                    [100 * (1 - r["accuracy"]) for r in rows],
+                    colours[i % len(colours)],
+                )
+            )
+        parts += [
+            "<h2>Error rate (%) against degradation strength, enhancement on</h2>",
+            "<p>300 shared pairs, a-priori threshold; 1% is the issue's target.</p>",
+            line_chart(series, "strength (1 = the benchmark's default)", "error %"),
+        ]
     if "pairs" in report:
-        parts.append("<h2>Accuracy per condition</h2><table><tr><th>condition</th>"
-                     "<th>enhance</th><th>accuracy</th><th>FAR</th><th>FRR</th><th>FTA</th>"
-                     "<th>separability</th></tr>")
+        parts.append(
+            "<h2>Accuracy per condition</h2><table><tr><th>condition</th>"
+            "<th>enhance</th><th>accuracy</th><th>FAR</th><th>FRR</th><th>FTA</th>"
+            "<th>separability</th></tr>"
+        )
         for r in report["pairs"]:
-            parts.append(f"<tr><td>{r['condition']}</td><td>{r['enhance']}</td>"
-                         f"<td>{r['accuracy']:.4f}</td><td>{r['far']:.4f}</td>"
-                         f"<td>{r['frr']:.4f}</td><td>{r['fta']:.3f}</td>"
-                         f"<td>{r['separability']:.4f}</td></tr>")
+            parts.append(
+                f"<tr><td>{r['condition']}</td><td>{r['enhance']}</td>"
+                f"<td>{r['accuracy']:.4f}</td><td>{r['far']:.4f}</td>"
+                f"<td>{r['frr']:.4f}</td><td>{r['fta']:.3f}</td>"
+                f"<td>{r['separability']:.4f}</td></tr>"
+            )
         parts.append("</table>")
     path.write_text("\n".join(parts), encoding="utf-8")
 
@@ -139,10 +179,17 @@ def bench_liveness(engine: IdentityEngine, folder: Path) -> list[dict[str, Any]]
         for strength in (0.5, 1.0) if fn is not None else (0.0,):
             transform = None if fn is None else (lambda im, _n, fn=fn, s=strength: fn(im, s))
             r = evaluate_liveness(engine, folder, transform)
-            rows.append({"condition": condition if fn is None else f"{condition} ×{strength:g}",
-                         "named_in_issue": condition in DEGRADATIONS, "strength": strength,
-                         "apcer": r["apcer"], "bpcer": r["bpcer"], "acer": r["acer"],
-                         "scores": {i["file"]: i["score"] for i in r["items"]}})
+            rows.append(
+                {
+                    "condition": condition if fn is None else f"{condition} ×{strength:g}",
+                    "named_in_issue": condition in DEGRADATIONS,
+                    "strength": strength,
+                    "apcer": r["apcer"],
+                    "bpcer": r["bpcer"],
+                    "acer": r["acer"],
+                    "scores": {i["file"]: i["score"] for i in r["items"]},
+                }
+            )
     return rows
 
 
@@ -152,7 +199,7 @@ def _to_640x480(image: np.ndarray) -> np.ndarray:
     small = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
     canvas = np.full((480, 640, 3), 127, np.uint8)
     y, x = (480 - small.shape[0]) // 2, (640 - small.shape[1]) // 2
-    canvas[y: y + small.shape[0], x: x + small.shape[1]] = small
+    canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
     return canvas
 
 
@@ -170,16 +217,19 @@ def bench_latency(engine: IdentityEngine, shared: Path, rounds: int) -> dict[str
     id_photo = bytes(cv2.imencode(".jpg", idp)[1].tobytes())
     model_dir = shared / "models/face"
     files = (m.resolve_model(m.DLIB_RESNET, model_dir), m.resolve_model(m.DLIB_SP5, model_dir))
-    runtimes = {"torch": DlibEmbedder(*files, runtime="torch"),
-                "dlib": DlibEmbedder(*files, runtime="dlib")}
+    runtimes = {
+        "torch": DlibEmbedder(*files, runtime="torch"),
+        "dlib": DlibEmbedder(*files, runtime="dlib"),
+    }
     try:
         import tempfile
 
         from ruleplus.identity._dlib_resnet import export_onnx
 
         scratch = Path(tempfile.mkdtemp(prefix="ruleplus-bench-"))
-        runtimes["onnx"] = DlibEmbedder(*files, runtime="onnx",
-                                        onnx_path=export_onnx(files[0], scratch))
+        runtimes["onnx"] = DlibEmbedder(
+            *files, runtime="onnx", onnx_path=export_onnx(files[0], scratch)
+        )
     except ImportError:  # onnx / onnxruntime not installed
         pass
     _pin({0})
@@ -196,8 +246,11 @@ def bench_latency(engine: IdentityEngine, shared: Path, rounds: int) -> dict[str
                 t0 = time.perf_counter()
                 engine.verify(selfie, id_photo)
                 times.append((time.perf_counter() - t0) * 1e3)
-            result[name] = {"median_ms": statistics.median(times),
-                            "p90_ms": float(np.percentile(times, 90)), "min_ms": min(times)}
+            result[name] = {
+                "median_ms": statistics.median(times),
+                "p90_ms": float(np.percentile(times, 90)),
+                "min_ms": min(times),
+            }
     finally:
         engine.embedder = original
         _pin(None)
@@ -231,8 +284,8 @@ def bench_search(n: int, queries: int, seed: int = 7) -> dict[str, Any]:
     def exact(q: np.ndarray) -> np.ndarray:
         out = np.empty(len(q), np.int64)
         for s in range(0, len(q), 100):
-            d2 = norms[None, :] - 2.0 * (q[s: s + 100] @ base.T)
-            out[s: s + 100] = d2.argmin(1)
+            d2 = norms[None, :] - 2.0 * (q[s : s + 100] @ base.T)
+            out[s : s + 100] = d2.argmin(1)
         return out
 
     truth_mated, truth_random = exact(mated), exact(random_probes)
@@ -246,31 +299,50 @@ def bench_search(n: int, queries: int, seed: int = 7) -> dict[str, Any]:
     rows = []
     for ef in (256, 1024, 2048):
         index.set_ef(ef)
-        for name, probes, truth in (("mated", mated, truth_mated),
-                                    ("non-mated", random_probes, truth_random)):
+        for name, probes, truth in (
+            ("mated", mated, truth_mated),
+            ("non-mated", random_probes, truth_random),
+        ):
             times, found = [], []
             for q in probes:
                 t = time.perf_counter()
                 labels, _ = index.knn_query(q[None], k=1)
                 times.append((time.perf_counter() - t) * 1e3)
                 found.append(labels[0, 0])
-            rows.append({"method": f"hnsw ef={ef}", "probes": name,
-                         "p50_ms": statistics.median(times),
-                         "p99_ms": float(np.percentile(times, 99)),
-                         "recall_at_1": float(np.mean(np.array(found) == truth))})
+            rows.append(
+                {
+                    "method": f"hnsw ef={ef}",
+                    "probes": name,
+                    "p50_ms": statistics.median(times),
+                    "p99_ms": float(np.percentile(times, 99)),
+                    "recall_at_1": float(np.mean(np.array(found) == truth)),
+                }
+            )
     rows += _faiss_ivf(base, mated, truth_mated)
     brute = []
     for q in mated[: min(50, queries)]:
         t = time.perf_counter()
         int(np.argmin(norms - 2.0 * (base @ q)))
         brute.append((time.perf_counter() - t) * 1e3)
-    rows.append({"method": "brute force (numpy, 1 core)", "probes": "mated",
-                 "p50_ms": statistics.median(brute), "p99_ms": float(np.percentile(brute, 99)),
-                 "recall_at_1": 1.0})
+    rows.append(
+        {
+            "method": "brute force (numpy, 1 core)",
+            "probes": "mated",
+            "p50_ms": statistics.median(brute),
+            "p99_ms": float(np.percentile(brute, 99)),
+            "recall_at_1": 1.0,
+        }
+    )
     _pin(None)
-    return {"n": n, "dim": dim, "queries": queries, "build_s": build_s,
-            "mate_is_exact_nn": float(np.mean(truth_mated == mates)), "rows": rows,
-            "templates_gb": round(base.nbytes / 1e9, 2)}
+    return {
+        "n": n,
+        "dim": dim,
+        "queries": queries,
+        "build_s": build_s,
+        "mate_is_exact_nn": float(np.mean(truth_mated == mates)),
+        "rows": rows,
+        "templates_gb": round(base.nbytes / 1e9, 2),
+    }
 
 
 def _faiss_ivf(base: np.ndarray, probes: np.ndarray, truth: np.ndarray) -> list[dict[str, Any]]:
@@ -297,10 +369,15 @@ def _faiss_ivf(base: np.ndarray, probes: np.ndarray, truth: np.ndarray) -> list[
             _, labels = ivf.search(q[None], 1)
             times.append((time.perf_counter() - t) * 1e3)
             found.append(labels[0, 0])
-        rows.append({"method": f"faiss IVF{nlist} nprobe={nprobe} (peer, build {build:.0f} s)",
-                     "probes": "mated", "p50_ms": statistics.median(times),
-                     "p99_ms": float(np.percentile(times, 99)),
-                     "recall_at_1": float(np.mean(np.array(found) == truth))})
+        rows.append(
+            {
+                "method": f"faiss IVF{nlist} nprobe={nprobe} (peer, build {build:.0f} s)",
+                "probes": "mated",
+                "p50_ms": statistics.median(times),
+                "p99_ms": float(np.percentile(times, 99)),
+                "recall_at_1": float(np.mean(np.array(found) == truth)),
+            }
+        )
     return rows
 
 
@@ -320,15 +397,23 @@ def main(argv: list[str] | None = None) -> int:
     model_dir = args.model_dir or shared / "models" / "face"
     engine = IdentityEngine.from_models(model_dir)
     report: dict[str, Any] = {
-        "machine": {"cpu": platform.processor() or platform.machine(),
-                    "cores": os.cpu_count(), "python": platform.python_version(),
-                    "torch": torch.__version__, "opencv": cv2.__version__},
-        "threshold": {"distance": engine.embedder.threshold,
-                      "similarity": 1 - engine.embedder.threshold / 2,
-                      "how": "dlib's documented 0.6, fixed a priori"},
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "opencv": cv2.__version__,
+        },
+        "threshold": {
+            "distance": engine.embedder.threshold,
+            "similarity": 1 - engine.embedder.threshold / 2,
+            "how": "dlib's documented 0.6, fixed a priori",
+        },
     }
-    stages = [("latency", lambda: bench_latency(engine, shared, args.rounds)),
-              ("liveness", lambda: bench_liveness(engine, shared / "data/faces/liveness"))]
+    stages = [
+        ("latency", lambda: bench_latency(engine, shared, args.rounds)),
+        ("liveness", lambda: bench_liveness(engine, shared / "data/faces/liveness")),
+    ]
     if not args.skip_pairs:
         stages.append(("pairs", lambda: bench_pairs(engine, shared / "data/faces/pairs")))
     if not args.skip_sweep:
@@ -355,22 +440,37 @@ def _print(report: dict[str, Any]) -> None:
     console = Console()
     console.print(f"machine: {report['machine']}; threshold: {report['threshold']}")
     lat = report["latency"]
-    console.print(f"verify 2×640×480 on one core: median {lat['median_ms']:.1f} ms, "
-                  f"p90 {lat['p90_ms']:.1f} ms ({lat['rounds']} rounds; target ≤ 300 ms); "
-                  f"ResNet by dlib: median {lat['dlib']['median_ms']:.1f} ms"
-                  + (f", by ONNX Runtime: {lat['onnx']['median_ms']:.1f} ms" if "onnx" in lat
-                     else ""))
+    console.print(
+        f"verify 2×640×480 on one core: median {lat['median_ms']:.1f} ms, "
+        f"p90 {lat['p90_ms']:.1f} ms ({lat['rounds']} rounds; target ≤ 300 ms); "
+        f"ResNet by dlib: median {lat['dlib']['median_ms']:.1f} ms"
+        + (f", by ONNX Runtime: {lat['onnx']['median_ms']:.1f} ms" if "onnx" in lat else "")
+    )
     if "pairs" in report:
         table = Table(title="1:1 accuracy on the 300 shared pairs (target ≥ 0.99)")
-        for col in ("condition", "enhance", "accuracy", "far", "frr", "fta", "separability",
-                    "median_ms"):
+        for col in (
+            "condition",
+            "enhance",
+            "accuracy",
+            "far",
+            "frr",
+            "fta",
+            "separability",
+            "median_ms",
+        ):
             table.add_column(col)
         for r in report["pairs"]:
-            table.add_row(r["condition"] + ("" if r["named_in_issue"] or r["condition"] == "clean"
-                                            else " (extra)"),
-                          str(r["enhance"]), f"{r['accuracy']:.4f}", f"{r['far']:.4f}",
-                          f"{r['frr']:.4f}", f"{r['fta']:.3f}", f"{r['separability']:.4f}",
-                          f"{r['median_ms']:.0f}")
+            table.add_row(
+                r["condition"]
+                + ("" if r["named_in_issue"] or r["condition"] == "clean" else " (extra)"),
+                str(r["enhance"]),
+                f"{r['accuracy']:.4f}",
+                f"{r['far']:.4f}",
+                f"{r['frr']:.4f}",
+                f"{r['fta']:.3f}",
+                f"{r['separability']:.4f}",
+                f"{r['median_ms']:.0f}",
+            )
         console.print(table)
     if "sweep" in report:
         table = Table(title="accuracy against degradation strength (enhancement on)")
@@ -378,26 +478,39 @@ def _print(report: dict[str, Any]) -> None:
         for strength in STRENGTHS:
             table.add_column(f"{strength:g}")
         for condition in SWEEP:
-            cells = {r["strength"]: r["accuracy"] for r in report["sweep"]
-                     if r["condition"] == condition}
+            cells = {
+                r["strength"]: r["accuracy"] for r in report["sweep"] if r["condition"] == condition
+            }
             table.add_row(condition, *(f"{cells[x]:.4f}" for x in STRENGTHS))
         console.print(table)
     table = Table(title="passive liveness (T1 live, F1/F2 spoof)")
     for col in ("condition", "APCER", "BPCER", "ACER", "scores"):
         table.add_column(col)
     for r in report["liveness"]:
-        table.add_row(r["condition"], f"{r['apcer']:.2f}", f"{r['bpcer']:.2f}",
-                      f"{r['acer']:.2f}", json.dumps(r["scores"]))
+        table.add_row(
+            r["condition"],
+            f"{r['apcer']:.2f}",
+            f"{r['bpcer']:.2f}",
+            f"{r['acer']:.2f}",
+            json.dumps(r["scores"]),
+        )
     console.print(table)
     if "search" in report:
         s = report["search"]
-        table = Table(title=f"1:N over {s['n']:,} templates (build {s['build_s']:.0f} s, "
-                            f"target p50 ≤ 10 ms, recall@1 ≥ 0.99)")
+        table = Table(
+            title=f"1:N over {s['n']:,} templates (build {s['build_s']:.0f} s, "
+            f"target p50 ≤ 10 ms, recall@1 ≥ 0.99)"
+        )
         for col in ("method", "probes", "p50_ms", "p99_ms", "recall@1"):
             table.add_column(col)
         for r in s["rows"]:
-            table.add_row(r["method"], r["probes"], f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}",
-                          f"{r['recall_at_1']:.4f}")
+            table.add_row(
+                r["method"],
+                r["probes"],
+                f"{r['p50_ms']:.3f}",
+                f"{r['p99_ms']:.3f}",
+                f"{r['recall_at_1']:.4f}",
+            )
         console.print(table)
 
 

@@ -24,6 +24,12 @@ connection errors, the CPU each party spent per decision, and the CPU share othe
 itself and must equal the 2xx answers, and ``/v1/admin/audit/verify`` must say ``ok``. Before
 each phase the benchmark waits (``--wait-quiet``) for the machine to be idle.
 
+``--noisy`` runs the noisy-neighbour check: a normal partner's open loop at ``--noisy-rate``
+(500/s) alone, then beside a hostile partner that sends, at ``--hostile-rate`` (1,000/s,
+each on a new connection), oversized bodies (declared and
+chunked), unauthenticated 31 MB bodies, non-JSON bodies and bursts far over its 20/s rate limit;
+the normal partner's p99 must stay within 2x of its quiet run with every request answered 2xx.
+
 ``--crash`` instead runs the crash check: load with unique idempotency keys, ``kill -9`` the
 server (all its workers) mid-load, restart it on the same database, re-send every unanswered
 request and some answered ones, then check that every acknowledged decision is stored, that
@@ -249,6 +255,72 @@ def _target(phases: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Noisy neighbour: a normal partner's open loop at ``--noisy-rate`` alone, then again while
+    a hostile partner (rate limit 20/s) sends oversized, unauthenticated, non-JSON and over-rate
+    traffic from its own process. The normal partner's p99 must stay within 2x of its quiet run,
+    with nothing it sent lost."""
+    with ExitStack() as stack:
+        data_dir = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-noisy-{db}-"))
+        )
+        url = (
+            stack.enter_context(harness.fresh_postgres("ruleplus_noisy"))
+            if db == "postgres"
+            else None
+        )
+        workers = args.workers if db == "postgres" else 1
+        server = harness.Server(data_dir, url, workers=workers)
+        server.start()
+        stack.callback(server.stop)
+        normal = harness.seed(server.url)
+        hostile = harness.seed(server.url, rate_limit_per_s=20)
+        _client(server.port, normal, args.warmup, 16, "noisy-w", args.noisy_rate)
+        runs: dict[str, Any] = {}
+        for name in ("quiet", "noisy"):
+            context = multiprocessing.get_context("spawn")
+            receiver, sender = context.Pipe(duplex=False)
+            attacker = None
+            if name == "noisy":
+                attacker = context.Process(
+                    target=harness.hostile_process,
+                    args=(sender, server.port, hostile, args.seconds + 1, args.hostile_rate),
+                )
+                attacker.start()
+                time.sleep(0.5)
+            result = _client(
+                server.port,
+                normal,
+                args.seconds,
+                args.rate_connections,
+                f"noisy-{name}",
+                args.noisy_rate,
+            )
+            latencies = sorted(result.latencies_us)
+            runs[name] = {
+                "p50_ms": round(_percentile(latencies, 0.50), 3),
+                "p99_ms": round(_percentile(latencies, 0.99), 3),
+                "sent": result.sent,
+                "2xx": result.count(2),
+                "4xx": result.count(4),
+                "5xx": result.count(5),
+                "connection_errors": result.errors,
+            }
+            if attacker is not None:
+                runs["hostile_answers"] = receiver.recv() if receiver.poll(60) else {}
+                attacker.join(30)
+        quiet, noisy = runs["quiet"], runs["noisy"]
+        ratio = noisy["p99_ms"] / quiet["p99_ms"] if quiet["p99_ms"] else float("inf")
+        return {
+            "database": "postgresql" if db == "postgres" else "sqlite",
+            "workers": workers,
+            "rate": args.noisy_rate,
+            **runs,
+            "p99_ratio": round(ratio, 2),
+            "ok": ratio <= 2.0 and noisy["2xx"] == noisy["sent"] and quiet["2xx"] == quiet["sent"],
+        }
+
+
 def run_crash(db: str, args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         data_dir = Path(
@@ -353,6 +425,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", metavar="DIR", help="py-spy the server during the timed run")
     parser.add_argument("--crash", action="store_true", help="run the kill -9 crash check instead")
     parser.add_argument(
+        "--noisy", action="store_true", help="run the noisy-neighbour check instead"
+    )
+    parser.add_argument(
+        "--noisy-rate", type=float, default=500.0, help="the normal partner's rate (--noisy)"
+    )
+    parser.add_argument(
+        "--hostile-rate", type=float, default=1000.0, help="the hostile partner's rate (--noisy)"
+    )
+    parser.add_argument(
         "--crash-after", type=float, default=2.0, help="seconds of load before kill -9"
     )
     parser.add_argument(
@@ -368,16 +449,17 @@ def main(argv: list[str] | None = None) -> int:
         print(reason, file=sys.stderr)
         return 2
     started = time.time()
-    results = [(run_crash if args.crash else run_one)(db, args) for db in dbs]
+    runner = run_crash if args.crash else run_noisy if args.noisy else run_one
+    results = [runner(db, args) for db in dbs]
     report = {
-        "benchmark": "service_crash" if args.crash else "service_load",
+        "benchmark": "service_crash" if args.crash else "noisy" if args.noisy else "service_load",
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), **_versions()},
         "elapsed_s": round(time.time() - started, 1),
         "results": results,
     }
     if args.json:
         print(json.dumps(report))
-    elif args.crash:
+    elif args.crash or args.noisy:
         print(json.dumps(report, indent=2))
     else:
         for r in results:
@@ -399,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
     ok = all(
         r["ok"]
-        if args.crash
+        if args.crash or args.noisy
         else (
             all(p["5xx"] == 0 for p in r["phases"])
             and r["stored_equals_2xx"]

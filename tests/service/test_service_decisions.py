@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
-from service_helpers import ADMIN, GOOD, REFERENCE_DOC, deploy, new_partner, publish
+from service_helpers import ADMIN, GOOD, REFERENCE_DOC, deploy, make_client, new_partner, publish
 
 
 def _seed(client: TestClient, name: str = "acme") -> tuple[str, dict[str, str]]:
@@ -258,10 +260,21 @@ def test_operations_endpoints(client: TestClient) -> None:
     client.post("/v1/decisions/loan", json=GOOD, headers=key)
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=ADMIN).text
     assert (
         'ruleplus_decisions_total{arm="champion",outcome="approve",strategy="reference_loan"} 1.0'
         in metrics
     )
     assert "ruleplus_decision_latency_seconds_bucket" in metrics
-    assert client.get("/openapi.json").json()["info"]["title"] == "ruleplus"
+    assert client.get("/openapi.json", headers=ADMIN).json()["info"]["title"] == "ruleplus"
+
+
+def test_metrics_and_docs_need_the_admin_key_unless_made_public(tmp_path: Path) -> None:
+    with make_client(tmp_path / "closed") as closed:
+        for path in ("/metrics", "/docs", "/openapi.json"):
+            assert closed.get(path).status_code == 401, path
+            assert closed.get(path, headers={"X-Admin-Key": "wrong"}).status_code == 401
+        assert closed.get("/healthz").status_code == 200
+    with make_client(tmp_path / "open", public_ops=True) as public:
+        for path in ("/metrics", "/docs", "/openapi.json"):
+            assert public.get(path).status_code == 200, path

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from service_helpers import ADMIN, GOOD, deploy, make_client, new_partner, publish
 from sqlalchemy import func, select, text
 
+from ruleplus.runtime.decisions import DecisionRequest
 from ruleplus.store.models import AuditEntry, DecisionRecord
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -214,8 +215,10 @@ def test_a_bad_row_fails_alone(pg: TestClient) -> None:
     # refuses must fail its own request only, not its batch-mates
     partner_id, _ = _seeded(pg)
     state = pg.app.state.ruleplus  # type: ignore[attr-defined]
-    good, _ = state.decisions.prepare(partner_id, "loan", "*", dict(GOOD), None)
-    bad, _ = state.decisions.prepare(partner_id, "loan", "*", {**GOOD, "applicantId": "B"}, None)
+    good = state.decisions.prepare(DecisionRequest(partner_id, "loan", dict(GOOD))).row
+    bad = state.decisions.prepare(
+        DecisionRequest(partner_id, "loan", {**GOOD, "applicantId": "B"})
+    ).row
     bad["product"] = "x" * 500  # longer than the column
     writer = state.writer
     writer.stop()  # queue both before the writer runs, so that they share a batch

@@ -37,7 +37,12 @@ def test_watch_list_hit_declines(client: TestClient) -> None:
     listed = client.post(
         "/v1/admin/lists/phone", json={"value": "138 0013 8000", "reason": "ring"}, headers=ADMIN
     )
-    assert listed.json() == {"list": "phone", "value": "*******8000", "listed": True}
+    assert listed.json() == {
+        "list": "phone",
+        "value": "*******8000",
+        "listed": True,
+        "scope": "global",
+    }
     body = client.post("/v1/decisions/cash", json={**app, "applicantId": "B2"}, headers=key).json()
     assert body["decision"] == "decline"
     assert [r["code"] for r in body["reasons"]] == ["KO06"]

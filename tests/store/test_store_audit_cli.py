@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +36,17 @@ def test_head_anchors_the_chain_outside_the_database(env: Path, tmp_path: Path) 
     assert head["count"] == 1 and head["verified"] is True and len(head["mac"]) == 64
     anchor = tmp_path / "head.json"
     anchor.write_text(json.dumps(head), encoding="utf-8")
-    snapshot = (env / "ruleplus.db").read_bytes()
+    snapshot = sqlite3.connect(":memory:")  # an earlier copy of the whole database
+    with closing(sqlite3.connect(env / "ruleplus.db")) as live:
+        live.backup(snapshot)
     run("partners", "rotate-key", partner["partner_id"])
     assert run("audit", "verify", "--expect-head", str(anchor)) == {"ok": True, "entries": 2}
     later = run("audit", "head")
     # an earlier copy of the whole database put back: intact inside, not against the anchor
-    (env / "ruleplus.db").write_bytes(snapshot)
-    for suffix in ("-wal", "-shm"):
-        (env / f"ruleplus.db{suffix}").unlink(missing_ok=True)
+    # (through SQLite's backup API: overwriting files under pooled WAL connections is an I/O error)
+    with closing(sqlite3.connect(env / "ruleplus.db")) as live:
+        snapshot.backup(live)
+    snapshot.close()
     assert run("audit", "verify") == {"ok": True, "entries": 1}
     report = run("audit", "verify", "--expect-head", json.dumps(later), code=1)
     assert "fewer than the 2 of the expected head" in report["problem"]

@@ -8,6 +8,7 @@ audited); a running server notices within its cache time (two seconds).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,7 +44,7 @@ deployments_app = typer.Typer(
 )
 mappings_app = typer.Typer(no_args_is_help=True, help="Partner field mappings.")
 lists_app = typer.Typer(no_args_is_help=True, help="Watch lists (ID numbers, phones, devices…).")
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+audit_app = typer.Typer(no_args_is_help=True, help="The HMAC-chained audit log.")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 
@@ -51,10 +52,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON")]
 def _db() -> Any:
     from ruleplus.service.state import ServiceConfig
     from ruleplus.store import Database
+    from ruleplus.store.audit import derive_key
+    from ruleplus.store.secrets import load_secret
 
     config = ServiceConfig.from_env()
-    database = Database(config.database_url)
+    # the same secret as the server's (RULEPLUS_SECRET_KEY, or the data directory's key file)
+    database = Database(config.database_url, audit_key=derive_key(load_secret(config.data_dir)))
     database.migrate()
+    database.ensure_keyed()  # as the server does on start: a legacy chain is re-signed once
     return database, config
 
 
@@ -98,6 +103,8 @@ def serve(
         from ruleplus.service.demo import seed_demo
 
         seed_demo(database, config, host, port, out)
+        # the demo shows /docs and /metrics without the admin key (production keeps them closed)
+        os.environ.setdefault("RULEPLUS_PUBLIC_OPS", "on")
     database.dispose()
     configure_logging(log_level.upper())
     uvicorn.run(
@@ -378,21 +385,92 @@ def lists_remove(list_type: str, value: str, as_json: JsonFlag = False) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonFlag = False) -> None:
-    """Check the hash chain and every audited decision; exit 1 at the first broken link."""
+def audit_verify(
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head",
+            help="a head recorded earlier by `audit head --json` (a file, or the JSON itself): "
+            "the chain must still contain it",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the HMAC chain, its signed head and every decision; exit 1 at the first problem.
+
+    Putting back an earlier copy of both the entries and the head is detectable only against a
+    head recorded outside the database (--expect-head).
+    """
     from ruleplus.runtime import admin
 
-    database, _ = _db()
-    info = admin.verify_audit(database)
+    database, _ = _run(_db, as_json)
+    expected = _run(lambda: _expected_head(expect_head), as_json) if expect_head else None
+    info = _run(lambda: admin.verify_audit(database, expected), as_json)
     if info["ok"]:
         _emit(info, as_json, f"[green]audit log intact[/green]: {info['entries']} entries")
         return
+    where = f" at seq {info['first_broken_seq']}" if "first_broken_seq" in info else ""
+    what = f" (decision {info['decision']})" if "decision" in info else ""
+    _emit(info, as_json, f"[red]audit log broken[/red]{where}{what}: {info['problem']}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(as_json: JsonFlag = False) -> None:
+    """Print the signed head of the audit chain (entry count, last hash, MAC).
+
+    Keep a copy outside the database (a ticket, a log, another system): `audit verify
+    --expect-head` then detects a rollback of both the entries and the head to an older copy,
+    which nothing inside the database can.
+    """
+    from ruleplus.runtime import admin
+
+    database, _ = _run(_db, as_json)
+    info = _run(lambda: admin.audit_head(database), as_json)
     _emit(
         info,
         as_json,
-        f"[red]audit log broken[/red] at seq {info.get('first_broken_seq')}: {info['problem']}",
+        f"{info['count']} entries, last {info['last_hash']}, mac {info['mac']}"
+        + ("" if info["verified"] else "  [red](does not verify with this key)[/red]"),
     )
-    raise typer.Exit(1)
+
+
+@audit_app.command("rekey")
+def audit_rekey(
+    accept_broken: Annotated[
+        bool,
+        typer.Option(
+            "--accept-broken",
+            help="re-sign a broken legacy chain anyway (the break is recorded in the log)",
+        ),
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Convert a legacy (SHA-256) audit chain to the keyed one (the server does it on start when
+    the legacy chain is intact); prints the resulting state."""
+    database, _ = _run(_db, as_json)
+    status = _run(lambda: database.ensure_keyed(accept_broken=accept_broken), as_json)
+    ok = status in ("keyed", "created", "rekeyed")
+    _emit({"ok": ok, "status": status}, as_json, f"audit log: {status}")
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _expected_head(value: str) -> dict[str, Any]:
+    from ruleplus.errors import DataError
+
+    text = value if value.lstrip().startswith("{") else _read(Path(value))
+    try:
+        head = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"--expect-head is not JSON: {exc.msg}") from None
+    if (
+        not isinstance(head, dict)
+        or not isinstance(head.get("count"), int)
+        or not isinstance(head.get("last_hash"), str)
+    ):
+        raise DataError("--expect-head needs the JSON of `ruleplus audit head --json`")
+    return head
 
 
 def _read(path: Path) -> str:

@@ -73,6 +73,10 @@ class InputField(_Model):
     min: float | None = Field(default=None, description="smallest allowed value (numbers)")
     max: float | None = Field(default=None, description="largest allowed value (numbers)")
     enum: list[Any] | None = Field(default=None, description="allowed values")
+    sensitive: bool = Field(
+        default=False,
+        description="personal data (ID number, phone…): the service stores only a keyed digest",
+    )
     description: str = ""
 
 
@@ -311,6 +315,11 @@ class VelocitySignal(_Model):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="input field it fills")
     key: str = Field(description="input field whose value is counted (phone, deviceId…)")
     window: str | int = Field(description="90s, 15m, 24h, 7d, 2w or seconds")
+    scope: Literal["partner", "global"] = Field(
+        default="partner",
+        description="partner: only this partner's applications count; global: the lender's own "
+        "cross-channel view, shared by every partner whose strategy opts in",
+    )
 
     @property
     def window_seconds(self) -> int:
@@ -334,6 +343,10 @@ class ListSignal(_Model):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="input field it fills")
     list: str = Field(description="watch-list type, e.g. phone, id_number, device")
     key: str = Field(description="input field whose value is looked up")
+    scope: Literal["partner", "global"] = Field(
+        default="partner",
+        description="partner: entries listed for this partner; global: the lender's own list",
+    )
 
 
 class Signals(_Model):

@@ -40,6 +40,9 @@ class FieldRule(BaseModel):
     default: Any = Field(None, description="used when the source is missing or not in the map")
     scale: float | None = Field(None, description="multiply numbers (unit conversion)")
     offset: float | None = Field(None, description="then add (unit conversion)")
+    sensitive: bool = Field(
+        False, description="personal data: the service stores only a keyed digest of it"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldRule:
@@ -97,6 +100,20 @@ class FieldMapping:
             if rule.expr is not None:
                 self._computed[name] = compile_expression(rule.expr, known)
             known[name] = Ty(Kind.ANY)
+
+    @property
+    def passthrough(self) -> bool:
+        """Whether the partner's other top-level fields are copied unchanged."""
+        return self.doc.passthrough
+
+    def sources(self) -> list[tuple[str, str, bool]]:
+        """``(path in the partner's JSON, canonical field, marked sensitive)`` of each ``from``
+        rule."""
+        return [
+            (rule.source, name, rule.sensitive)
+            for name, rule in self.doc.fields.items()
+            if rule.source is not None
+        ]
 
     def apply(self, payload: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
         """Map one partner payload; returns the canonical record and the problems found."""

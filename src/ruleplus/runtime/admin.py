@@ -7,23 +7,24 @@ together. Secrets (API keys) never reach the audit log; listed values appear onl
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from sqlalchemy import select
-
+from ruleplus.decision import ArtifactResolver
 from ruleplus.mapping import FieldMapping
-from ruleplus.runtime.writer import record_digest
 from ruleplus.store import Database
-from ruleplus.store.audit import append, verify_chain
-from ruleplus.store.models import AuditEntry, DecisionRecord
+from ruleplus.store.artifacts import ArtifactStore
+from ruleplus.store.audit import GENESIS, append, head_mac, read_head, verify_log
 from ruleplus.store.repos import DeploymentRepo, ListRepo, MappingRepo, PartnerRepo, StrategyRepo
 from ruleplus.store.secrets import mask
 
 __all__ = [
     "add_list_entry",
+    "audit_head",
     "create_partner",
     "deploy",
     "publish_strategy",
+    "put_artifact",
     "put_mapping",
     "remove_list_entry",
     "revoke_keys",
@@ -42,6 +43,7 @@ def create_partner(
         partner, key = PartnerRepo(session).create(name, rate_limit_per_s)
         append(
             session,
+            db.audit_key,
             actor,
             "create",
             "partner",
@@ -59,6 +61,7 @@ def rotate_key(
         key = PartnerRepo(session).rotate(partner_id, keep_old=keep_old)
         append(
             session,
+            db.audit_key,
             actor,
             "rotate-key",
             "partner",
@@ -77,6 +80,7 @@ def revoke_keys(
         count = PartnerRepo(session).revoke(partner_id, prefix)
         append(
             session,
+            db.audit_key,
             actor,
             "revoke-keys",
             "partner",
@@ -87,18 +91,27 @@ def revoke_keys(
 
 
 def publish_strategy(
-    db: Database, text: str, actor: str = "admin", publish: bool = True
+    db: Database,
+    text: str,
+    actor: str = "admin",
+    publish: bool = True,
+    artifacts: ArtifactResolver | None = None,
 ) -> dict[str, Any]:
-    """Store a strategy document as a draft, validate it, and (by default) publish it."""
+    """Store a strategy document as a draft, validate it, and (by default) publish it.
+
+    ``artifacts`` resolves its ``call.strategy`` / ``model.artifact`` references (the
+    service's content-addressed store); without it a strategy with references is refused.
+    """
     with db.session() as session:
         repo = StrategyRepo(session)
         row = repo.add_draft(text)
         if row.status == "draft":
-            repo.transition(row.strategy_id, row.version, "validate")
+            repo.transition(row.strategy_id, row.version, "validate", artifacts=artifacts)
         if publish and row.status == "validated":
             repo.transition(row.strategy_id, row.version, "publish")
         append(
             session,
+            db.audit_key,
             actor,
             "publish" if publish else "upload",
             "strategy",
@@ -114,13 +127,24 @@ def publish_strategy(
 
 
 def transition_strategy(
-    db: Database, strategy_id: str, version: str, action: str, actor: str = "admin"
+    db: Database,
+    strategy_id: str,
+    version: str,
+    action: str,
+    actor: str = "admin",
+    artifacts: ArtifactResolver | None = None,
 ) -> dict[str, Any]:
     """Apply one lifecycle action (validate, publish, retire)."""
     with db.session() as session:
-        row = StrategyRepo(session).transition(strategy_id, version, action)
+        row = StrategyRepo(session).transition(strategy_id, version, action, artifacts=artifacts)
         append(
-            session, actor, action, "strategy", f"{strategy_id}@{version}", {"status": row.status}
+            session,
+            db.audit_key,
+            actor,
+            action,
+            "strategy",
+            f"{strategy_id}@{version}",
+            {"status": row.status},
         )
         return {"strategy_id": strategy_id, "version": version, "status": row.status}
 
@@ -154,7 +178,7 @@ def deploy(
             salt=salt,
         )
         info = deployment_info(row)
-        append(session, actor, "deploy", "deployment", str(row.id), info)
+        append(session, db.audit_key, actor, "deploy", "deployment", str(row.id), info)
         return info
 
 
@@ -165,7 +189,7 @@ def rollback(
     with db.session() as session:
         row = DeploymentRepo(session).rollback(partner_id, product, channel)
         info = deployment_info(row)
-        append(session, actor, "rollback", "deployment", str(row.id), info)
+        append(session, db.audit_key, actor, "rollback", "deployment", str(row.id), info)
         return info
 
 
@@ -195,6 +219,7 @@ def put_mapping(
         row = MappingRepo(session).put(partner_id, product, document)
         append(
             session,
+            db.audit_key,
             actor,
             "load-mapping",
             "mapping",
@@ -205,72 +230,122 @@ def put_mapping(
 
 
 def add_list_entry(
-    db: Database, secret: bytes, list_type: str, value: str, reason: str = "", actor: str = "admin"
+    db: Database,
+    secret: bytes,
+    list_type: str,
+    value: str,
+    reason: str = "",
+    actor: str = "admin",
+    partner_id: str | None = None,
 ) -> dict[str, Any]:
-    """Put a value on a watch list (stored as a keyed digest)."""
+    """Put a value on a watch list (stored as a keyed digest): the lender's own list, or the
+    list of one partner when ``partner_id`` is given."""
+    scope = partner_id or "global"
     with db.session() as session:
-        ListRepo(session, secret).add(list_type, value, reason)
+        if partner_id is not None:
+            PartnerRepo(session).get(partner_id)
+        ListRepo(session, secret).add(list_type, value, reason, scope=scope)
         append(
             session,
+            db.audit_key,
             actor,
             "list-add",
             "watch-list",
             list_type,
-            {"value": mask(value), "reason": reason},
+            {"value": mask(value), "reason": reason, "scope": scope},
         )
-    return {"list": list_type, "value": mask(value), "listed": True}
+    return {"list": list_type, "value": mask(value), "listed": True, "scope": scope}
 
 
 def remove_list_entry(
-    db: Database, secret: bytes, list_type: str, value: str, actor: str = "admin"
+    db: Database,
+    secret: bytes,
+    list_type: str,
+    value: str,
+    actor: str = "admin",
+    partner_id: str | None = None,
 ) -> dict[str, Any]:
-    """Take a value off a watch list."""
+    """Take a value off a watch list (the lender's own, or ``partner_id``'s)."""
+    scope = partner_id or "global"
     with db.session() as session:
-        removed = ListRepo(session, secret).remove(list_type, value)
+        removed = ListRepo(session, secret).remove(list_type, value, scope=scope)
         append(
             session,
+            db.audit_key,
             actor,
             "list-remove",
             "watch-list",
             list_type,
-            {"value": mask(value), "removed": removed},
+            {"value": mask(value), "removed": removed, "scope": scope},
         )
-    return {"list": list_type, "value": mask(value), "listed": False, "removed": removed}
+    return {
+        "list": list_type,
+        "value": mask(value),
+        "listed": False,
+        "removed": removed,
+        "scope": scope,
+    }
 
 
-def verify_audit(db: Database) -> dict[str, Any]:
-    """Check the hash chain, then that every decision still matches its audited digest."""
+def put_artifact(
+    db: Database, store: ArtifactStore, content: bytes, actor: str = "admin"
+) -> dict[str, Any]:
+    """Store a file (a model, a sub-strategy) by its SHA-256; strategies reference it as the
+    returned ``sha256:`` ref. Audited; storing the same bytes again changes nothing."""
+    ref = store.put(content)
     with db.session() as session:
-        checked, broken = verify_chain(session)
-        if broken is not None:
-            return {
-                "ok": False,
-                "entries": checked,
-                "first_broken_seq": broken.seq,
-                "problem": broken.problem,
-            }
-        vouched = {
-            e.entity_id: (e.seq, e.payload.get("record"))
-            for e in session.execute(
-                select(AuditEntry).where(AuditEntry.entity == "decision")
-            ).scalars()
-        }
-        for record in session.execute(select(DecisionRecord)).scalars():
-            seq, expected = vouched.get(record.id, (None, None))
-            if expected is None:
-                return {
-                    "ok": False,
-                    "entries": checked,
-                    "decision": record.id,
-                    "problem": "decision has no audit entry",
-                }
-            if record_digest(record) != expected:
-                return {
-                    "ok": False,
-                    "entries": checked,
-                    "first_broken_seq": seq,
-                    "decision": record.id,
-                    "problem": "decision row does not match its audited digest "
-                    "(the row was altered)",
-                }
-        return {"ok": True, "entries": checked}
+        append(
+            session,
+            db.audit_key,
+            actor,
+            "put-artifact",
+            "artifact",
+            ref,
+            {"bytes": len(content)},
+        )
+    return {"ref": ref, "bytes": len(content)}
+
+
+def verify_audit(db: Database, expect_head: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check the audit log: every entry's position, link and MAC, the signed head, and every
+    decision against its entry both ways (a row altered, a row without entry, a deleted row).
+
+    Reads in one snapshot (REPEATABLE READ on PostgreSQL), streaming.
+
+    Parameters
+    ----------
+    db : Database
+        Opened with its audit key.
+    expect_head : dict, optional
+        A head recorded earlier outside the database (``audit_head``): the chain must still
+        contain it, which is what detects a rollback of both the entries and the head.
+
+    Returns
+    -------
+    dict
+        ``{"ok": True, "entries": n}``, or ``ok`` False with ``problem`` and, where they apply,
+        ``first_broken_seq``, ``decision`` and ``head``.
+    """
+    key = db.audit_key
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="REPEATABLE READ")
+        else:  # pysqlite opens no transaction for reads: one BEGIN holds one snapshot
+            connection.exec_driver_sql("BEGIN")
+        try:
+            return verify_log(connection, key, expect_head).to_dict()
+        finally:
+            connection.rollback()
+
+
+def audit_head(db: Database) -> dict[str, Any]:
+    """The signed head (``count``, ``last_hash``, ``mac``) to record outside the database, and
+    whether its MAC verifies with this server's key."""
+    with db.session() as session:
+        head = read_head(session)
+    if head is None:
+        return {"count": 0, "last_hash": GENESIS, "mac": None, "verified": False}
+    verified = hmac.compare_digest(
+        head["mac"], head_mac(db.audit_key, head["count"], head["last_hash"])
+    )
+    return {**head, "verified": verified}

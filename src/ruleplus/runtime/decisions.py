@@ -1,20 +1,33 @@
-"""The online decision flow for one application.
+"""The online decision path: one call, :meth:`DecisionService.decide`, for one application.
 
-map the partner's fields -> idempotency -> validate (every bad field at once) -> fraud signals
-(velocity, watch lists) -> champion / challenger / shadows -> persist with its audit entry ->
-answer. Strategies, deployments, mappings and lists are cached and refreshed on change.
+idempotency (one request digest, one in-flight claim per key) -> identity facts -> map the
+partner's fields -> validate (every bad field at once) -> fraud signals (velocity counts, watch
+lists; scoped to the partner unless the strategy opts into the lender's global view) ->
+champion / challenger / shadows -> persist the decision, its velocity events and its audit entry
+in one transaction -> the typed :class:`Outcome`.
+
+``decide`` blocks (compiling, database reads, the commit); the HTTP layer runs it in a bounded
+worker pool, never on the event loop. Deployments, mappings and lists are cached for a few
+seconds and refreshed on change; the caches are bounded by what the administrator created,
+never by what a partner sends.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruleplus.decision import CompiledStrategy, compile_strategy
+import orjson
+
+from ruleplus.decision import ArtifactResolver, CompiledStrategy, compile_strategy
 from ruleplus.decision.nodes.routing import bucket
 from ruleplus.errors import (
     ConflictError,
@@ -22,44 +35,198 @@ from ruleplus.errors import (
     FieldProblem,
     InputValidationError,
     NotFoundError,
+    RuleplusError,
+    ServiceUnavailableError,
 )
-from ruleplus.fraud.velocity import VelocityStore
+from ruleplus.fraud.velocity import VelocityStore, scoped_counter
 from ruleplus.mapping import FieldMapping
+from ruleplus.runtime.identity_facts import image_digests
+from ruleplus.runtime.sensitive import Redactor, sensitive_inputs
 from ruleplus.runtime.writer import DecisionWriter
 from ruleplus.store import Database
 from ruleplus.store.models import DecisionRecord, Deployment
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, ListRepo, MappingRepo, StrategyRepo
 from ruleplus.store.secrets import value_digest
 
-__all__ = ["DecisionService", "Outcome", "json_safe"]
+__all__ = [
+    "DecisionRequest",
+    "DecisionService",
+    "Outcome",
+    "Prepared",
+    "json_safe",
+    "request_digest",
+    "response_body",
+]
+
+IdentityCheck = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
+"""``identity block -> (facts for the strategy, what is stored instead of the images)``."""
+
+
+def _default(value: Any) -> Any:
+    return str(value)
 
 
 def json_safe(value: Any) -> Any:
     """A JSON round trip (dates become ISO text), so stored and hashed forms agree."""
-    return json.loads(json.dumps(value, default=str))
+    return orjson.loads(orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS))
 
 
-@dataclass
+def request_digest(request: DecisionRequest) -> str:
+    """The digest that tells a retry from another request with the same ``Idempotency-Key``.
+
+    It covers the partner, product and channel and the whole body, with identity images by
+    the hash of their text (hashing the images once is cheaper than serialising them).
+    """
+    body = request.body
+    if "identity" in body:
+        body = {**body, "identity": image_digests(body["identity"])}
+    scope = {
+        "partner": request.partner_id,
+        "product": request.product,
+        "channel": request.channel,
+        "body": body,
+    }
+    try:
+        text = orjson.dumps(scope, default=_default, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # only what JSON parsing produced gets here
+        raise DataError(f"the body cannot be digested: {exc}") from None
+    return hashlib.sha256(text).hexdigest()
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One application as a partner sent it.
+
+    Parameters
+    ----------
+    partner_id : str
+        The authenticated partner.
+    product : str
+        The product decided (path parameter).
+    body : dict
+        The parsed JSON body, in the partner's own field names; an ``identity`` object
+        (``{"selfie": base64, "id_photo": base64}``) is verified first.
+    channel : str, default="*"
+        The partner's channel (``X-Channel``).
+    idempotency_key : str or None, default=None
+        A retry with the same key and request gets the stored decision.
+    """
+
+    partner_id: str
+    product: str
+    body: dict[str, Any]
+    channel: str = "*"
+    idempotency_key: str | None = None
+    digest: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.body, dict):
+            raise DataError("the body must be a JSON object")
+        object.__setattr__(self, "digest", request_digest(self))
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What the service answers (and whether it was replayed from an earlier request)."""
+    """What the service answers, and how it got there."""
 
     body: dict[str, Any]
     replayed: bool = False
+    decision_id: str = ""
     strategy_id: str = ""
-    latency_s: float = 0.0
+    outcome: str | None = None
     arm: str = "champion"
+    latency_s: float = 0.0
+
+
+@dataclass
+class _Signals:
+    events: list[tuple[str, str, int]] = field(default_factory=list)
+    pending: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """A decision made and not yet stored: its row, and the velocity events it counted."""
+
+    row: dict[str, Any]
+    signals: _Signals
+    now_ms: int
+    started: float
 
 
 @dataclass
 class _Live:
     deployment: Deployment
-    arms: list[
-        tuple[str, CompiledStrategy, int]
-    ]  # (arm name, strategy, upper bucket), champion first
+    arms: list[tuple[str, CompiledStrategy, int]]  # (arm name, strategy, upper bucket)
     shadows: list[CompiledStrategy]
     mapping: FieldMapping | None
-    records_events: bool = False  # an arm counts velocity events: deciding has a side effect
+    redactor: Redactor
+
+
+@dataclass
+class _Product:
+    by_channel: dict[str, _Live]
     loaded_at: float = field(default_factory=time.monotonic)
+
+
+class _Claims:
+    """One in-flight request per (partner, idempotency key) in this process: concurrent retries
+    wait for the first and are answered with its stored decision (counted once)."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, key: tuple[str, str], timeout_s: float) -> Iterator[bool]:
+        """Hold ``key``; yields True when another request held it first (then replay)."""
+        waited = False
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                other = self._held.get(key)
+                if other is None:
+                    mine = threading.Event()
+                    self._held[key] = mine
+                    break
+            waited = True
+            if not other.wait(max(deadline - time.monotonic(), 0.0)):
+                raise ServiceUnavailableError(
+                    "an earlier request with this Idempotency-Key is still being decided; retry"
+                )
+        try:
+            yield waited
+        finally:
+            with self._lock:
+                del self._held[key]
+            mine.set()
+
+
+class _Pending:
+    """Velocity events counted but not yet committed in this process, so that a burst of
+    concurrent applications sees itself before the commits land."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def add(self, keys: list[tuple[str, str]]) -> list[int]:
+        """Register one event per key; returns the pending counts before it."""
+        with self._lock:
+            before = [self._counts.get(k, 0) for k in keys]
+            for k in keys:
+                self._counts[k] = self._counts.get(k, 0) + 1
+            return before
+
+    def remove(self, keys: list[tuple[str, str]]) -> None:
+        """The events were committed (or dropped)."""
+        with self._lock:
+            for k in keys:
+                left = self._counts.get(k, 0) - 1
+                if left > 0:
+                    self._counts[k] = left
+                else:
+                    self._counts.pop(k, None)
 
 
 class DecisionService:
@@ -77,6 +244,14 @@ class DecisionService:
         Key for the digests of sensitive values.
     cache_ttl_s : float, default=2.0
         How long a deployment snapshot is reused before it is looked up again.
+    identity : callable, optional
+        Verifies a request's ``identity`` block (set when the face models are loaded).
+    commit_timeout_s : float, default=30.0
+        How long a decision waits for its commit before the request fails with 503.
+    max_products : int, default=4096
+        Most (partner, product) snapshots kept.
+    artifacts : ArtifactResolver, optional
+        Resolves strategies' ``call`` / ``model`` references (the content-addressed store).
     """
 
     def __init__(
@@ -86,49 +261,78 @@ class DecisionService:
         velocity: VelocityStore,
         secret: bytes,
         cache_ttl_s: float = 2.0,
+        identity: IdentityCheck | None = None,
+        commit_timeout_s: float = 30.0,
+        max_products: int = 4096,
+        artifacts: ArtifactResolver | None = None,
     ) -> None:
         self.database = database
         self.writer = writer
         self.velocity = velocity
         self.secret = secret
         self.cache_ttl_s = cache_ttl_s
+        self.identity = identity
+        self.commit_timeout_s = commit_timeout_s
+        self.max_products = max_products
+        self.artifacts = artifacts
         self._strategies: dict[tuple[str, str], CompiledStrategy] = {}
-        self._live: dict[tuple[str, str, str], _Live] = {}
-        self._lists: tuple[float, dict[str, set[str]]] = (0.0, {})
+        self._products: OrderedDict[tuple[str, str], _Product] = OrderedDict()
+        self._products_lock = threading.Lock()
+        self._lists: tuple[float, dict[tuple[str, str], set[str]]] = (0.0, {})
+        self._claims = _Claims()
+        self._pending = _Pending()
 
     # caches ------------------------------------------------------------------------------------
     def invalidate(self) -> None:
         """Forget deployments, mappings and lists (after a management change)."""
-        self._live.clear()
+        with self._products_lock:
+            self._products.clear()
         self._lists = (0.0, {})
 
     def strategy(self, strategy_id: str, version: str) -> CompiledStrategy:
-        """A compiled strategy version (compiled once, kept)."""
+        """A compiled strategy version (compiled once, kept: published versions are
+        immutable, and their number is the administrator's, not a partner's)."""
         key = (strategy_id, version)
         compiled = self._strategies.get(key)
         if compiled is None:
             with self.database.session() as session:
                 row = StrategyRepo(session).get(strategy_id, version)
                 document = row.document
-            compiled = compile_strategy(document, name=f"{strategy_id}@{version}")
+            compiled = compile_strategy(
+                document, name=f"{strategy_id}@{version}", artifacts=self.artifacts
+            )
             self._strategies[key] = compiled
         return compiled
 
-    def _live_for(self, partner_id: str, product: str, channel: str) -> _Live:
-        key = (partner_id, product, channel)
-        live = self._live.get(key)
-        if live is not None and time.monotonic() - live.loaded_at < self.cache_ttl_s:
-            return live
+    def live(self, partner_id: str, product: str, channel: str) -> _Live:
+        """The live deployment of (partner, product) for ``channel`` (exact channel first,
+        then ``*``), with its compiled arms, mapping and redactor."""
+        key = (partner_id, product)
+        with self._products_lock:
+            cached = self._products.get(key)
+            if cached is not None:
+                self._products.move_to_end(key)
+        if cached is None or time.monotonic() - cached.loaded_at >= self.cache_ttl_s:
+            cached = self._load_product(partner_id, product)
+            with self._products_lock:
+                self._products[key] = cached
+                self._products.move_to_end(key)
+                while len(self._products) > self.max_products:
+                    self._products.popitem(last=False)
+        live = cached.by_channel.get(channel) or cached.by_channel.get("*")
+        if live is None:
+            raise NotFoundError(f"no strategy is deployed for product {product!r}", product=product)
+        return live
+
+    def _load_product(self, partner_id: str, product: str) -> _Product:
         with self.database.session() as session:
-            deployment = DeploymentRepo(session).live(partner_id, product, channel)
-            if deployment is None:
-                raise NotFoundError(
-                    f"no strategy is deployed for product {product!r}",
-                    product=product,
-                    channel=channel,
-                )
-            mapping_row = MappingRepo(session).latest(partner_id, product)
+            deployments = DeploymentRepo(session).live_channels(partner_id, product)
+            mapping_row = MappingRepo(session).latest(partner_id, product) if deployments else None
             mapping_doc = mapping_row.document if mapping_row else None
+        mapping = FieldMapping(mapping_doc) if mapping_doc else None
+        return _Product({ch: self._build_live(d, mapping) for ch, d in deployments.items()})
+
+    def _build_live(self, deployment: Deployment, mapping: FieldMapping | None) -> _Live:
         # buckets [0, 10000): the champion first, then each challenger's share (percent -> buckets)
         arms: list[tuple[str, CompiledStrategy, int]] = []
         upper = 10_000 - sum(round(100 * float(c["share"])) for c in deployment.challengers)
@@ -142,17 +346,28 @@ class DecisionService:
                     upper,
                 )
             )
-        live = _Live(
-            deployment,
-            arms,
-            [self.strategy(deployment.strategy_id, v) for v in deployment.shadows],
-            FieldMapping(mapping_doc) if mapping_doc else None,
-            any(_counts_velocity(strategy) for _, strategy, _ in arms),
-        )
-        self._live[key] = live
-        return live
+        shadows = [self.strategy(deployment.strategy_id, v) for v in deployment.shadows]
+        return _Live(deployment, arms, shadows, mapping, self._redactor(arms, shadows, mapping))
 
-    def _list_digests(self) -> dict[str, set[str]]:
+    def _redactor(
+        self,
+        arms: list[tuple[str, CompiledStrategy, int]],
+        shadows: list[CompiledStrategy],
+        mapping: FieldMapping | None,
+    ) -> Redactor:
+        fields: set[str] = set()
+        for strategy in [a[1] for a in arms] + shadows:
+            fields |= sensitive_inputs(strategy.document)
+        paths: list[tuple[str, str]] = []
+        if mapping is not None:
+            fields |= {name for name, rule in mapping.doc.fields.items() if rule.sensitive}
+            paths += [(src, name) for src, name, _ in mapping.sources() if name in fields]
+            paths += [(src, name) for src, name, marked in mapping.sources() if marked]
+        if mapping is None or mapping.passthrough:
+            paths += [(name, name) for name in fields]
+        return Redactor(self.secret, fields, paths)
+
+    def _list_digests(self) -> dict[tuple[str, str], set[str]]:
         loaded, digests = self._lists
         if time.monotonic() - loaded > self.cache_ttl_s:
             with self.database.session() as session:
@@ -160,142 +375,221 @@ class DecisionService:
             self._lists = (time.monotonic(), digests)
         return digests
 
-    def records_events(self, partner_id: str, product: str, channel: str) -> bool:
-        """Whether deciding for this binding records velocity events. Then a retry must be
-        answered from the store *before* deciding again (or it would count twice); otherwise
-        the unique idempotency key on insert is the check, and no read is needed up front."""
-        return self._live_for(partner_id, product, channel).records_events
+    # the path ----------------------------------------------------------------------------------
+    def decide(self, request: DecisionRequest) -> Outcome:
+        """Decide one application and persist it; blocks until the decision is committed.
 
-    # the flow ----------------------------------------------------------------------------------
-    def replay(self, partner_id: str, idempotency_key: str, request_digest: str) -> Outcome | None:
+        A retry with the same ``Idempotency-Key`` and request gets the stored decision (also
+        when the deployment changed since); the same key with another request is a conflict.
+        """
+        key = request.idempotency_key
+        if key is None:
+            return self._decide(request)
+        with self._claims.hold((request.partner_id, key), self.commit_timeout_s) as waited:
+            if waited or "identity" in request.body:  # likely stored, or costly to redo
+                replay = self.replay(request)
+                if replay is not None:
+                    return replay
+            try:
+                return self._decide(request)
+            except RuleplusError:
+                replay = self.replay(request)
+                if replay is not None:
+                    return replay
+                raise
+
+    def replay(self, request: DecisionRequest) -> Outcome | None:
         """The stored answer for a retried request, if there is one."""
+        assert request.idempotency_key is not None
         with self.database.session() as session:
-            row = DecisionRepo(session).by_idempotency_key(partner_id, idempotency_key)
-        if row is None:
-            return None
-        if row.request_digest != request_digest:
-            raise ConflictError(
-                "this Idempotency-Key was used with a different request body",
-                idempotency_key=idempotency_key,
+            row = DecisionRepo(session).by_idempotency_key(
+                request.partner_id, request.idempotency_key
             )
-        return Outcome(response_body(row), replayed=True, strategy_id=row.strategy_id, arm=row.arm)
+            if row is None:
+                return None
+            body = response_body(row)
+        if row.request_digest != request.digest:
+            raise ConflictError(
+                "this Idempotency-Key was used with a different request (body, product or channel)",
+                idempotency_key=request.idempotency_key,
+            )
+        return Outcome(
+            body,
+            replayed=True,
+            decision_id=row.id,
+            strategy_id=row.strategy_id,
+            outcome=row.outcome,
+            arm=row.arm,
+        )
 
-    def prepare(
-        self,
-        partner_id: str,
-        product: str,
-        channel: str,
-        payload: dict[str, Any],
-        idempotency_key: str | None,
-        facts: dict[str, Any] | None = None,
-        stored_request: dict[str, Any] | None = None,
-    ) -> tuple[dict[str, Any], Any]:
-        """Everything up to persistence: returns the row to store and the decision.
+    def prepare(self, request: DecisionRequest) -> Prepared:
+        """Everything up to persistence: the decision and the row that stores it.
 
-        ``facts`` (e.g. identity verification results) are added to the mapped application;
-        ``stored_request`` replaces the payload in the stored row (images are never stored).
+        The velocity events it counted are pending (seen by concurrent requests) until
+        :meth:`commit` (or :meth:`discard`) is called with the result.
         """
         started = time.perf_counter()
-        live = self._live_for(partner_id, product, channel)
+        live = self.live(request.partner_id, request.product, request.channel)
+        payload, facts, identity_summary = self._identity(request.body)
         application, problems = live.mapping.apply(payload) if live.mapping else (dict(payload), [])
         if facts:
             application.update(facts)
-        split_value = application.get(live.deployment.split_key)
-        slot = bucket(live.deployment.salt, split_value)
+        slot = bucket(live.deployment.salt, application.get(live.deployment.split_key))
         arm, strategy, _ = next((a for a in live.arms if slot < a[2]), live.arms[0])
+        signals = _Signals()
+        now_ms = int(time.time() * 1000)
         # the compiled strategy validates on its fast path; the slow field-by-field check runs
         # only when the mapping already failed, or before signals (invalid ones are not counted)
         if problems or strategy.document.signals is not None:
             problems = problems + strategy.validate_record(application)
             if problems:
                 raise InputValidationError(problems, strategy=strategy.id, version=strategy.version)
-            self._add_signals(strategy, application)
-        decision = strategy.evaluate(application, trace=True)
-        shadows = []
-        for shadow in live.shadows:
-            try:
-                result = shadow.evaluate(application)
-                shadows.append(
-                    {
-                        "version": shadow.version,
-                        "decision": result.decision,
-                        "outputs": result.outputs,
-                        "reasons": [r.code for r in result.reasons],
-                    }
-                )
-            except Exception as exc:  # a shadow never affects the answer
-                shadows.append({"version": shadow.version, "error": f"{type(exc).__name__}: {exc}"})
-        body_digest = request_digest(payload)
-        row = {
-            "id": "d_" + uuid.uuid4().hex,
-            "partner_id": partner_id,
-            "product": product,
-            "channel": channel,
-            "idempotency_key": idempotency_key,
-            "request_digest": body_digest,
-            "request": json_safe(payload if stored_request is None else stored_request),
-            "application": json_safe(application),
-            "outcome": None if decision.decision is None else str(decision.decision),
-            "outputs": json_safe(decision.outputs),
-            "reasons": [r.to_dict() for r in decision.reasons],
-            "trace": json_safe([t.to_dict() for t in decision.trace or []]),
-            "shadow": json_safe(shadows),
-            "strategy_id": strategy.id,
-            "strategy_version": strategy.version,
-            "arm": arm,
-            "latency_ms": (time.perf_counter() - started) * 1000,
-        }
-        return row, decision
+            signals = self._add_signals(strategy, request.partner_id, application, now_ms)
+        try:
+            decision = strategy.evaluate(application, trace=True)
+            shadows = [_shadow(s, application) for s in live.shadows]
+            stored_request = (
+                payload if identity_summary is None else {**payload, "identity": identity_summary}
+            )
+            row = {
+                "id": "d_" + uuid.uuid4().hex,
+                "partner_id": request.partner_id,
+                "product": request.product,
+                "channel": request.channel,
+                "idempotency_key": request.idempotency_key,
+                "request_digest": request.digest,
+                "request": json_safe(live.redactor.request(stored_request)),
+                "application": json_safe(live.redactor.application(application)),
+                "outcome": None if decision.decision is None else str(decision.decision),
+                "outputs": json_safe(decision.outputs),
+                "reasons": [r.to_dict() for r in decision.reasons],
+                "trace": json_safe([t.to_dict() for t in decision.trace or []]),
+                "shadow": json_safe(shadows),
+                "strategy_id": strategy.id,
+                "strategy_version": strategy.version,
+                "arm": arm,
+                "latency_ms": (time.perf_counter() - started) * 1000,
+            }
+        except BaseException:
+            self.discard(signals)
+            raise
+        return Prepared(row, signals, now_ms, started)
 
-    def _add_signals(self, strategy: CompiledStrategy, application: dict[str, Any]) -> None:
-        signals = getattr(strategy.document, "signals", None)
-        if signals is None:
-            return
-        events: list[tuple[str, str, int]] = []
+    def event_rows(self, prepared: Prepared) -> list[dict[str, Any]] | None:
+        """The ``velocity_events`` rows the writer inserts with the decision (database store)."""
+        if not (self.velocity.transactional and prepared.signals.events):
+            return None
+        return [
+            {"counter": c, "digest": d, "at_ms": prepared.now_ms}
+            for c, d, _ in prepared.signals.events
+        ]
+
+    def discard(self, signals: _Signals) -> None:
+        """Forget the pending events of a decision that will not be committed."""
+        if signals.pending:
+            self._pending.remove(signals.pending)
+            signals.pending = []
+
+    def _decide(self, request: DecisionRequest) -> Outcome:
+        prepared = self.prepare(request)
+        row, signals = prepared.row, prepared.signals
+        try:
+            future = self.writer.submit(row, self.event_rows(prepared))
+            try:
+                stored = future.result(self.commit_timeout_s).stored
+            except FutureTimeout:
+                raise ServiceUnavailableError(
+                    "the decision could not be committed in time; retry with the same "
+                    "Idempotency-Key"
+                ) from None
+            if stored and signals.events and not self.velocity.transactional:
+                self.velocity.record(signals.events, prepared.now_ms, row["id"])
+        finally:
+            self.discard(signals)
+        if not stored:  # an earlier or concurrent request (another process) holds the key
+            replay = self.replay(request)
+            if replay is None:  # pragma: no cover - the key's holder was deleted meanwhile
+                raise ConflictError("this Idempotency-Key is taken")
+            return replay
+        return Outcome(
+            response_body(row),
+            decision_id=row["id"],
+            strategy_id=row["strategy_id"],
+            outcome=row["outcome"],
+            arm=row["arm"],
+            latency_s=time.perf_counter() - prepared.started,
+        )
+
+    def _identity(
+        self, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+        """``(payload without the images, facts, stored summary)``."""
+        if "identity" not in body:
+            return body, None, None
+        if self.identity is None:
+            raise ServiceUnavailableError(
+                "identity verification is not available in this deployment; "
+                "install the face extra and run `ruleplus models install`"
+            )
+        facts, summary = self.identity(body["identity"])
+        return {k: v for k, v in body.items() if k != "identity"}, facts, summary
+
+    def _add_signals(
+        self,
+        strategy: CompiledStrategy,
+        partner_id: str,
+        application: dict[str, Any],
+        now_ms: int,
+    ) -> _Signals:
+        signals = strategy.document.signals
+        assert signals is not None
+        out = _Signals()
         names: list[str] = []
         for counter in signals.velocity:
             value = application.get(counter.key)
             if value is None or value == "":
                 application[counter.name] = 0
                 continue
-            events.append(
+            out.events.append(
                 (
-                    counter.name,
+                    scoped_counter(counter.scope, partner_id, counter.name),
                     value_digest(self.secret, counter.key, str(value)),
                     counter.window_seconds,
                 )
             )
             names.append(counter.name)
-        if events:
-            for name, count in zip(names, self.velocity.hit(events), strict=True):
-                application[name] = count
+        if out.events:
+            out.pending = [(c, d) for c, d, _ in out.events]
+            before = self._pending.add(out.pending)
+            try:
+                committed = self.velocity.count(out.events, now_ms)
+            except BaseException:
+                self._pending.remove(out.pending)
+                raise
+            for name, stored, pending in zip(names, committed, before, strict=True):
+                application[name] = stored + pending + 1  # the current application counts
         if signals.lists:
             digests = self._list_digests()
             for entry in signals.lists:
                 value = application.get(entry.key)
+                scope = "global" if entry.scope == "global" else partner_id
                 application[entry.name] = value is not None and value_digest(
                     self.secret, entry.list, str(value)
-                ) in digests.get(entry.list, set())
+                ) in digests.get((scope, entry.list), set())
+        return out
 
 
-def _counts_velocity(strategy: CompiledStrategy) -> bool:
-    signals = getattr(strategy.document, "signals", None)
-    return bool(signals is not None and signals.velocity)
-
-
-def request_digest(payload: Any) -> str:
-    """Digest of a request body (to tell a retry from a different request with the same key).
-
-    Raises :class:`DataError` for NaN or Infinity: Python's JSON parser accepts them, but they
-    are not JSON, and PostgreSQL refuses to store them.
-    """
+def _shadow(shadow: CompiledStrategy, application: dict[str, Any]) -> dict[str, Any]:
     try:
-        text = json.dumps(
-            payload, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False
-        )
-    except ValueError:
-        raise DataError("numbers must be finite: NaN and Infinity are not JSON") from None
-    return hashlib.sha256(text.encode()).hexdigest()
+        result = shadow.evaluate(application)
+    except Exception as exc:  # a shadow never affects the answer
+        return {"version": shadow.version, "error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "version": shadow.version,
+        "decision": result.decision,
+        "outputs": result.outputs,
+        "reasons": [r.code for r in result.reasons],
+    }
 
 
 def response_body(row: DecisionRecord | dict[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import sqlite
 
 from ruleplus.store import Database
-from ruleplus.store.audit import ChainHead, digest
-from ruleplus.store.models import AuditEntry, DecisionRecord, utcnow
+from ruleplus.store.audit import DIGESTED, ChainHead, record_digest
+from ruleplus.store.models import AuditEntry, DecisionRecord, VelocityEvent, utcnow
 
 __all__ = ["DecisionWriter", "WriteResult"]
 
@@ -34,6 +34,10 @@ class WriteResult:
     """``stored`` is False when another decision already holds the idempotency key."""
 
     stored: bool
+
+
+_Item = tuple[dict[str, Any], list[dict[str, Any]], "Future[WriteResult]"]
+"""A queued decision: its row, its velocity-event rows, the future its request waits on."""
 
 
 class DecisionWriter:
@@ -53,12 +57,13 @@ class DecisionWriter:
         self.database = database
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
-        self._queue: queue.Queue[tuple[dict[str, Any], Future[WriteResult]] | None] = queue.Queue()
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         dialect = database.engine.dialect.name
         self._postgres = dialect == "postgresql"
         table: Any = DecisionRecord.__table__
         audit: Any = AuditEntry.__table__
+        self._insert_events: Any = VelocityEvent.__table__.insert()
         if self._postgres:
             # the whole batch as one JSON parameter that PostgreSQL unpacks itself: one short
             # statement per table, and none of the per-row, per-column binding work in Python
@@ -85,10 +90,16 @@ class DecisionWriter:
             self._thread = threading.Thread(target=self._run, name="ruleplus-writer", daemon=True)
             self._thread.start()
 
-    def submit(self, row: dict[str, Any]) -> Future[WriteResult]:
-        """Queue one decision row; the future resolves after its transaction commits."""
+    def submit(
+        self, row: dict[str, Any], events: list[dict[str, Any]] | None = None
+    ) -> Future[WriteResult]:
+        """Queue one decision row; the future resolves after its transaction commits.
+
+        ``events`` are the decision's ``velocity_events`` rows: inserted in the same transaction
+        when the decision is, dropped with it when another decision holds its idempotency key.
+        """
         future: Future[WriteResult] = Future()
-        self._queue.put((row, future))
+        self._queue.put((row, events or [], future))
         return future
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -123,13 +134,15 @@ class DecisionWriter:
             if stop:
                 return
 
-    def _write(self, batch: list[tuple[dict[str, Any], Future[WriteResult]]]) -> None:
-        rows = [row for row, _ in batch]
+    def _write(self, batch: list[_Item]) -> None:
+        rows = [row for row, _, _ in batch]
         try:
             with self.database.engine.connect() as connection:
+                now = utcnow()
+                for row in rows:  # in the row, not a database default: the audit digest covers it
+                    row.setdefault("created_at", now)
                 if self._postgres:
-                    now = utcnow()
-                    batch_json = _dumps([{**row, "created_at": now} for row in rows])
+                    batch_json = _dumps(rows)
                     inserted = set(
                         connection.execute(self._insert_decisions, {"rows": batch_json}).scalars()
                     )
@@ -155,7 +168,7 @@ class DecisionWriter:
                     for row in rows
                     if row["id"] in inserted
                 ]
-                with ChainHead(connection) as head:
+                with ChainHead(connection, self.database.audit_key) as head:
                     entries = [
                         head.values(
                             f"partner:{row['partner_id']}", "decide", "decision", row["id"], payload
@@ -167,7 +180,10 @@ class DecisionWriter:
                             self._insert_audit,
                             {"rows": _dumps(entries)} if self._postgres else entries,
                         )
-                    connection.commit()
+                    events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+                    if events:
+                        connection.execute(self._insert_events, events)
+                    head.commit()  # the signed head moves in the same transaction
         except Exception as exc:  # the requests learn it; the writer keeps running
             if len(batch) > 1:  # one bad row must not fail its neighbours: write them one by one
                 log.warning(
@@ -179,9 +195,9 @@ class DecisionWriter:
                     self._write([item])
                 return
             log.error("decision write failed: %s", type(exc).__name__)
-            batch[0][1].set_exception(exc)
+            batch[0][2].set_exception(exc)
             return
-        for row, future in batch:
+        for row, _, future in batch:
             future.set_result(WriteResult(row["id"] in inserted))
 
 
@@ -201,24 +217,6 @@ def _dumps(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, default=str)
 
 
-_DIGESTED = (
-    "id",
-    "partner_id",
-    "product",
-    "channel",
-    "idempotency_key",
-    "request_digest",
-    "application",
-    "outcome",
-    "outputs",
-    "reasons",
-    "strategy_id",
-    "strategy_version",
-    "arm",
-)
-
-
-def record_digest(row: Any) -> str:
-    """Digest of a decision's content (what the audit entry vouches for)."""
-    get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
-    return digest({k: get(k) for k in _DIGESTED})
+_DIGESTED = DIGESTED
+"""The columns a decision's audit entry vouches for: one list, ``ruleplus.store.audit.DIGESTED``
+(with ``record_digest``, re-exported here)."""

@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, problem+json errors, body-size limit, access logs."""
+"""The FastAPI application: the gate (authentication, limits), routers, problem+json errors,
+access logs."""
 
 from __future__ import annotations
 
@@ -11,74 +12,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ruleplus.service.gate import Gate
 from ruleplus.service.identity import mount_identity
-from ruleplus.service.problems import install_problem_handlers, problem
+from ruleplus.service.problems import install_problem_handlers
 from ruleplus.service.routers import admin, decisions, ops
-from ruleplus.service.state import ServiceConfig, ServiceState
+from ruleplus.service.state import ServiceConfig, ServiceState, gate_limits
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("ruleplus.access")
 Scope = MutableMapping[str, Any]
-
-
-class BodyLimit:
-    """Refuse bodies over ``limit`` bytes with 413, by header and while streaming.
-
-    Management uploads (strategy documents) may be larger, at least ``ADMIN_LIMIT`` bytes, and
-    identity calls carry base64 images: at least ``IDENTITY_LIMIT`` bytes (the image decoder
-    enforces its own size and pixel limits after that).
-    """
-
-    ADMIN_LIMIT = 8 << 20
-    IDENTITY_LIMIT = 32 << 20
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.partner_limit = limit
-
-    async def __call__(
-        self,
-        scope: Scope,
-        receive: Callable[[], Awaitable[Any]],
-        send: Callable[[Any], Awaitable[None]],
-    ) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.partner_limit
-        path = str(scope.get("path", ""))
-        if path.startswith("/v1/admin/"):
-            limit = max(limit, self.ADMIN_LIMIT)
-        elif path.startswith("/v1/identity/"):
-            limit = max(limit, self.IDENTITY_LIMIT)
-
-        def too_large() -> Any:  # built only when needed: this runs for every request
-            return problem(413, "too-large", "Content too large", f"the body is over {limit} bytes")
-
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await too_large()(scope, receive, send)
-                return
-        seen = 0
-
-        async def limited() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise _TooLargeError
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLargeError:
-            await too_large()(scope, receive, send)
-
-
-class _TooLargeError(Exception):
-    pass
 
 
 class AccessLog:
@@ -170,6 +113,9 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
         finally:
             gc.set_threshold(*thresholds)
             gc.unfreeze()
+            close = getattr(built.limiter, "close", None)
+            if close is not None:
+                await close()
             built.close()
 
     app = FastAPI(
@@ -183,6 +129,6 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     app.include_router(admin.router)
     app.include_router(ops.router)
 
-    app.add_middleware(AccessLog)
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(Gate, limits=gate_limits(config))
+    app.add_middleware(AccessLog)  # outermost: it also counts what the gate refuses
     return app

@@ -1,21 +1,22 @@
-"""Who is calling: a partner (``X-API-Key``) or the administrator (``X-Admin-Key``)."""
+"""Who is calling: the partner or administrator that the gate (``service.gate``) authenticated.
+
+Authentication itself happens in the gate, from the headers, before the body is read; these
+dependencies only hand its result to the routes (and keep the routes' OpenAPI description
+naming the headers they need).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import time
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Header, Request
 
 from ruleplus.errors import AuthenticationError
 from ruleplus.service.state import ServiceState
 from ruleplus.store.models import Partner
-from ruleplus.store.repos import PartnerRepo, key_digest
 
 __all__ = ["current_partner", "require_admin", "state_of"]
-
-_CACHE_S = 2.0
 
 
 def state_of(request: Request) -> ServiceState:
@@ -24,37 +25,25 @@ def state_of(request: Request) -> ServiceState:
     return state
 
 
-async def current_partner(request: Request) -> Partner:
-    """The partner owning the request's API key (cached for two seconds; revocation in this
-    process takes effect at once, elsewhere within the cache time).
-
-    A coroutine: a cache hit costs no thread hop; only a miss reads the database, in a thread.
-    """
-    state = state_of(request)
-    api_key = request.headers.get("x-api-key")
-    if not api_key:
+def current_partner(
+    request: Request,
+    x_api_key: Annotated[str | None, Header(description="your API key")] = None,
+) -> Partner:
+    """The partner the gate authenticated for this request."""
+    partner = getattr(request.state, "partner", None)
+    if not isinstance(partner, Partner):  # the gate runs before every partner route
         raise AuthenticationError("missing X-API-Key header")
-    digest = key_digest(api_key)
-    cached = state._partners.get(digest)
-    if cached is not None and time.monotonic() - cached[0] < _CACHE_S:
-        partner = cached[1]
-    else:
-        partner = await asyncio.to_thread(_authenticate, state, api_key)
-        state._partners[digest] = (time.monotonic(), partner)
-    state.limiter.take(partner.id, partner.rate_limit_per_s)
-    request.state.partner_id = partner.id
     return partner
 
 
-def _authenticate(state: ServiceState, api_key: str) -> Partner:
-    with state.database.session() as session:
-        return PartnerRepo(session).authenticate(api_key)
-
-
-def require_admin(request: Request) -> str:
-    """Check ``X-Admin-Key``; returns the actor name for the audit log."""
+def require_admin(
+    request: Request,
+    x_admin_key: Annotated[str | None, Header(description="the administrator key")] = None,
+) -> str:
+    """Check ``X-Admin-Key`` (the gate checked it already; this keeps routes safe when mounted
+    elsewhere); returns the actor name for the audit log."""
     state = state_of(request)
-    given = request.headers.get("x-admin-key", "")
-    if not given or not hmac.compare_digest(given, state.admin_key):
+    given = (request.headers.get("x-admin-key") or "").encode("utf-8", "surrogateescape")
+    if not given or not hmac.compare_digest(given, state.admin_key.encode()):
         raise AuthenticationError("management endpoints need a valid X-Admin-Key header")
     return "admin"

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ruleplus.errors import RuleplusError
 from ruleplus.runtime import admin
 from ruleplus.store import Database
 from ruleplus.store.repos import DeploymentRepo, PartnerRepo, StrategyRepo
@@ -27,12 +28,15 @@ def seed_demo(
     """Idempotently seed the demo and print how to call it; returns the demo partner and key."""
     with database.session() as session:
         existing = next((p for p in PartnerRepo(session).list() if p.name == DEMO_PARTNER), None)
+    key_file = config.data_dir / "demo-api-key"
     if existing is None:
         info = admin.create_partner(database, DEMO_PARTNER, "demo")
         partner_id, key = info["partner_id"], info["api_key"]
     else:
         partner_id = existing.id
-        key = admin.rotate_key(database, partner_id, "demo", keep_old=True)["api_key"]
+        key = _still_valid(database, key_file, partner_id)
+        if key is None:  # lost or revoked: a new key, and every older one revoked
+            key = admin.rotate_key(database, partner_id, "demo", keep_old=False)["api_key"]
     for name, product in (
         ("reference_loan.yaml", "reference"),
         ("consumer_loan.yaml", "cash_loan"),
@@ -55,7 +59,6 @@ def seed_demo(
             )
     identity = _install_demo_models(config, console)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    key_file = config.data_dir / "demo-api-key"
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
@@ -76,6 +79,21 @@ def seed_demo(
         highlight=False,
     )
     return {"partner_id": partner_id, "api_key": key}
+
+
+def _still_valid(database: Database, key_file: Path, partner_id: str) -> str | None:
+    """The demo key kept from an earlier start, if it still authenticates as the demo partner
+    (a restart reuses it rather than leaving one more active key behind)."""
+    try:
+        key = key_file.read_text().strip()
+    except OSError:
+        return None
+    try:
+        with database.session() as session:
+            partner = PartnerRepo(session).authenticate(key)
+    except RuleplusError:
+        return None
+    return key if partner.id == partner_id else None
 
 
 def _install_demo_models(config: Any, console: Console) -> str:

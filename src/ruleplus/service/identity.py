@@ -22,7 +22,7 @@ from ruleplus.service.problems import problem
 from ruleplus.service.state import ServiceState
 from ruleplus.store.models import Partner
 
-__all__ = ["identity_facts", "mount_identity", "partner_tenant"]
+__all__ = ["RedisChallengeStore", "mount_identity", "partner_tenant"]
 
 log = logging.getLogger("ruleplus.identity")
 _PATHS = (
@@ -79,6 +79,7 @@ def mount_identity(app: FastAPI, state: ServiceState, enabled: bool = True) -> d
     from ruleplus.identity.active import ChallengeIssuer
     from ruleplus.identity.api import build_router
     from ruleplus.identity.engine import IdentityEngine
+    from ruleplus.runtime.identity_facts import IdentityFacts
 
     engine = IdentityEngine.from_models(state.config.model_dir)
     store = SqlGalleryStore(
@@ -88,66 +89,39 @@ def mount_identity(app: FastAPI, state: ServiceState, enabled: bool = True) -> d
     )
     # one challenge secret for every worker of the deployment, derived from the server secret
     challenge_key = hmac.new(state.secret, b"identity-challenges", hashlib.sha256).digest()
+    # one-time use across every worker when Redis is configured (else per process)
+    used = RedisChallengeStore(state.config.redis_url) if state.config.redis_url else None
     router = build_router(
-        engine, store, get_tenant=partner_tenant, issuer=ChallengeIssuer(challenge_key)
+        engine, store, get_tenant=partner_tenant, issuer=ChallengeIssuer(challenge_key, used)
     )
     app.include_router(router)
     state.identity = engine
+    state.decisions.identity = IdentityFacts(engine)
     return {"identity": "ready"}
 
 
-# identity failures a strategy decides on (rather than a client error)
-_DECIDABLE = {"no_face", "multiple_faces", "low_quality", "image_too_small"}
+class RedisChallengeStore:
+    """Consumed active-liveness challenges in Redis, shared by every worker: ``SET NX`` with
+    the challenge's remaining lifetime, so a replayed token is refused by any process.
 
-
-def identity_facts(state: ServiceState, block: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Verify ``{"selfie": base64, "id_photo": base64}`` for a decision.
-
-    Returns the facts a strategy reads (``face_match``, ``face_similarity``, ``liveness_score``,
-    ``liveness_live``, ``face_quality_passed``, ``identity_error``) and what is stored in place
-    of the images (their SHA-256 and the verdict): images are never stored or logged.
+    Parameters
+    ----------
+    url : str
+        Redis URL.
+    prefix : str, default="ruleplus:challenge:"
+        Key prefix.
     """
-    import base64
-    import binascii
 
-    from ruleplus.errors import DataError, ServiceUnavailableError
+    def __init__(self, url: str, prefix: str = "ruleplus:challenge:") -> None:
+        import redis
 
-    if state.identity is None:
-        raise ServiceUnavailableError(
-            "identity verification is not available in this deployment; "
-            "install the face extra and run `ruleplus models install`"
-        )
-    if (
-        not isinstance(block, dict)
-        or not isinstance(block.get("selfie"), str)
-        or not isinstance(block.get("id_photo"), str)
-    ):
-        raise DataError(
-            'identity must be {"selfie": base64 image, "id_photo": base64 image}', field="identity"
-        )
-    images: dict[str, bytes] = {}
-    for name in ("selfie", "id_photo"):
-        text = block[name]
-        try:
-            images[name] = base64.b64decode(
-                text.split(",", 1)[-1] if text.startswith("data:") else text, validate=True
-            )
-        except (binascii.Error, ValueError):
-            raise DataError(
-                f"identity.{name} is not valid base64", field=f"identity.{name}"
-            ) from None
-    stored: dict[str, Any] = {
-        f"{k}_sha256": hashlib.sha256(v).hexdigest() for k, v in images.items()
-    }
-    from ruleplus.identity.errors import IdentityError
+        self.client: Any = redis.Redis.from_url(url)
+        self.prefix = prefix
 
-    try:
-        result = state.identity.verify(images["selfie"], images["id_photo"])
-    except IdentityError as exc:
-        if exc.code not in _DECIDABLE:
-            raise
-        facts: dict[str, Any] = {"face_match": False, "identity_error": exc.code}
-    else:
-        facts = {**result.facts(), "identity_error": None}
-    stored["facts"] = facts
-    return facts, stored
+    def consume(self, challenge_id: str, expires_at: float, now: float | None = None) -> bool:
+        """Mark a challenge used; ``False`` when it was used before (by any worker)."""
+        import time
+
+        now = time.time() if now is None else now
+        ttl_ms = max(int((expires_at - now) * 1000), 1) + 1000
+        return bool(self.client.set(self.prefix + challenge_id, b"1", nx=True, px=ttl_ms))

@@ -24,7 +24,7 @@ from ruleplus.errors import (
     StrategyError,
 )
 
-__all__ = ["install_problem_handlers", "problem"]
+__all__ = ["error_response", "install_problem_handlers", "problem"]
 
 PROBLEM = "application/problem+json"
 
@@ -60,6 +60,11 @@ def problem(
 
 def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleplusError)
+    return error_response(exc)
+
+
+def error_response(exc: RuleplusError) -> JSONResponse:
+    """The problem+json answer for a ruleplus error (its status comes from its class)."""
     status, kind = next(
         ((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)), (400, "bad-request")
     )

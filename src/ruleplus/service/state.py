@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,12 @@ from ruleplus.errors import ConfigError
 from ruleplus.fraud import DatabaseVelocity, RedisVelocity, VelocityStore
 from ruleplus.runtime.decisions import DecisionService
 from ruleplus.runtime.writer import DecisionWriter
+from ruleplus.service.gate import GateLimits
 from ruleplus.service.metrics import ServiceMetrics
-from ruleplus.service.ratelimit import RateLimiter
+from ruleplus.service.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from ruleplus.store import Database
+from ruleplus.store.artifacts import ArtifactStore
+from ruleplus.store.audit import derive_key
 from ruleplus.store.models import Partner
 from ruleplus.store.secrets import load_secret
 
@@ -45,6 +50,13 @@ class ServiceConfig:
         ``RULEPLUS_MODEL_DIR``: installed face models (identity endpoints).
     identity : bool, default=True
         ``RULEPLUS_IDENTITY=off`` leaves the identity endpoints unavailable.
+    public_ops : bool, default=False
+        ``RULEPLUS_PUBLIC_OPS=on``: ``/metrics`` and ``/docs`` answer without the administrator
+        key (``serve --demo`` turns it on; keep it off in production).
+    workers : int, default=128
+        ``RULEPLUS_DECISION_THREADS``: the worker pool deciding applications off the event loop.
+    partner_inflight : int, default=96
+        ``RULEPLUS_PARTNER_INFLIGHT``: most requests of one partner in progress at once.
     """
 
     database_url: str
@@ -55,6 +67,9 @@ class ServiceConfig:
     redis_url: str | None = None
     rate_limit: float = 2000.0
     max_body_bytes: int = 1 << 20
+    public_ops: bool = False
+    workers: int = 128
+    partner_inflight: int = 96
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> ServiceConfig:
@@ -67,9 +82,12 @@ class ServiceConfig:
             if raw is None:
                 return default
             try:
-                return float(raw)
+                value = float(raw)
             except ValueError:
                 raise ConfigError("expected a number", key=key) from None
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError("expected a finite number, 0 or more", key=key)
+            return value
 
         values: dict[str, Any] = {
             "database_url": base.database_url,
@@ -81,6 +99,10 @@ class ServiceConfig:
             "redis_url": env.get("RULEPLUS_REDIS_URL") or None,
             "rate_limit": number("RULEPLUS_RATE_LIMIT", 2000.0),
             "max_body_bytes": int(number("RULEPLUS_MAX_BODY_BYTES", float(1 << 20))),
+            "public_ops": env.get("RULEPLUS_PUBLIC_OPS", "off").lower()
+            in ("on", "1", "true", "yes"),
+            "workers": int(number("RULEPLUS_DECISION_THREADS", 128)),
+            "partner_inflight": int(number("RULEPLUS_PARTNER_INFLIGHT", 96)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -112,36 +134,62 @@ class ServiceState:
     metrics: ServiceMetrics
     started: float = field(default_factory=time.time)
     identity: Any = None
-    _partners: dict[str, tuple[float, Partner]] = field(default_factory=dict)
+    partners: dict[str, tuple[float, Partner]] = field(default_factory=dict)
+    """Authenticated API keys by digest (the gate's two-second cache)."""
+    pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(128, thread_name_prefix="ruleplus-decide")
+    )
+    """Where decisions run: their blocking work never runs on the event loop."""
+    artifacts: ArtifactStore | None = None
+    """Content-addressed files (models, sub-strategies) that strategies reference."""
 
     @classmethod
     def build(cls, config: ServiceConfig) -> ServiceState:
         """Open the database (migrated), start the writer, wire the decision service."""
-        database = Database(config.database_url)
+        secret = load_secret(config.data_dir)
+        database = Database(config.database_url, audit_key=derive_key(secret))
         database.migrate()
+        database.ensure_keyed()  # a new log's signed head, or the legacy chain re-signed once
         writer = DecisionWriter(database)
         writer.start()
-        secret = load_secret(config.data_dir)
         velocity: VelocityStore = (
             RedisVelocity(config.redis_url) if config.redis_url else DatabaseVelocity(database)
         )
-        return cls(
+        artifacts = ArtifactStore(config.data_dir / "artifacts")
+        state = cls(
             config,
             database,
             writer,
-            DecisionService(database, writer, velocity, secret),
+            DecisionService(database, writer, velocity, secret, artifacts=artifacts),
             secret,
             _admin_key(config),
-            RateLimiter(config.rate_limit),
+            (
+                RedisRateLimiter(config.redis_url, config.rate_limit)
+                if config.redis_url
+                else MemoryRateLimiter(config.rate_limit)
+            ),
             ServiceMetrics(),
+            pool=ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="ruleplus-decide"),
+            artifacts=artifacts,
         )
+        return state
 
     def changed(self) -> None:
         """A management change happened: drop cached partners, deployments, mappings, lists."""
-        self._partners.clear()
+        self.partners.clear()
         self.decisions.invalidate()
 
     def close(self) -> None:
         """Flush the writer and close connections."""
+        self.pool.shutdown(wait=True, cancel_futures=False)
         self.writer.stop()
         self.database.dispose()
+
+
+def gate_limits(config: ServiceConfig) -> GateLimits:
+    """The gate's limits from the settings."""
+    return GateLimits(
+        partner_body=config.max_body_bytes,
+        partner_inflight=max(1, config.partner_inflight),
+        public_ops=config.public_ops,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from ruleplus.errors import ConfigError
+from ruleplus.store.audit import ensure_keyed
 
 __all__ = ["Database", "migrate"]
 
@@ -55,8 +57,17 @@ def migrate(url: str, revision: str = "head") -> None:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
+    """Create the embedded database's folder (0700) and file (0600) before SQLite does: it would
+    create the file with the process umask (0644: readable by every local user). SQLite gives
+    its -wal and -shm files the database file's permissions."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        elif path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 class Database:
@@ -69,12 +80,17 @@ class Database:
         ``postgresql+psycopg://postgres@127.0.0.1:5432/ruleplus``.
     pool_size : int, default=10
         Connections kept open (PostgreSQL).
+    audit_key : bytes, optional
+        The audit chain's HMAC key (``ruleplus.store.audit.derive_key(load_secret(data_dir))``).
+        Without it the database opens, but appending to or verifying the audit log raises
+        :class:`ConfigError`.
     """
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, audit_key: bytes | None = None) -> None:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         self.url = url
+        self._audit_key = audit_key
         _ensure_sqlite_dir(url)
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
@@ -96,9 +112,28 @@ class Database:
         """True for the embedded default."""
         return self.url.startswith("sqlite")
 
+    @property
+    def audit_key(self) -> bytes:
+        """The audit chain key; :class:`ConfigError` when the database was opened without it."""
+        if not self._audit_key:
+            raise ConfigError(
+                "this database was opened without the audit key, which appending to or "
+                "verifying the audit log needs: Database(url, audit_key=derive_key(secret))",
+                key="RULEPLUS_SECRET_KEY",
+            )
+        return self._audit_key
+
     def migrate(self) -> None:
         """Apply migrations to this database."""
         migrate(self.url)
+
+    def ensure_keyed(self, accept_broken: bool = False) -> str:
+        """Create the signed audit head, or convert a legacy chain (after :meth:`migrate`).
+
+        See :func:`ruleplus.store.audit.ensure_keyed` (and its return values).
+        """
+        with self.session() as session:
+            return ensure_keyed(session, self.audit_key, accept_broken=accept_broken)
 
     def session(self) -> Session:
         """A new session (use as a context manager)."""

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "AuditHead",
     "Base",
     "DecisionRecord",
     "Deployment",
@@ -160,13 +161,20 @@ class DecisionRecord(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained log of management changes and decisions."""
+    """Append-only, HMAC-chained log of management changes and decisions.
+
+    ``n`` is the entry's position in the chain (1, 2, 3… with no holes, unlike ``seq``, which a
+    PostgreSQL sequence may skip); it is NULL only for entries not yet re-signed since
+    before keyed auditing (see :func:`ruleplus.store.audit.ensure_keyed`).
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
+    n: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[str] = mapped_column(String(80))
     action: Mapped[str] = mapped_column(String(80))
@@ -177,13 +185,33 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditHead(Base):
+    """The signed head of the audit chain: one row (``id`` 1), moved with every append.
+
+    ``mac`` is an HMAC over ``count`` and ``last_hash``, so cutting entries off the end of the
+    chain (or rolling the head back by hand) is detected.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
 class ListEntry(Base):
-    """A watch-list entry (ID number, phone, device…), stored as a keyed digest, never in clear."""
+    """A watch-list entry (ID number, phone, device…), stored as a keyed digest, never in clear.
+
+    ``scope`` is ``global`` for the lender's own lists, or the id of the partner the entry was
+    listed for; a strategy's list signal reads one scope (``partner`` by default).
+    """
 
     __tablename__ = "watch_lists"
-    __table_args__ = (UniqueConstraint("list_type", "digest"),)
+    __table_args__ = (UniqueConstraint("scope", "list_type", "digest", name="uq_watch_list_entry"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(40), default="global", server_default="global")
     list_type: Mapped[str] = mapped_column(String(40))
     digest: Mapped[str] = mapped_column(String(64))
     hint: Mapped[str] = mapped_column(String(20))
@@ -200,6 +228,6 @@ class VelocityEvent(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    counter: Mapped[str] = mapped_column(String(80))
+    counter: Mapped[str] = mapped_column(String(200))  # scoped: p:<partner>:<name> or g:<name>
     digest: Mapped[str] = mapped_column(String(64))
     at_ms: Mapped[int] = mapped_column(BigInteger)

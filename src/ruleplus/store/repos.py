@@ -351,6 +351,20 @@ class DeploymentRepo:
                 return row
         return None
 
+    def live_channels(self, partner_id: str, product: str) -> dict[str, Deployment]:
+        """Every live deployment of (partner, product), by channel (one query; a caller picks
+        the exact channel or ``*`` in memory, so unknown channels cost nothing to cache)."""
+        rows = self.session.execute(
+            select(Deployment)
+            .where(
+                Deployment.partner_id == partner_id,
+                Deployment.product == product,
+                Deployment.active.is_(True),
+            )
+            .order_by(Deployment.id)
+        ).scalars()
+        return {row.channel: row for row in rows}  # the newest row of each channel wins
+
     def rollback(self, partner_id: str, product: str, channel: str = "*") -> Deployment:
         """Retire the live deployment; the previous one becomes live again."""
         current = (
@@ -448,43 +462,54 @@ class DecisionRepo:
 
 
 class ListRepo:
-    """Watch lists of ID numbers, phones, devices…, stored as keyed digests."""
+    """Watch lists of ID numbers, phones, devices…, stored as keyed digests.
+
+    Each entry belongs to a scope: ``global`` (the lender's own list) or one partner's id.
+    """
 
     def __init__(self, session: Session, secret: bytes) -> None:
         self.session = session
         self.secret = secret
 
-    def add(self, list_type: str, value: str, reason: str = "") -> ListEntry:
+    def _find(self, scope: str, list_type: str, digest: str) -> ListEntry | None:
+        return self.session.execute(
+            select(ListEntry).where(
+                ListEntry.scope == scope,
+                ListEntry.list_type == list_type,
+                ListEntry.digest == digest,
+            )
+        ).scalar_one_or_none()
+
+    def add(self, list_type: str, value: str, reason: str = "", scope: str = "global") -> ListEntry:
         """Add a value (idempotent)."""
         digest = value_digest(self.secret, list_type, value)
-        row = self.session.execute(
-            select(ListEntry).where(ListEntry.list_type == list_type, ListEntry.digest == digest)
-        ).scalar_one_or_none()
+        row = self._find(scope, list_type, digest)
         if row is None:
             row = ListEntry(
-                list_type=list_type, digest=digest, hint=mask(value)[-8:], reason=reason
+                scope=scope,
+                list_type=list_type,
+                digest=digest,
+                hint=mask(value)[-8:],
+                reason=reason,
             )
             self.session.add(row)
             self.session.flush()
         return row
 
-    def remove(self, list_type: str, value: str) -> bool:
+    def remove(self, list_type: str, value: str, scope: str = "global") -> bool:
         """Remove a value; True when it was listed."""
-        digest = value_digest(self.secret, list_type, value)
-        row = self.session.execute(
-            select(ListEntry).where(ListEntry.list_type == list_type, ListEntry.digest == digest)
-        ).scalar_one_or_none()
+        row = self._find(scope, list_type, value_digest(self.secret, list_type, value))
         if row is None:
             return False
         self.session.delete(row)
         self.session.flush()
         return True
 
-    def digests(self) -> dict[str, set[str]]:
-        """Every list's digests (for an in-memory lookup cache)."""
-        out: dict[str, set[str]] = {}
-        for list_type, digest in self.session.execute(
-            select(ListEntry.list_type, ListEntry.digest)
+    def digests(self) -> dict[tuple[str, str], set[str]]:
+        """Every list's digests by ``(scope, list type)`` (for an in-memory lookup cache)."""
+        out: dict[tuple[str, str], set[str]] = {}
+        for scope, list_type, digest in self.session.execute(
+            select(ListEntry.scope, ListEntry.list_type, ListEntry.digest)
         ):
-            out.setdefault(list_type, set()).add(digest)
+            out.setdefault((scope, list_type), set()).add(digest)
         return out

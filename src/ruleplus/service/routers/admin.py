@@ -5,12 +5,14 @@ Partners, keys, strategies, deployments, mappings, watch lists and the audit log
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from ruleplus.errors import DataError, ServiceUnavailableError
 from ruleplus.runtime import admin
 from ruleplus.runtime.admin import deployment_info
 from ruleplus.service.auth import require_admin, state_of
@@ -24,7 +26,7 @@ Admin = Annotated[str, Depends(require_admin)]
 
 class NewPartner(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    rate_limit_per_s: float | None = Field(None, gt=0)
+    rate_limit_per_s: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
 
 
 class RotateKey(BaseModel):
@@ -72,6 +74,9 @@ class MappingUpload(BaseModel):
 class ListValue(BaseModel):
     value: str = Field(min_length=1, max_length=200)
     reason: str = Field("", max_length=200)
+    partner_id: str | None = Field(
+        None, max_length=40, description="list it for this partner only (default: the lender's)"
+    )
 
 
 @router.post("/partners", status_code=201, summary="Create a partner (the key is shown once)")
@@ -121,7 +126,10 @@ def revoke_keys(
     "/strategies", status_code=201, summary="Upload (and by default publish) a strategy version"
 )
 def upload_strategy(body: StrategyUpload, request: Request, actor: Admin) -> dict[str, Any]:
-    return admin.publish_strategy(state_of(request).database, body.document, actor, body.publish)
+    state = state_of(request)
+    return admin.publish_strategy(
+        state.database, body.document, actor, body.publish, artifacts=state.artifacts
+    )
 
 
 @router.get("/strategies", summary="List strategy versions")
@@ -172,7 +180,9 @@ def transition(
     actor: Admin,
 ) -> dict[str, Any]:
     state = state_of(request)
-    out = admin.transition_strategy(state.database, strategy_id, version, action, actor)
+    out = admin.transition_strategy(
+        state.database, strategy_id, version, action, actor, artifacts=state.artifacts
+    )
     state.changed()
     return out
 
@@ -236,7 +246,7 @@ def put_mapping(
 def add_to_list(list_type: str, body: ListValue, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
     out = admin.add_list_entry(
-        state.database, state.secret, list_type, body.value, body.reason, actor
+        state.database, state.secret, list_type, body.value, body.reason, actor, body.partner_id
     )
     state.changed()
     return out
@@ -247,9 +257,35 @@ def remove_from_list(
     list_type: str, body: ListValue, request: Request, actor: Admin
 ) -> dict[str, Any]:
     state = state_of(request)
-    out = admin.remove_list_entry(state.database, state.secret, list_type, body.value, actor)
+    out = admin.remove_list_entry(
+        state.database, state.secret, list_type, body.value, actor, body.partner_id
+    )
     state.changed()
     return out
+
+
+@router.post(
+    "/artifacts",
+    status_code=201,
+    summary="Store a file (model, sub-strategy) by its SHA-256; strategies reference the ref",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def put_artifact(request: Request, actor: Admin) -> dict[str, Any]:
+    state = state_of(request)
+    content = await request.body()
+    if not content:
+        raise DataError("the body is the file to store; it is empty", field="body")
+    if state.artifacts is None:
+        raise ServiceUnavailableError("no artifact store is configured")
+    store = state.artifacts
+    return await asyncio.to_thread(admin.put_artifact, state.database, store, content, actor)
 
 
 @router.get("/audit/verify", summary="Verify the audit hash chain and the audited decisions")

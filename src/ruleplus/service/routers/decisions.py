@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request
-from fastapi.responses import JSONResponse
+import orjson
+from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
 
-from ruleplus.errors import DataError, FieldProblem, RuleplusError
+from ruleplus.errors import DataError, FieldProblem
 from ruleplus.mapping import FieldMapping
 from ruleplus.runtime.admin import deployment_info
-from ruleplus.runtime.decisions import request_digest, response_body
+from ruleplus.runtime.decisions import DecisionRequest, Outcome, response_body
 from ruleplus.service.auth import current_partner, state_of
-from ruleplus.service.identity import identity_facts
 from ruleplus.store.models import Partner
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, MappingRepo
 
@@ -32,66 +32,105 @@ Application = Annotated[
 ]
 
 
-@router.post("/decisions/{product}", summary="Decide one application", status_code=200)
+_NON_FINITE = re.compile(rb"(?<![\w\"])-?(?:NaN|Infinity)(?![\w\"])")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+
+_DECIDE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "the application, in the partner's own field names; an optional "
+                "identity object {selfie, id_photo} (base64) is verified first",
+            },
+            "example": {"applicantId": "A1", "creditScore": 713},
+        }
+    },
+}
+
+
+def parse_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a request body; anything else is a clear 422.
+
+    orjson refuses what JSON does not allow and Python's parser accepts: NaN and Infinity,
+    numbers too large for a double, unpaired surrogates (which no database can store).
+    """
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        hint = ""
+        if "infinity" in str(exc) or _NON_FINITE.search(raw):
+            hint = "; numbers must be finite: NaN and Infinity are not JSON"
+        raise DataError(f"the body is not valid JSON: {exc}{hint}", field="body") from None
+    if not isinstance(value, dict):
+        raise DataError("the body must be a JSON object", field="body")
+    return value
+
+
+def idempotency_key(raw: str | None) -> str | None:
+    """The ``Idempotency-Key`` header, checked: absent is None; present must be 1–200 visible
+    ASCII characters (an empty key would make every keyless retry a conflict)."""
+    if raw is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(raw):
+        raise DataError(
+            "Idempotency-Key must be 1 to 200 visible ASCII characters", field="Idempotency-Key"
+        )
+    return raw
+
+
+def _channel(raw: str) -> str:
+    if not raw or len(raw) > 80 or not raw.isprintable():
+        raise DataError("X-Channel must be 1 to 80 printable characters", field="X-Channel")
+    return raw
+
+
+@router.post(
+    "/decisions/{product}",
+    summary="Decide one application",
+    status_code=200,
+    openapi_extra={"requestBody": _DECIDE_BODY},
+)
 async def decide(
-    product: str,
+    product: Annotated[str, Path(max_length=80)],
     request: Request,
-    application: Application,
     partner: Annotated[Partner, Depends(current_partner)],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     channel: Annotated[str, Header(alias="X-Channel", max_length=80)] = "*",
-) -> JSONResponse:
+) -> Response:
     """Map, validate, decide and persist; answers after the decision is committed.
 
-    A retry with the same ``Idempotency-Key`` returns the stored decision and writes nothing.
-    An ``identity`` object (``{"selfie": base64, "id_photo": base64}``) is verified first and
-    its results (``face_match``, ``liveness_score``…) become inputs of the strategy; the images
-    are not stored.
+    A retry with the same ``Idempotency-Key`` (and the same product, channel and body) returns
+    the stored decision and writes nothing; the same key with another request is 409. An
+    ``identity`` object (``{"selfie": base64, "id_photo": base64}``) is verified first and its
+    results (``face_match``, ``liveness_score``…) become inputs of the strategy; the images are
+    not stored.
     """
     state = state_of(request)
     started = time.perf_counter()
-    if not isinstance(application, dict):
-        raise DataError("the body must be a JSON object")
-    service = state.decisions
-    digest = request_digest(application)
-    identity = application.get("identity") if "identity" in application else None
-    try:
-        if idempotency_key and (
-            identity is not None or service.records_events(partner.id, product, channel)
-        ):
-            replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key, digest)
-            if replay is not None:
-                return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
-        facts: dict[str, Any] | None = None
-        stored: dict[str, Any] | None = None
-        if identity is not None:
-            facts, summary = await asyncio.to_thread(identity_facts, state, identity)
-            application = {k: v for k, v in application.items() if k != "identity"}
-            stored = {**application, "identity": summary}
-        row, _decision = service.prepare(
-            partner.id, product, channel, application, idempotency_key, facts, stored
+    key = idempotency_key(idempotency)
+    raw = await request.body()
+    chosen = _channel(channel)
+
+    def work() -> Outcome:  # parsing, digesting and deciding: all off the event loop
+        return state.decisions.decide(
+            DecisionRequest(partner.id, product, parse_object(raw), chosen, key)
         )
-    except RuleplusError:
-        # a retry is answered from the store even if the deployment or strategy changed since
-        if idempotency_key:
-            replay = await asyncio.to_thread(service.replay, partner.id, idempotency_key, digest)
-            if replay is not None:
-                return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
-        raise
-    # no read up front: the unique (partner, idempotency key) on insert tells a retry apart
-    result = await asyncio.wrap_future(state.writer.submit(row))
-    if not result.stored:  # an earlier or concurrent request holds the key: answer with it
-        replay = await asyncio.to_thread(
-            service.replay, partner.id, idempotency_key or "", row["request_digest"]
+
+    outcome = await asyncio.get_running_loop().run_in_executor(state.pool, work)
+    if outcome.replayed:
+        return Response(
+            orjson.dumps(outcome.body),
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
         )
-        assert replay is not None
-        return JSONResponse(replay.body, headers={"Idempotent-Replayed": "true"})
     elapsed = time.perf_counter() - started
-    outcome = row["outcome"] or "none"
-    state.metrics.latency.labels(row["strategy_id"], outcome).observe(elapsed)
-    state.metrics.decisions.labels(row["strategy_id"], outcome, row["arm"]).inc()
-    request.state.decision_id = row["id"]
-    return JSONResponse(response_body(row))
+    label = outcome.outcome or "none"
+    state.metrics.latency.labels(outcome.strategy_id, label).observe(elapsed)
+    state.metrics.decisions.labels(outcome.strategy_id, label, outcome.arm).inc()
+    request.state.decision_id = outcome.decision_id
+    return Response(orjson.dumps(outcome.body), media_type="application/json")
 
 
 @router.get("/decisions/{decision_id}", summary="Read one of your decisions")

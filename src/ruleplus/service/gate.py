@@ -1,0 +1,275 @@
+"""The gate in front of every route: who calls, whether they may, and how much they may send —
+decided from the headers, before a byte of the body is read.
+
+Order, per request: classify the path -> authenticate (partner API key or administrator key;
+401 without reading the body) -> per-partner rate limit (429) -> per-partner concurrency
+(429: one partner can hold at most its share of the worker pool) -> the route's body limit by
+``Content-Length`` (413) and while streaming (413, also for chunked bodies) -> the app, with the
+body already read. A plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task group
+and a memory stream per request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from ruleplus.errors import (
+    AuthenticationError,
+    DataError,
+    RateLimitedError,
+    RuleplusError,
+    ServiceUnavailableError,
+)
+from ruleplus.service.problems import error_response, problem
+from ruleplus.store.models import Partner
+from ruleplus.store.repos import PartnerRepo, key_digest
+
+__all__ = ["Gate", "GateLimits", "InFlight"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+
+_PARTNER_CACHE_S = 2.0
+_PARTNER_CACHE_MAX = 10_000
+_OPS_PUBLIC = ("/healthz", "/readyz")
+_OPS_PROTECTED = ("/metrics", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
+
+
+@dataclass(frozen=True)
+class GateLimits:
+    """Body and concurrency limits.
+
+    Parameters
+    ----------
+    partner_body : int, default=1 MiB
+        Largest body of a partner call (decisions, dry runs).
+    identity_body : int, default=24 MiB
+        Largest body of an identity call (base64 images).
+    admin_body : int, default=8 MiB
+        Largest body of a management call (strategy documents).
+    partner_inflight : int, default=96
+        Most requests of one partner in progress at once.
+    identity_inflight : int, default=4
+        Most identity calls of one partner in progress at once (each costs ~100 ms of CPU).
+    public_ops : bool, default=False
+        Whether ``/metrics`` and ``/docs`` answer without the administrator key.
+    """
+
+    partner_body: int = 1 << 20
+    identity_body: int = 24 << 20
+    admin_body: int = 8 << 20
+    partner_inflight: int = 96
+    identity_inflight: int = 4
+    public_ops: bool = False
+
+
+class InFlight:
+    """Per-key counters of requests in progress (the event loop's own: no locks needed)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def enter(self, key: str, limit: int) -> bool:
+        """Count one more for ``key``; False (nothing counted) when ``limit`` is reached."""
+        count = self._counts.get(key, 0)
+        if count >= limit:
+            return False
+        self._counts[key] = count + 1
+        return True
+
+    def leave(self, key: str) -> None:
+        """One fewer for ``key``."""
+        count = self._counts.get(key, 0) - 1
+        if count > 0:
+            self._counts[key] = count
+        else:
+            self._counts.pop(key, None)
+
+
+def _kind(path: str) -> str:
+    if path.startswith("/v1/admin/"):
+        return "admin"
+    if path.startswith("/v1/identity/"):
+        return "identity"
+    if path.startswith("/v1/"):
+        return "partner"
+    if path in _OPS_PUBLIC:
+        return "public"
+    if path in _OPS_PROTECTED:
+        return "ops"
+    return "other"
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class Gate:
+    """ASGI middleware; see the module docstring.
+
+    Parameters
+    ----------
+    app : ASGI app
+        The FastAPI app (its ``state.ruleplus`` holds the service state once started).
+    limits : GateLimits
+        Body and concurrency limits.
+
+    The partner cache lives in the service state (``state.partners``, two seconds), so that a
+    revocation in this process takes effect at once.
+    """
+
+    def __init__(self, app: Any, limits: GateLimits) -> None:
+        self.app = app
+        self.limits = limits
+        self.inflight = InFlight()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        kind = _kind(str(scope.get("path", "")))
+        state: Any = getattr(scope["app"].state, "ruleplus", None)
+        held: list[str] = []
+        try:
+            if state is None and kind in ("partner", "identity", "admin"):
+                raise ServiceUnavailableError("the service is starting; retry in a moment")
+            if kind in ("partner", "identity"):
+                partner = await self._partner(state, scope)
+                await state.limiter.take(partner.id, partner.rate_limit_per_s)
+                self._enter(partner.id, self.limits.partner_inflight, held)
+                if kind == "identity":
+                    self._enter(f"identity:{partner.id}", self.limits.identity_inflight, held)
+                scope.setdefault("state", {})["partner"] = partner
+                scope["state"]["partner_id"] = partner.id
+            elif kind == "admin" or (kind == "ops" and not self.limits.public_ops):
+                self._admin(state, scope, ops=kind == "ops")
+            limit = {
+                "identity": self.limits.identity_body,
+                "admin": self.limits.admin_body,
+            }.get(kind, self.limits.partner_body)
+            body = await _read_body(scope, receive, limit)
+            if kind == "admin":
+                _refuse_lone_surrogates(body)
+        except RuleplusError as exc:
+            for key in held:
+                self.inflight.leave(key)
+            await error_response(exc)(scope, receive, send)
+            return
+        except _TooLargeError as exc:
+            for key in held:
+                self.inflight.leave(key)
+            await problem(
+                413, "too-large", "Content too large", f"the body is over {exc.limit} bytes"
+            )(scope, receive, send)
+            return
+        try:
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            for key in held:
+                self.inflight.leave(key)
+
+    def _enter(self, key: str, limit: int, held: list[str]) -> None:
+        if not self.inflight.enter(key, limit):
+            raise RateLimitedError(
+                f"more than {limit} requests of this partner are in progress; "
+                "wait for some to finish",
+                retry_after=1,
+            )
+        held.append(key)
+
+    async def _partner(self, state: Any, scope: Scope) -> Partner:
+        raw = _header(scope, b"x-api-key")
+        if not raw:
+            raise AuthenticationError("missing X-API-Key header")
+        if len(raw) > 200 or not raw.isascii():
+            raise AuthenticationError("unknown API key")
+        api_key = raw.decode("ascii")
+        digest = key_digest(api_key)
+        cache: dict[str, tuple[float, Partner]] = state.partners
+        cached = cache.get(digest)
+        if cached is not None and time.monotonic() - cached[0] < _PARTNER_CACHE_S:
+            return cached[1]
+        # a miss reads the database: in a thread, so a slow database never stalls the loop
+        partner = await asyncio.to_thread(_authenticate, state, api_key)
+        if len(cache) >= _PARTNER_CACHE_MAX:
+            cache.clear()  # only keys that authenticated are cached: rarely reached
+        cache[digest] = (time.monotonic(), partner)
+        return partner
+
+    @staticmethod
+    def _admin(state: Any, scope: Scope, ops: bool) -> None:
+        given = _header(scope, b"x-admin-key") or b""
+        expected = str(state.admin_key).encode() if state is not None else b""
+        # compared as bytes: any header (even non-ASCII) is a wrong key, never an error
+        if not given or not expected or not hmac.compare_digest(given, expected):
+            what = "this operations endpoint needs" if ops else "management endpoints need"
+            raise AuthenticationError(f"{what} a valid X-Admin-Key header")
+
+
+def _authenticate(state: Any, api_key: str) -> Partner:
+    with state.database.session() as session:
+        return PartnerRepo(session).authenticate(api_key)
+
+
+class _TooLargeError(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> list[Any]:
+    """Every ``http.request`` message of the body, refusing more than ``limit`` bytes."""
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _TooLargeError(limit)
+    messages: list[Any] = []
+    seen = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _TooLargeError(limit)
+        if not message.get("more_body", False):
+            return messages
+
+
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _refuse_lone_surrogates(messages: list[Any]) -> None:
+    """Management bodies are parsed by Python's JSON parser, which accepts an escaped unpaired
+    surrogate (``"\\ud800"``) that no database can store; refuse it here as bad data."""
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+    if b"\\u" in body and _LONE_SURROGATE.search(body):
+        raise DataError(
+            "the body contains an unpaired UTF-16 surrogate escape (\\ud800-\\udfff): "
+            "not valid Unicode text",
+            field="body",
+        )
+
+
+def _replay(messages: list[Any], receive: Receive) -> Receive:
+    queue = list(messages)
+
+    async def replayed() -> Any:
+        if queue:
+            return queue.pop(0)
+        return await receive()  # after the body: a disconnect, when it comes
+
+    return replayed
