@@ -29,6 +29,18 @@ CONSUMER = (ROOT / "examples" / "strategies" / "consumer_loan.yaml").read_text(e
 CASH = json.loads((ROOT / "examples" / "requests" / "cash_loan_application.json").read_text())
 
 
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis (skipped, with the reason, only when unreachable; CI fails on skips)."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+    return url
+
+
 def _state(client: TestClient) -> ServiceState:
     state: ServiceState = client.app.state.ruleplus  # type: ignore[attr-defined]
     return state
@@ -402,13 +414,8 @@ def test_mapped_sensitive_fields_are_digested_in_the_request_too(client: TestCli
 
 
 # 10. smaller ----------------------------------------------------------------------------------
-def test_rate_limits_are_shared_through_redis(tmp_path: Path) -> None:
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+def test_rate_limits_are_shared_through_redis(tmp_path: Path, redis_url: str) -> None:
+    url = redis_url
     database = f"sqlite:///{tmp_path / 'shared.db'}"
     with make_client(tmp_path / "a", database_url=database, redis_url=url) as one:
         partner_id, key = new_partner(one, "limited", rate_limit_per_s=3)
@@ -456,13 +463,8 @@ def test_a_demo_restart_reuses_its_key(tmp_path: Path) -> None:
         state.close()
 
 
-def test_challenges_are_one_time_across_workers_through_redis() -> None:
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/0"
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"Redis at {url} is unreachable: {exc}")
+def test_challenges_are_one_time_across_workers_through_redis(redis_url: str) -> None:
+    url = redis_url
     from ruleplus.service.identity import RedisChallengeStore
 
     one = RedisChallengeStore(url, prefix=f"ruleplus:test:{os.getpid()}:")

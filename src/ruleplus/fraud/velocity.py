@@ -187,6 +187,24 @@ class RedisVelocity:
         return [int(results[i * 4 + 2]) for i in range(len(events))]
 
 
+def _window_count(
+    session: Any, counter: str, digest: str, floor_ms: int, upto_ms: int | None = None
+) -> int:
+    """Events of (counter, digest) after ``floor_ms`` (and at or before ``upto_ms``)."""
+    query = (
+        select(func.count())
+        .select_from(VelocityEvent)
+        .where(
+            VelocityEvent.counter == counter,
+            VelocityEvent.digest == digest,
+            VelocityEvent.at_ms > floor_ms,
+        )
+    )
+    if upto_ms is not None:
+        query = query.where(VelocityEvent.at_ms <= upto_ms)
+    return int(session.execute(query).scalar() or 0)
+
+
 _KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
@@ -204,25 +222,11 @@ class DatabaseVelocity:
 
     def count(self, events: list[tuple[str, str, int]], now_ms: int) -> list[int]:
         """Committed events per counter in its window (one query per counter)."""
-        out = []
         with self.database.session() as session:
-            for counter, digest, window_s in events:
-                out.append(
-                    int(
-                        session.execute(
-                            select(func.count())
-                            .select_from(VelocityEvent)
-                            .where(
-                                VelocityEvent.counter == counter,
-                                VelocityEvent.digest == digest,
-                                VelocityEvent.at_ms > now_ms - window_s * 1000,
-                                VelocityEvent.at_ms <= now_ms,
-                            )
-                        ).scalar()
-                        or 0
-                    )
-                )
-        return out
+            return [
+                _window_count(session, counter, digest, now_ms - window_s * 1000, now_ms)
+                for counter, digest, window_s in events
+            ]
 
     def record(self, events: list[tuple[str, str, int]], now_ms: int, event_id: str) -> None:
         """Nothing to do: the decision writer inserted :meth:`rows` with the decision."""
@@ -246,21 +250,7 @@ class DatabaseVelocity:
                 session.execute(
                     insert(VelocityEvent).values(counter=counter, digest=digest, at_ms=now)
                 )
-                floor = now - window_s * 1000
-                out.append(
-                    int(
-                        session.execute(
-                            select(func.count())
-                            .select_from(VelocityEvent)
-                            .where(
-                                VelocityEvent.counter == counter,
-                                VelocityEvent.digest == digest,
-                                VelocityEvent.at_ms > floor,
-                            )
-                        ).scalar()
-                        or 0
-                    )
-                )
+                out.append(_window_count(session, counter, digest, now - window_s * 1000))
             session.commit()
         return out
 

@@ -32,13 +32,12 @@ from ruleplus.decision.nodes.routing import bucket
 from ruleplus.errors import (
     ConflictError,
     DataError,
-    FieldProblem,
     InputValidationError,
     NotFoundError,
     RuleplusError,
     ServiceUnavailableError,
 )
-from ruleplus.fraud.velocity import VelocityStore, scoped_counter
+from ruleplus.fraud.velocity import DatabaseVelocity, VelocityStore, scoped_counter
 from ruleplus.mapping import FieldMapping
 from ruleplus.runtime.identity_facts import image_digests
 from ruleplus.runtime.sensitive import Redactor, sensitive_inputs
@@ -479,10 +478,7 @@ class DecisionService:
         """The ``velocity_events`` rows the writer inserts with the decision (database store)."""
         if not (self.velocity.transactional and prepared.signals.events):
             return None
-        return [
-            {"counter": c, "digest": d, "at_ms": prepared.now_ms}
-            for c, d, _ in prepared.signals.events
-        ]
+        return DatabaseVelocity.rows(prepared.signals.events, prepared.now_ms)
 
     def discard(self, signals: _Signals) -> None:
         """Forget the pending events of a decision that will not be committed."""
@@ -607,8 +603,3 @@ def response_body(row: DecisionRecord | dict[str, Any]) -> dict[str, Any]:
         "channel": get("channel"),
         **({"created_at": created.isoformat()} if created is not None else {}),
     }
-
-
-def problem_fields(problems: list[FieldProblem]) -> list[dict[str, str]]:
-    """JSON form of field problems."""
-    return [{"field": p.field, "problem": p.problem} for p in problems]
