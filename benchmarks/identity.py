@@ -209,7 +209,7 @@ def bench_latency(engine: IdentityEngine, shared: Path, rounds: int) -> dict[str
 
     Each call decodes, detects, checks quality, scores the selfie's liveness and embeds both.
     """
-    from ruleplus.identity import models as m
+    from ruleplus.identity import weights as m
     from ruleplus.identity.embed import DlibEmbedder
 
     selfie = (shared / "data/faces/liveness/image_T1.jpg").read_bytes()

@@ -25,7 +25,7 @@ from ruleplus.fraud import (
     parse_window,
 )
 from ruleplus.store import Database
-from ruleplus.store.models import VelocityEvent
+from ruleplus.store.tables import VelocityEvent
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"

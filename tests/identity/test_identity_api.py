@@ -14,9 +14,9 @@ pytest.importorskip("httpx")
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ruleplus.identity._store import InMemoryGalleryStore
+from ruleplus.identity.gallery_store import InMemoryGalleryStore
 from ruleplus.identity.active import ChallengeIssuer
-from ruleplus.identity.api import build_router
+from ruleplus.service.routers.identity import build_router
 
 
 def b64(path: Path) -> str:

@@ -11,7 +11,7 @@ np = pytest.importorskip("numpy")
 torch = pytest.importorskip("torch")
 pytest.importorskip("dlib")
 
-from ruleplus.identity import models as m  # noqa: E402
+from ruleplus.identity import weights as m  # noqa: E402
 from ruleplus.identity._dlib_resnet import _add_padded, read_dlib_resnet  # noqa: E402
 from ruleplus.identity.errors import IdentityError  # noqa: E402
 
@@ -76,7 +76,7 @@ def test_identity_onnx_resnet_matches_and_is_picked(engine: Any, face_models: Pa
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     typer_testing = pytest.importorskip("typer.testing")
-    from ruleplus.commands.face import app
+    from ruleplus.cli.face import app
     from ruleplus.identity._dlib_resnet import ONNX_NAME
     from ruleplus.identity.embed import DlibEmbedder
 

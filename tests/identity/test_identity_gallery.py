@@ -16,9 +16,9 @@ sa = pytest.importorskip("sqlalchemy")
 pytest.importorskip("cryptography")
 pytest.importorskip("hnswlib")
 
-from ruleplus.identity._crypto import TemplateCipher, load_template_key  # noqa: E402
+from ruleplus.identity.template_cipher import TemplateCipher, load_template_key  # noqa: E402
 from ruleplus.identity._index import FlatIndex, HnswIndex  # noqa: E402
-from ruleplus.identity._store import InMemoryGalleryStore, SqlGalleryStore  # noqa: E402
+from ruleplus.identity.gallery_store import InMemoryGalleryStore, SqlGalleryStore  # noqa: E402
 from ruleplus.identity.errors import IdentityError  # noqa: E402
 from ruleplus.identity.gallery import Gallery  # noqa: E402
 

@@ -8,7 +8,7 @@ import sys
 
 def test_identity_import_is_light() -> None:
     code = (
-        "import sys, ruleplus, ruleplus.identity, ruleplus.commands.face\n"
+        "import sys, ruleplus, ruleplus.identity, ruleplus.cli.face\n"
         "from ruleplus.identity import id_valid, bank_card_valid, IdentityError\n"
         "heavy = {'cv2', 'torch', 'dlib', 'hnswlib', 'sqlalchemy', 'onnxruntime', 'PIL'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"

@@ -124,7 +124,7 @@ def test_identity_eval_pairs_counts_every_pair(engine: Any, pairs_dir: Path,
 def test_identity_face_cli(face_models: Path, pairs_dir: Path, liveness_dir: Path,
                            tmp_path: Path) -> None:
     typer_testing = pytest.importorskip("typer.testing")
-    from ruleplus.commands.face import app
+    from ruleplus.cli.face import app
 
     runner = typer_testing.CliRunner()
     args = ["--json", "--model-dir", str(face_models)]
@@ -304,7 +304,7 @@ def test_identity_dedupe_pairs_are_exact() -> None:
 
 def test_identity_dedupe_cli(face_models: Path, pairs_dir: Path, tmp_path: Path) -> None:
     typer_testing = pytest.importorskip("typer.testing")
-    from ruleplus.commands.face import app
+    from ruleplus.cli.face import app
 
     for name in ("img22.jpg", "img23.jpg", "img8.jpg"):
         (tmp_path / name).write_bytes((pairs_dir / name).read_bytes())

@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 from service_helpers import ADMIN, GOOD, ROOT, deploy, make_client, new_partner, publish
 from sqlalchemy import func, select, text
 
-from ruleplus.runtime.decisions import DecisionRequest
+from ruleplus.serving.decisions import DecisionRequest
 from ruleplus.service import ServiceConfig, ServiceState, create_app
-from ruleplus.store.models import DecisionRecord, VelocityEvent
+from ruleplus.store.tables import DecisionRecord, VelocityEvent
 
 CONSUMER = (ROOT / "examples" / "strategies" / "consumer_loan.yaml").read_text(encoding="utf-8")
 CASH = json.loads((ROOT / "examples" / "requests" / "cash_loan_application.json").read_text())
@@ -436,8 +436,8 @@ def test_rate_limits_are_shared_through_redis(tmp_path: Path, redis_url: str) ->
 def test_a_demo_restart_reuses_its_key(tmp_path: Path) -> None:
     from rich.console import Console
 
-    from ruleplus.service.demo import seed_demo
-    from ruleplus.store.models import ApiKey
+    from ruleplus.cli.demo import seed_demo
+    from ruleplus.store.tables import ApiKey
 
     config = ServiceConfig.from_env(
         env={"RULEPLUS_DATA_DIR": str(tmp_path / "var"), "RULEPLUS_IDENTITY": "off"},

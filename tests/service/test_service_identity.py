@@ -31,7 +31,7 @@ def _b64(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ruleplus.identity.models import install_models
+    from ruleplus.identity.weights import install_models
 
     directory = tmp_path_factory.mktemp("models")
     install_models(directory, from_dir=MODELS)

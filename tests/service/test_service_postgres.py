@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from service_helpers import ADMIN, GOOD, deploy, make_client, new_partner, publish
 from sqlalchemy import func, select, text
 
-from ruleplus.runtime.decisions import DecisionRequest
-from ruleplus.store.models import AuditEntry, DecisionRecord
+from ruleplus.serving.decisions import DecisionRequest
+from ruleplus.store.tables import AuditEntry, DecisionRecord
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from service_helpers import ADMIN, REFERENCE_DOC
 
-from ruleplus.runtime import admin
+from ruleplus.serving import admin
 from ruleplus.service import ServiceConfig, create_app
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"

@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import MetaData, Table, create_engine, delete, insert, select, text, update
 
 from ruleplus.errors import ConfigError
-from ruleplus.runtime import admin
-from ruleplus.runtime.writer import _DIGESTED, DecisionWriter
+from ruleplus.serving import admin
+from ruleplus.store.writer import _DIGESTED, DecisionWriter
 from ruleplus.store import Database, migrate
 from ruleplus.store.audit import (
     DIGESTED,
@@ -37,7 +37,7 @@ from ruleplus.store.audit import (
     record_digest,
     verify_chain,
 )
-from ruleplus.store.models import AuditEntry, AuditHead, DecisionRecord
+from ruleplus.store.tables import AuditEntry, AuditHead, DecisionRecord
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 KEY = derive_key(b"test-secret")

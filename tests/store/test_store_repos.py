@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ruleplus.errors import AuthenticationError, ConflictError, NotFoundError
 from ruleplus.store import Database
-from ruleplus.store.models import ApiKey, ListEntry
+from ruleplus.store.tables import ApiKey, ListEntry
 from ruleplus.store.repos import DeploymentRepo, ListRepo, PartnerRepo, StrategyRepo
 from ruleplus.store.transitions import STRATEGY_TRANSITIONS, next_status
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, text
 
-from ruleplus.store.models import VelocityEvent
+from ruleplus.store.tables import VelocityEvent
 
 __all__ = [
     "CounterSpec",

@@ -15,9 +15,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ruleplus.identity.bankcard import bank_card_valid, luhn_check_digit, luhn_valid
+from ruleplus.checks import (
+    IdCardInfo,
+    bank_card_valid,
+    id_age,
+    id_gender,
+    id_valid,
+    luhn_check_digit,
+    luhn_valid,
+    parse_id_number,
+)
 from ruleplus.identity.errors import ERROR_CODES, IdentityError
-from ruleplus.identity.idcard import IdCardInfo, id_age, id_gender, id_valid, parse_id_number
 
 __all__ = [
     "ERROR_CODES",
@@ -58,11 +66,11 @@ _LAZY = {
     "IdentityEngine": "ruleplus.identity.engine",
     "VerifyResult": "ruleplus.identity.engine",
     "Gallery": "ruleplus.identity.gallery",
-    "GalleryStore": "ruleplus.identity._store",
-    "InMemoryGalleryStore": "ruleplus.identity._store",
-    "SqlGalleryStore": "ruleplus.identity._store",
-    "TemplateCipher": "ruleplus.identity._crypto",
-    "load_template_key": "ruleplus.identity._crypto",
+    "GalleryStore": "ruleplus.identity.gallery_store",
+    "InMemoryGalleryStore": "ruleplus.identity.gallery_store",
+    "SqlGalleryStore": "ruleplus.identity.gallery_store",
+    "TemplateCipher": "ruleplus.identity.template_cipher",
+    "load_template_key": "ruleplus.identity.template_cipher",
     "ImageLimits": "ruleplus.identity._image",
     "decode_image": "ruleplus.identity._image",
     "LivenessResult": "ruleplus.identity.liveness",
@@ -70,7 +78,7 @@ _LAZY = {
     "QualityThresholds": "ruleplus.identity.quality",
     "evaluate_liveness": "ruleplus.identity.evaluate",
     "evaluate_pairs": "ruleplus.identity.evaluate",
-    "install_models": "ruleplus.identity.models",
+    "install_models": "ruleplus.identity.weights",
 }
 
 

@@ -217,7 +217,7 @@ class IdentityEngine:
         **kwargs
             Passed to the constructor.
         """
-        from ruleplus.identity import models as m
+        from ruleplus.identity import weights as m
         from ruleplus.identity.detect import HogDetector, YuNetDetector
         from ruleplus.identity.embed import DlibEmbedder
 

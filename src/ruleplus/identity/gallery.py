@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from ruleplus.identity._index import FlatIndex, HnswIndex, make_index
-from ruleplus.identity._store import GalleryStore
 from ruleplus.identity.errors import IdentityError
+from ruleplus.identity.gallery_store import GalleryStore
 from ruleplus.identity.match import similarity_from_distance
 
 __all__ = ["Gallery", "SearchHit"]

@@ -14,7 +14,7 @@ from fastapi import Header, Request
 
 from ruleplus.errors import AuthenticationError
 from ruleplus.service.state import ServiceState
-from ruleplus.store.models import Partner
+from ruleplus.store.tables import Partner
 
 __all__ = ["current_partner", "require_admin", "state_of"]
 

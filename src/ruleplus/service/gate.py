@@ -27,8 +27,8 @@ from ruleplus.errors import (
     ServiceUnavailableError,
 )
 from ruleplus.service.problems import error_response, problem
-from ruleplus.store.models import Partner
 from ruleplus.store.repos import PartnerRepo, key_digest
+from ruleplus.store.tables import Partner
 
 __all__ = ["Gate", "GateLimits", "InFlight"]
 

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from ruleplus.service.auth import current_partner
 from ruleplus.service.problems import problem
 from ruleplus.service.state import ServiceState
-from ruleplus.store.models import Partner
+from ruleplus.store.tables import Partner
 
 __all__ = ["RedisChallengeStore", "mount_identity", "partner_tenant"]
 
@@ -43,7 +43,7 @@ def partner_tenant(partner: Annotated[Partner, Depends(current_partner)]) -> str
 
 def _models_installed(model_dir: Path) -> tuple[bool, str]:
     try:
-        from ruleplus.identity.models import model_status
+        from ruleplus.identity.weights import model_status
     except ImportError as exc:  # pragma: no cover - the face extra is part of dev installs
         return False, f"the face extra is not installed ({exc.name})"
     missing = [row["name"] for row in model_status(model_dir) if not row["verified"]]
@@ -74,12 +74,12 @@ def mount_identity(app: FastAPI, state: ServiceState, enabled: bool = True) -> d
         app.include_router(_unavailable(reason))
         log.info("identity endpoints unavailable: %s", reason)
         return {"identity": "unavailable", "reason": reason}
-    from ruleplus.identity._crypto import TemplateCipher, load_template_key
-    from ruleplus.identity._store import SqlGalleryStore
     from ruleplus.identity.active import ChallengeIssuer
-    from ruleplus.identity.api import build_router
     from ruleplus.identity.engine import IdentityEngine
-    from ruleplus.runtime.identity_facts import IdentityFacts
+    from ruleplus.identity.gallery_store import SqlGalleryStore
+    from ruleplus.identity.template_cipher import TemplateCipher, load_template_key
+    from ruleplus.service.routers.identity import build_router
+    from ruleplus.serving.identity_facts import IdentityFacts
 
     engine = IdentityEngine.from_models(state.config.model_dir)
     store = SqlGalleryStore(

@@ -14,16 +14,16 @@ from typing import Any
 from ruleplus.config import Settings
 from ruleplus.errors import ConfigError
 from ruleplus.fraud import DatabaseVelocity, RedisVelocity, VelocityStore
-from ruleplus.runtime.decisions import DecisionService
-from ruleplus.runtime.writer import DecisionWriter
 from ruleplus.service.gate import GateLimits
 from ruleplus.service.metrics import ServiceMetrics
 from ruleplus.service.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from ruleplus.serving.decisions import DecisionService
 from ruleplus.store import Database
 from ruleplus.store.artifacts import ArtifactStore
 from ruleplus.store.audit import derive_key
-from ruleplus.store.models import Partner
 from ruleplus.store.secrets import load_secret
+from ruleplus.store.tables import Partner
+from ruleplus.store.writer import DecisionWriter
 
 __all__ = ["ServiceConfig", "ServiceState"]
 

@@ -43,7 +43,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, select, text, upda
 from sqlalchemy.orm import Session
 
 from ruleplus.errors import ConfigError, RuleplusError
-from ruleplus.store.models import AuditEntry, AuditHead, DecisionRecord, utcnow
+from ruleplus.store.tables import AuditEntry, AuditHead, DecisionRecord, utcnow
 
 __all__ = [
     "DIGESTED",

@@ -14,7 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ruleplus.errors import AuthenticationError, ConflictError, NotFoundError
-from ruleplus.store.models import (
+from ruleplus.store.secrets import mask, value_digest
+from ruleplus.store.tables import (
     ApiKey,
     DecisionRecord,
     Deployment,
@@ -24,7 +25,6 @@ from ruleplus.store.models import (
     StrategyVersion,
     utcnow,
 )
-from ruleplus.store.secrets import mask, value_digest
 from ruleplus.store.transitions import next_status
 
 if TYPE_CHECKING:

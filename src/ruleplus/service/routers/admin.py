@@ -13,9 +13,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from ruleplus.errors import DataError, ServiceUnavailableError
-from ruleplus.runtime import admin
-from ruleplus.runtime.admin import deployment_info
 from ruleplus.service.auth import require_admin, state_of
+from ruleplus.serving import admin
+from ruleplus.serving.admin import deployment_info
 from ruleplus.store.repos import DeploymentRepo, PartnerRepo, StrategyRepo
 
 __all__ = ["router"]

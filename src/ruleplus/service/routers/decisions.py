@@ -12,12 +12,12 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
 
 from ruleplus.errors import DataError, FieldProblem
-from ruleplus.mapping import FieldMapping
-from ruleplus.runtime.admin import deployment_info
-from ruleplus.runtime.decisions import DecisionRequest, Outcome, response_body
 from ruleplus.service.auth import current_partner, state_of
-from ruleplus.store.models import Partner
+from ruleplus.serving.admin import deployment_info
+from ruleplus.serving.decisions import DecisionRequest, Outcome, response_body
+from ruleplus.serving.mapping import FieldMapping
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, MappingRepo
+from ruleplus.store.tables import Partner
 
 __all__ = ["router"]
 

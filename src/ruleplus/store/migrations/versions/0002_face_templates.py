@@ -17,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """The table ruleplus.identity._store.SqlGalleryStore reads and writes."""
+    """The table ruleplus.identity.gallery_store.SqlGalleryStore reads and writes."""
     op.create_table(
         "face_templates",
         sa.Column("id", sa.String(36), primary_key=True),

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ruleplus.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "examples" / "strategies" / "reference_loan.yaml"
 CONSUMER = ROOT / "examples" / "strategies" / "consumer_loan.yaml"
 GOOD = {

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
 
-from ruleplus.identity._store import GalleryStore
 from ruleplus.identity.active import ActiveLivenessVerifier, ChallengeIssuer
 from ruleplus.identity.engine import IdentityEngine
 from ruleplus.identity.errors import IdentityError
 from ruleplus.identity.gallery import Gallery
+from ruleplus.identity.gallery_store import GalleryStore
 
 __all__ = ["build_router"]
 

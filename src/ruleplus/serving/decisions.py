@@ -38,14 +38,14 @@ from ruleplus.errors import (
     ServiceUnavailableError,
 )
 from ruleplus.fraud.velocity import DatabaseVelocity, VelocityStore, scoped_counter
-from ruleplus.mapping import FieldMapping
-from ruleplus.runtime.identity_facts import image_digests
-from ruleplus.runtime.sensitive import Redactor, sensitive_inputs
-from ruleplus.runtime.writer import DecisionWriter
+from ruleplus.serving.identity_facts import image_digests
+from ruleplus.serving.mapping import FieldMapping
+from ruleplus.serving.sensitive import Redactor, sensitive_inputs
 from ruleplus.store import Database
-from ruleplus.store.models import DecisionRecord, Deployment
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, ListRepo, MappingRepo, StrategyRepo
 from ruleplus.store.secrets import value_digest
+from ruleplus.store.tables import DecisionRecord, Deployment
+from ruleplus.store.writer import DecisionWriter
 
 __all__ = [
     "DecisionRequest",

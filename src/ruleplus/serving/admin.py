@@ -11,7 +11,7 @@ import hmac
 from typing import Any
 
 from ruleplus.decision import ArtifactResolver
-from ruleplus.mapping import FieldMapping
+from ruleplus.serving.mapping import FieldMapping
 from ruleplus.store import Database
 from ruleplus.store.artifacts import ArtifactStore
 from ruleplus.store.audit import GENESIS, append, head_mac, read_head, verify_log

@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ruleplus.identity._crypto import TemplateCipher
+from ruleplus.identity.template_cipher import TemplateCipher
 
 __all__ = ["GalleryStore", "InMemoryGalleryStore", "SqlGalleryStore", "StoredTemplate"]
 

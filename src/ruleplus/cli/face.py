@@ -43,13 +43,18 @@ def _fail(exc: Exception, as_json: bool) -> None:
     if isinstance(exc, RuleplusError):
         payload = exc.to_dict()
     else:  # a missing optional dependency
-        payload = {"type": type(exc).__name__, "code": "dependency_missing",
-                   "message": f"{exc}; install the face extra: pip install 'ruleplus[face]'"}
+        payload = {
+            "type": type(exc).__name__,
+            "code": "dependency_missing",
+            "message": f"{exc}; install the face extra: pip install 'ruleplus[face]'",
+        }
     if as_json:
         print(json.dumps({"error": payload}, ensure_ascii=False, default=str))
     else:
-        err.print(f"[red]error:[/red] {payload.get('message')} ({payload.get('code', '')})",
-                  highlight=False)
+        err.print(
+            f"[red]error:[/red] {payload.get('message')} ({payload.get('code', '')})",
+            highlight=False,
+        )
     raise typer.Exit(2)
 
 
@@ -58,8 +63,11 @@ def _engine(model_dir: Path | None, runtime: str = "torch", enhance: bool = True
 
     if runtime not in ("torch", "onnx", "none"):
         raise typer.BadParameter("--liveness-runtime must be torch, onnx or none")
-    return IdentityEngine.from_models(model_dir, liveness=runtime,  # type: ignore[arg-type]
-                                      enhance=enhance)
+    return IdentityEngine.from_models(
+        model_dir,
+        liveness=runtime,  # type: ignore[arg-type]
+        enhance=enhance,
+    )
 
 
 @app.command()
@@ -78,8 +86,12 @@ def verify(
     """Compare a selfie with an ID photo: match, similarity, threshold, liveness, quality."""
     try:
         engine = _engine(model_dir, runtime, not no_enhance)
-        result = engine.verify(selfie, id_photo, check_liveness=not no_liveness,
-                               multiple="largest" if allow_multiple else "error")
+        result = engine.verify(
+            selfie,
+            id_photo,
+            check_liveness=not no_liveness,
+            multiple="largest" if allow_multiple else "error",
+        )
     except (RuleplusError, ImportError) as exc:
         _fail(exc, as_json)
         return
@@ -88,12 +100,15 @@ def verify(
         _print_json(data)
         return
     colour = "green" if result.match else "red"
-    out.print(f"[{colour}]{'match' if result.match else 'no match'}[/{colour}]  similarity "
-              f"{data['similarity']:.3f} (threshold {data['threshold']:.3f}), decision "
-              f"{result.decision}")
+    out.print(
+        f"[{colour}]{'match' if result.match else 'no match'}[/{colour}]  similarity "
+        f"{data['similarity']:.3f} (threshold {data['threshold']:.3f}), decision "
+        f"{result.decision}"
+    )
     if result.liveness:
-        out.print(f"liveness {result.liveness.score:.3f} → "
-                  f"{'live' if result.liveness.live else 'spoof'}")
+        out.print(
+            f"liveness {result.liveness.score:.3f} → {'live' if result.liveness.live else 'spoof'}"
+        )
     if result.reasons:
         out.print("reasons: " + ", ".join(result.reasons))
 
@@ -116,21 +131,30 @@ def liveness(
         _fail(exc, as_json)
         return
     assert analysis.liveness is not None
-    data = {**analysis.liveness.to_dict(), "quality": analysis.quality.to_dict(),
-            "face": analysis.summary()["face"], "reasons": (
-                [] if analysis.liveness.live else ["liveness.spoof"]) + analysis.quality.reasons}
+    data = {
+        **analysis.liveness.to_dict(),
+        "quality": analysis.quality.to_dict(),
+        "face": analysis.summary()["face"],
+        "reasons": ([] if analysis.liveness.live else ["liveness.spoof"])
+        + analysis.quality.reasons,
+    }
     if as_json:
         _print_json(data)
     else:
-        out.print(f"score {data['score']:.3f} (threshold {data['threshold']}) → "
-                  f"{'live' if data['live'] else 'spoof'}")
+        out.print(
+            f"score {data['score']:.3f} (threshold {data['threshold']}) → "
+            f"{'live' if data['live'] else 'spoof'}"
+        )
 
 
 DegradeOpt = Annotated[
     str | None,
-    typer.Option("--degrade", help="apply a synthetic degradation (ruleplus.identity.degrade): "
-                 "blur, noise, low_light, backlight, motion_blur, jpeg, low_resolution, "
-                 "strong_light, rain, haze, colour_cast, tilt, crowd"),
+    typer.Option(
+        "--degrade",
+        help="apply a synthetic degradation (ruleplus.identity.degrade): "
+        "blur, noise, low_light, backlight, motion_blur, jpeg, low_resolution, "
+        "strong_light, rain, haze, colour_cast, tilt, crowd",
+    ),
 ]
 
 
@@ -165,8 +189,11 @@ def eval_pairs(
     ] = False,
     html_path: Annotated[
         Path | None,
-        typer.Option("--html", help="also write an HTML report (distance histograms, FAR/FRR "
-                     "against the threshold, the pairs decided wrongly)"),
+        typer.Option(
+            "--html",
+            help="also write an HTML report (distance histograms, FAR/FRR "
+            "against the threshold, the pairs decided wrongly)",
+        ),
     ] = None,
     model_dir: ModelDirOpt = None,
 ) -> None:
@@ -176,11 +203,13 @@ def eval_pairs(
 
     try:
         engine = _engine(model_dir, "none", not no_enhance)
-        report = evaluate_pairs(engine, pairs, images, _degrader(degrade, strength),
-                                details or html_path is not None)
+        report = evaluate_pairs(
+            engine, pairs, images, _degrader(degrade, strength), details or html_path is not None
+        )
         if html_path is not None:
             title = f"1:1 verification — {pairs.name}" + (
-                f" ({degrade} × {strength:g})" if degrade else "")
+                f" ({degrade} × {strength:g})" if degrade else ""
+            )
             html_path.write_text(render_pairs_report(report, title), encoding="utf-8")
             if not details:
                 report = {k: v for k, v in report.items() if k not in ("pairs", "separability")}
@@ -193,8 +222,12 @@ def eval_pairs(
     table = Table(title=f"pairs: {pairs.name}")
     for key in ("n", "accuracy", "far", "frr", "fta", "threshold", "median_ms"):
         table.add_column(key)
-    table.add_row(*(f"{report[k]:.4g}" if isinstance(report[k], float) else str(report[k])
-                    for k in ("n", "accuracy", "far", "frr", "fta", "threshold", "median_ms")))
+    table.add_row(
+        *(
+            f"{report[k]:.4g}" if isinstance(report[k], float) else str(report[k])
+            for k in ("n", "accuracy", "far", "frr", "fta", "threshold", "median_ms")
+        )
+    )
     out.print(table)
 
 
@@ -216,16 +249,17 @@ def dedupe(
         engine = _engine(model_dir, "none")
         with Progress(console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("embedding", total=len(photos))
-            report = find_duplicates(engine, photos,
-                                     lambda done: bar.update(task, completed=done))
+            report = find_duplicates(engine, photos, lambda done: bar.update(task, completed=done))
     except (RuleplusError, ImportError, OSError) as exc:
         _fail(exc if not isinstance(exc, OSError) else RuleplusError(str(exc)), as_json)
         return
     if as_json:
         _print_json(report)
         return
-    out.print(f"{report['embedded']} of {report['n']} photos embedded; "
-              f"{len(report['groups'])} group(s) at similarity ≥ {report['threshold']:.2f}")
+    out.print(
+        f"{report['embedded']} of {report['n']} photos embedded; "
+        f"{len(report['groups'])} group(s) at similarity ≥ {report['threshold']:.2f}"
+    )
     for group in report["groups"]:
         out.print(f"  {', '.join(group['files'])}  (weakest link {group['min_similarity']})")
     for failure in report["failures"]:
@@ -259,8 +293,10 @@ def eval_liveness(
     for item in report["items"]:
         table.add_row(*(str(item[k]) for k in ("file", "label", "score", "live", "error")))
     out.print(table)
-    out.print(f"APCER {report['apcer']:.3f}  BPCER {report['bpcer']:.3f}  "
-              f"ACER {report['acer']:.3f}  (n={report['n']})")
+    out.print(
+        f"APCER {report['apcer']:.3f}  BPCER {report['bpcer']:.3f}  "
+        f"ACER {report['acer']:.3f}  (n={report['n']})"
+    )
 
 
 @app.command("export-onnx")
@@ -273,17 +309,18 @@ def export_onnx(
     With the files in the model directory, ``--liveness-runtime onnx`` runs liveness without
     torch, and the embedding runs on ONNX Runtime (the fastest of its three runtimes).
     """
-    from ruleplus.identity import _dlib_resnet as resnet
     from ruleplus.identity import liveness as live
-    from ruleplus.identity import models as m
+    from ruleplus.identity import weights as m
+    from ruleplus.identity.embed import export_embedder_onnx
 
     try:
         directory = m.model_dir() if model_dir is None else model_dir
-        runtime = live.TorchLiveness(m.resolve_model(m.FAS_V2, directory),
-                                     m.resolve_model(m.FAS_V1SE, directory))
+        runtime = live.TorchLiveness(
+            m.resolve_model(m.FAS_V2, directory), m.resolve_model(m.FAS_V1SE, directory)
+        )
         for path in live.export_onnx(runtime, target):
             out.print(str(path))
-        out.print(str(resnet.export_onnx(m.resolve_model(m.DLIB_RESNET, directory), target)))
+        out.print(str(export_embedder_onnx(m.resolve_model(m.DLIB_RESNET, directory), target)))
     except (RuleplusError, ImportError) as exc:
         _fail(exc, False)
 
@@ -301,7 +338,7 @@ def models_install(
     as_json: JsonOpt = False,
 ) -> None:
     """Download (or copy) the model files into the model directory, verifying each sha256."""
-    from ruleplus.identity.models import install_models
+    from ruleplus.identity.weights import install_models
 
     try:
         report = install_models(model_dir, from_dir=from_dir, base_url=base_url, force=force)
@@ -318,7 +355,7 @@ def models_install(
 @models_app.command("list")
 def models_list(model_dir: ModelDirOpt = None, as_json: JsonOpt = False) -> None:
     """Show each model file, where it is and whether its checksum matches."""
-    from ruleplus.identity.models import model_status
+    from ruleplus.identity.weights import model_status
 
     rows = model_status(model_dir)
     if as_json:
@@ -328,6 +365,7 @@ def models_list(model_dir: ModelDirOpt = None, as_json: JsonOpt = False) -> None
     for key in ("name", "installed", "verified", "purpose", "licence"):
         table.add_column(key)
     for row in rows:
-        table.add_row(*(str(row[k]) for k in ("name", "installed", "verified", "purpose",
-                                               "licence")))
+        table.add_row(
+            *(str(row[k]) for k in ("name", "installed", "verified", "purpose", "licence"))
+        )
     out.print(table)

@@ -1,49 +1,25 @@
-"""The ``ruleplus`` command line (typer + rich). Parsing and printing only: no business logic."""
+"""Commands on a strategy file, no service: validate, decide, batch, schema, functions.
+
+They are registered on the root application by :mod:`ruleplus.cli`.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ruleplus.cli._common import err, fail, load_strategy_file, out, print_json
 from ruleplus.errors import RuleplusError
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    help="ruleplus: consumer-finance decisioning (rules plus models).",
-)
-datasets_app = typer.Typer(no_args_is_help=True, help="Example data sets.")
-app.add_typer(datasets_app, name="datasets")
+__all__ = ["app"]
 
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: RuleplusError, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"error": exc.to_dict()}, ensure_ascii=False, default=str))
-    else:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
-    raise typer.Exit(2)
-
-
-def _json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def _load(path: Path) -> Any:
-    from ruleplus.decision import load_strategy
-
-    return load_strategy(path)
+app = typer.Typer()
 
 
 @app.command()
@@ -56,9 +32,9 @@ def validate(
 ) -> None:
     """Check a strategy: schema, flow, types, table analysis."""
     try:
-        compiled = _load(strategy)
+        compiled = load_strategy_file(strategy)
     except RuleplusError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
         return
     info = {
         "valid": True,
@@ -69,7 +45,7 @@ def validate(
         "warnings": compiled.warnings,
     }
     if as_json:
-        _json(info)
+        print_json(info)
     else:
         out.print(
             f"[green]ok[/green] {compiled.id} {compiled.version}: "
@@ -91,7 +67,7 @@ def decide(
 ) -> None:
     """Decide one application; prints the decision as JSON."""
     try:
-        compiled = _load(strategy)
+        compiled = load_strategy_file(strategy)
         text = (
             sys.stdin.read() if input_file == "-" else Path(input_file).read_text(encoding="utf-8")
         )
@@ -107,13 +83,13 @@ def decide(
             from ruleplus.errors import DataError
 
             raise DataError("the input must be one JSON object", file=input_file)
-        _json(compiled.evaluate(record, trace=trace).to_dict())
+        print_json(compiled.evaluate(record, trace=trace).to_dict())
     except OSError as exc:
         from ruleplus.errors import DataError
 
-        _fail(DataError(f"cannot read input: {exc.strerror}", file=input_file), True)
+        fail(DataError(f"cannot read input: {exc.strerror}", file=input_file), True)
     except RuleplusError as exc:
-        _fail(exc, True)
+        fail(exc, True)
 
 
 @app.command()
@@ -138,10 +114,10 @@ def batch(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Decide every row of a table (vectorised); bad rows keep their reason in ``_error``."""
-    from ruleplus._batch import decide_table
+    from ruleplus.batch import decide_table
 
     try:
-        compiled = _load(strategy)
+        compiled = load_strategy_file(strategy)
         with Progress(
             TextColumn("[bold]deciding"),
             BarColumn(),
@@ -163,7 +139,7 @@ def batch(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except RuleplusError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
         return
     info = {
         "rows": summary.rows,
@@ -174,7 +150,7 @@ def batch(
         "output": str(target),
     }
     if as_json:
-        _json(info)
+        print_json(info)
     else:
         err.print(
             f"{summary.rows:,} rows in {summary.seconds:.2f}s -> {target} "
@@ -187,7 +163,7 @@ def schema() -> None:
     """Print the JSON Schema of strategy documents."""
     from ruleplus.decision import strategy_json_schema
 
-    _json(strategy_json_schema())
+    print_json(strategy_json_schema())
 
 
 @app.command()
@@ -208,95 +184,3 @@ def functions() -> None:
         )
         table.add_row(spec.name, arity, spec.doc)
     out.print(table)
-
-
-@datasets_app.command("synth")
-def synth(
-    rows: Annotated[int, typer.Option("--rows", min=1, help="number of applications")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="file to write (format from extension)")
-    ] = Path("applications.parquet"),
-) -> None:
-    """Write realistic synthetic consumer-loan applications with a latent default outcome."""
-    from ruleplus.datasets import synth_applications, write_table
-
-    try:
-        started = time.perf_counter()
-        frame = synth_applications(rows, seed=seed)
-        write_table(frame, output)
-    except RuleplusError as exc:
-        _fail(exc, False)
-        return
-    elapsed = time.perf_counter() - started
-    # polars types Series.mean() as any Python scalar; the mean of the int64 column is a float
-    bad_rate = cast(float, frame.get_column("defaulted").mean())
-    err.print(
-        f"wrote {frame.height:,} applications to {output} in {elapsed:.2f}s "
-        f"(bad rate {bad_rate:.1%})"
-    )
-
-
-@app.command()
-def demo(
-    rows: Annotated[
-        int, typer.Option("--rows", help="synthetic applications for the batch part")
-    ] = 200_000,
-) -> None:
-    """Run the demo: decide sample applications with the reference strategy, then a batch."""
-    from ruleplus._demo import run_demo
-
-    try:
-        run_demo(out, rows=rows)
-    except RuleplusError as exc:
-        _fail(exc, False)
-
-
-def _mount_groups() -> None:
-    """Mount the command groups; a group whose optional extra is missing says what to install."""
-    import importlib
-
-    from ruleplus.commands import service as service_commands
-
-    app.command("serve")(service_commands.serve)
-    for name, group in (
-        ("db", service_commands.db_app),
-        ("partners", service_commands.partners_app),
-        ("strategies", service_commands.strategies_app),
-        ("deployments", service_commands.deployments_app),
-        ("mappings", service_commands.mappings_app),
-        ("lists", service_commands.lists_app),
-        ("audit", service_commands.audit_app),
-    ):
-        app.add_typer(group, name=name)
-    optional = (
-        ("model", "ruleplus.commands.model", "app", "ml"),
-        ("face", "ruleplus.commands.face", "app", "face"),
-        ("models", "ruleplus.commands.face", "models_app", "face"),
-    )
-    for name, module_name, attribute, extra in optional:
-        try:
-            group = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
-            missing = typer.Typer(help=f"(unavailable: needs the {extra!r} extra)")
-
-            @missing.callback(invoke_without_command=True)
-            def _unavailable(extra: str = extra, reason: str = str(exc)) -> None:
-                err.print(f"[red]error:[/red] this command needs ruleplus[{extra}] ({reason})")
-                raise typer.Exit(2)
-
-            app.add_typer(missing, name=name)
-            continue
-        app.add_typer(group, name=name)
-
-
-_mount_groups()
-
-
-def main() -> None:
-    """Entry point of the ``ruleplus`` script."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

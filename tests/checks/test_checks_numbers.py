@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from ruleplus.checks.bankcard import luhn_check_digit
+from ruleplus.checks.idcard import id_check_char, parse_id_number
 from ruleplus.identity import bank_card_valid, id_age, id_gender, id_valid, luhn_valid
-from ruleplus.identity.bankcard import luhn_check_digit
-from ruleplus.identity.idcard import id_check_char, parse_id_number
 
 # The standard's own example: 11010519491231002X (Beijing Chaoyang, 1949-12-31, female)
 EXAMPLE = "11010519491231002X"
@@ -29,7 +29,7 @@ def test_identity_standard_example() -> None:
 
 
 def test_identity_province() -> None:
-    from ruleplus.identity.idcard import id_province
+    from ruleplus.checks.idcard import id_province
 
     assert id_province(EXAMPLE) == "北京"
     assert id_province(make("44030420000615124")) == "广东"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ruleplus.errors import ExpressionError, StrategyLoadError
-from ruleplus.mapping import FieldMapping
+from ruleplus.serving.mapping import FieldMapping
 
 DOC = {
     "fields": {

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("httpx")
 
-from ruleplus.identity import models as m
+from ruleplus.identity import weights as m
 from ruleplus.identity.errors import IdentityError
 
 DOWNLOADABLE = [s for s in m.MANIFEST if s.url]
@@ -111,7 +111,7 @@ def test_identity_manifest_has_no_68_point_model() -> None:
 
 def test_identity_models_cli(face_models: Path, tmp_path: Path) -> None:
     typer_testing = pytest.importorskip("typer.testing")
-    from ruleplus.commands.face import models_app
+    from ruleplus.cli.face import models_app
 
     runner = typer_testing.CliRunner()
     result = runner.invoke(models_app, ["install", "--from", str(face_models), "--model-dir",

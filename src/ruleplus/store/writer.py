@@ -22,7 +22,7 @@ from sqlalchemy.dialects import sqlite
 
 from ruleplus.store import Database
 from ruleplus.store.audit import DIGESTED, ChainHead, record_digest
-from ruleplus.store.models import AuditEntry, DecisionRecord, VelocityEvent, utcnow
+from ruleplus.store.tables import AuditEntry, DecisionRecord, VelocityEvent, utcnow
 
 __all__ = ["DecisionWriter", "WriteResult"]
 

@@ -1,1 +1,0 @@
-"""Command groups of the ``ruleplus`` CLI (mounted by :mod:`ruleplus.cli`)."""
