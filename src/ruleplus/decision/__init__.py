@@ -23,14 +23,16 @@ from ruleplus.decision._document import (
     MAX_DOCUMENT_BYTES,
     MAX_DOCUMENT_DEPTH,
     MAX_DOCUMENT_NODES,
+    LoadedDocument,
     StrategyDoc,
     load_document,
     load_document_text,
     strategy_json_schema,
 )
+from ruleplus.decision._inputs import ERROR_COLUMN
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._strategy import CompiledStrategy, compile_strategy, load_strategy
-from ruleplus.decision._vector_flow import ERROR_COLUMN
+from ruleplus.decision._windows import parse_window
 
 __all__ = [
     "ERROR_COLUMN",
@@ -43,6 +45,7 @@ __all__ = [
     "CompiledStrategy",
     "Decision",
     "FileArtifacts",
+    "LoadedDocument",
     "NodeTrace",
     "Reason",
     "StrategyDoc",
@@ -51,5 +54,6 @@ __all__ = [
     "load_document",
     "load_document_text",
     "load_strategy",
+    "parse_window",
     "strategy_json_schema",
 ]

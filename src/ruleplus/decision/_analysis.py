@@ -5,17 +5,18 @@ numbers and dates, a finite (or co-finite) set for strings and booleans. Two rul
 every column's sets intersect. Completeness is checked on a grid of representative points (every
 boundary and a point between each pair), which is exact for cells built from comparisons,
 ranges and value lists; cells with other expressions are skipped (reported as not analysed).
+
+The analysis works on plain data (the table's id, its input columns and each rule's label and
+test cells), so the ``table`` node calls it without this module knowing the node type.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
-from ruleplus.expr._ast import Compare, Field, In, IsNull, ListExpr, Literal, Logical, Node, Not
-
-if TYPE_CHECKING:
-    from ruleplus.decision.nodes.table import CompiledTable
+from ruleplus.expr import Compare, Field, In, IsNull, ListExpr, Literal, Logical, Node, Not
 
 __all__ = ["table_warnings"]
 
@@ -93,26 +94,37 @@ def _representatives(values: list[Any]) -> list[Any]:
     return [*others, "\x00other"] if others else [0]
 
 
-def table_warnings(table: CompiledTable) -> list[str]:
-    """Warnings for a ``unique`` table: overlapping rule pairs and uncovered input combinations."""
-    columns = table.input_fields
+def table_warnings(
+    table_id: str, columns: Sequence[str], rules: Sequence[tuple[str, Sequence[Node | None]]]
+) -> list[str]:
+    """Warnings for a ``unique`` table: overlapping rule pairs and uncovered input combinations.
+
+    Parameters
+    ----------
+    table_id : str
+        The table node's id (for the messages).
+    columns : sequence of str
+        The field each input column tests.
+    rules : sequence of (label, cells)
+        Per rule, in rule order: its label and one test per column (None: any value).
+    """
     preds: list[list[Any]] = []
-    for row in table.rows:
-        preds.append([_points(cell, columns[k]) for k, cell in enumerate(row.tests)])
+    for _, tests in rules:
+        preds.append([_points(cell, columns[k]) for k, cell in enumerate(tests)])
     if any(p is None for row in preds for p in row):
         return [
-            f"table {table.id!r}: some cells use expressions; overlap/completeness not analysed"
+            f"table {table_id!r}: some cells use expressions; overlap/completeness not analysed"
         ]
     grids = []
     for k in range(len(columns)):
-        consts = [c for row in table.rows for c in _constants(row.tests[k])]
+        consts = [c for _, tests in rules for c in _constants(tests[k])]
         grids.append(_representatives(consts))
     size = 1
     for g in grids:
         size *= len(g)
     if size > _GRID_LIMIT:
         return [
-            f"table {table.id!r}: too many input combinations ({size}) "
+            f"table {table_id!r}: too many input combinations ({size}) "
             "to analyse overlap/completeness"
         ]
     warnings: list[str] = []
@@ -127,14 +139,12 @@ def table_warnings(table: CompiledTable) -> list[str]:
         for a, b in itertools.combinations(hits, 2):
             overlaps.add((a, b))
     for a, b in sorted(overlaps)[:10]:
-        warnings.append(
-            f"table {table.id!r}: rules {table.rows[a].label} and {table.rows[b].label} overlap"
-        )
+        warnings.append(f"table {table_id!r}: rules {rules[a][0]} and {rules[b][0]} overlap")
     if gap is not None:
         shown = ", ".join(
             f"{c}={v!r}" for c, v in zip(columns, gap, strict=True) if v != "\x00other"
         )
         warnings.append(
-            f"table {table.id!r} is incomplete: no rule matches e.g. {shown or 'some inputs'}"
+            f"table {table_id!r} is incomplete: no rule matches e.g. {shown or 'some inputs'}"
         )
     return warnings

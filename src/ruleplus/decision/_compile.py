@@ -19,11 +19,16 @@ from ruleplus.decision._artifacts import NO_ARTIFACTS, ArtifactResolver
 from ruleplus.decision._document import LoadedDocument
 from ruleplus.decision._graph import END, Graph
 from ruleplus.decision._inputs import InputSpec, row_validation
-from ruleplus.decision.nodes import NODE_TYPES, CompiledNode, NodeContext, RowGen
-from ruleplus.decision.nodes._base import SubCompiler
+from ruleplus.decision.nodes import (
+    NODE_TYPES,
+    CompiledNode,
+    NodeContext,
+    RawRow,
+    RowGen,
+    SubCompiler,
+)
 from ruleplus.errors import FieldProblem, StrategyCompileError
-from ruleplus.expr import Kind, Ty
-from ruleplus.expr._row import function_def
+from ruleplus.expr import Kind, Ty, build_function, function_def
 
 __all__ = ["FlowProgram", "compile_flow"]
 
@@ -63,8 +68,8 @@ class FlowProgram:
     graph: Graph
     outputs: list[str]
     output_types: dict[str, Ty]
-    row: Callable[[Any], tuple[dict[str, Any], list[Any], str | None, list[Any] | None]]
-    row_traced: Callable[[Any], tuple[dict[str, Any], list[Any], str | None, list[Any] | None]]
+    row: RawRow
+    row_traced: RawRow
     row_source: str
     warnings: list[str] = field(default_factory=list)
 
@@ -433,8 +438,6 @@ class _RowBuilder:
 
 
 def _build(name: str, body: list[ast.stmt], namespace: dict[str, Any]) -> Any:
-    from ruleplus.expr import build_function
-
     return build_function(name, ["rec"], body, namespace)
 
 

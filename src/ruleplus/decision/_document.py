@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ruleplus.decision._windows import parse_window
 from ruleplus.errors import StrategyLoadError
 
 __all__ = [
@@ -324,15 +325,11 @@ class VelocitySignal(_Model):
     @property
     def window_seconds(self) -> int:
         """The window in seconds."""
-        from ruleplus.fraud.velocity import parse_window
-
         return parse_window(self.window)
 
     @field_validator("window")
     @classmethod
     def _window(cls, value: str | int) -> str | int:
-        from ruleplus.fraud.velocity import parse_window
-
         parse_window(value)
         return value
 

@@ -20,7 +20,10 @@ from ruleplus.decision._document import InputField
 from ruleplus.errors import FieldProblem
 from ruleplus.expr import Kind, Ty, parse_type_name, polars_dtype
 
-__all__ = ["InputSpec", "frame_problems", "normalise_frame", "row_validation"]
+__all__ = ["ERROR_COLUMN", "InputSpec", "frame_problems", "normalise_frame", "row_validation"]
+
+ERROR_COLUMN = "_error"
+"""The column of a frame's results that lists a row's problems (null for a good row)."""
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ruleplus.decision._strategy import CompiledStrategy
-
-__all__ = ["Decision", "NodeTrace", "Reason"]
+__all__ = ["Decision", "Explainer", "NodeTrace", "Reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +64,33 @@ class NodeTrace:
         }
 
 
+class Explainer(Protocol):
+    """What a :class:`Decision` needs of the strategy that made it (a ``CompiledStrategy``)."""
+
+    @property
+    def id(self) -> str:
+        """Strategy id."""
+        ...
+
+    @property
+    def version(self) -> str:
+        """Strategy version."""
+        ...
+
+    @property
+    def decision_field(self) -> str:
+        """Name of the decision field."""
+        ...
+
+    def render_reasons(self, raw: list[tuple[Any, int, float]]) -> list[Reason]:
+        """Raw ``(code, node index, weight)`` entries -> reasons with texts."""
+        ...
+
+    def render_trace(self, raw: list[tuple[Any, ...]]) -> list[NodeTrace]:
+        """Raw trace tuples -> per-node records."""
+        ...
+
+
 class Decision:
     """The result of evaluating a strategy on one record.
 
@@ -88,7 +112,7 @@ class Decision:
         raw_reasons: list[tuple[Any, int, float]],
         arm: str | None,
         raw_trace: list[tuple[Any, ...]] | None,
-        strategy: CompiledStrategy,
+        strategy: Explainer,
     ) -> None:
         self.outputs = outputs
         self.decision = outputs.get(strategy.decision_field)

@@ -26,6 +26,7 @@ from ruleplus.decision._document import (
 from ruleplus.decision._inputs import frame_problems
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._vector_flow import run_frame
+from ruleplus.decision.nodes import SubStrategy
 from ruleplus.errors import FieldProblem, InputValidationError
 
 __all__ = ["CompiledStrategy", "compile_strategy", "load_strategy"]
@@ -227,10 +228,24 @@ def compile_strategy(
     return CompiledStrategy(loaded, artifacts=artifacts)
 
 
-def _compile_sub(source: StrategySource, chain: tuple[str, ...]) -> CompiledStrategy:
+def _compile_sub(source: StrategySource, chain: tuple[str, ...]) -> SubStrategy:
     """Compile a sub-strategy resolved by a ``call`` node (given to nodes as ``compile_sub``)."""
     loaded = _load_text(source.text, name=source.name, path=source.path, fmt=source.format)
-    return CompiledStrategy(loaded, artifacts=source.artifacts, chain=chain)
+    sub = CompiledStrategy(loaded, artifacts=source.artifacts, chain=chain)
+    program = sub._program
+    return SubStrategy(
+        id=sub.id,
+        version=sub.version,
+        warnings=sub.warnings,
+        reason_codes=tuple(sub.document.reasons),
+        specs=program.specs,
+        outputs=sub.outputs,
+        output_types=program.output_types,
+        row=sub._row,
+        row_traced=sub._row_traced,
+        render_trace=sub.render_trace,
+        evaluate_frame=lambda frame: sub.evaluate_frame(frame, reasons=True),
+    )
 
 
 def load_strategy(path: str | os.PathLike[str]) -> CompiledStrategy:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
+from ruleplus.decision._compile import FlowProgram
 from ruleplus.decision._graph import END
-from ruleplus.decision._inputs import normalise_frame
+from ruleplus.decision._inputs import ERROR_COLUMN, normalise_frame
 from ruleplus.decision.nodes import VecGen
 from ruleplus.expr import polars_dtype
 
-if TYPE_CHECKING:
-    from ruleplus.decision._compile import FlowProgram
-
-__all__ = ["ERROR_COLUMN", "run_frame"]
-
-ERROR_COLUMN = "_error"
+__all__ = ["run_frame"]
 
 
 def run_frame(

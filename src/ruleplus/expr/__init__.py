@@ -10,6 +10,10 @@ Null semantics: arithmetic, comparisons and strict functions give null when an o
 a null condition counts as false in ``if`` and in rules; division by zero, overflow and
 out-of-domain math give null; ``min``/``max``/``coalesce`` skip nulls.
 
+Callers that build or inspect trees themselves (the decision nodes) use the syntax tree classes
+(:class:`Node` and its subclasses, :func:`walk`), :func:`literal_ty` and, to lay out generated
+functions, :func:`function_def` from here, not from the private modules.
+
 Example
 -------
 >>> from ruleplus.expr import compile_expression, Ty, Kind
@@ -26,11 +30,27 @@ from typing import Any
 
 import polars as pl
 
-from ruleplus.expr._ast import Field, Node, walk
-from ruleplus.expr._checker import check
+from ruleplus.expr._ast import (
+    Binary,
+    Call,
+    Compare,
+    Field,
+    IfElse,
+    In,
+    IsNull,
+    ListExpr,
+    Literal,
+    Logical,
+    Node,
+    Not,
+    Range,
+    Unary,
+    walk,
+)
+from ruleplus.expr._checker import check, literal_ty
 from ruleplus.expr._functions import FUNCTIONS
 from ruleplus.expr._parser import KEYWORDS, SUBJECT, parse, parse_unary_tests
-from ruleplus.expr._row import RowEmitter, build_function, compile_row
+from ruleplus.expr._row import RowEmitter, build_function, compile_row, function_def
 from ruleplus.expr._types import Kind, Ty, parse_type_name
 from ruleplus.expr._vector import VectorEmitter, polars_dtype
 
@@ -38,20 +58,36 @@ __all__ = [
     "FUNCTIONS",
     "KEYWORDS",
     "SUBJECT",
+    "Binary",
+    "Call",
+    "Compare",
     "CompiledExpression",
+    "Field",
+    "IfElse",
+    "In",
+    "IsNull",
     "Kind",
+    "ListExpr",
+    "Literal",
+    "Logical",
     "Node",
+    "Not",
+    "Range",
     "RowEmitter",
     "Ty",
+    "Unary",
     "VectorEmitter",
     "build_function",
     "check",
     "compile_expression",
     "fields_of",
+    "function_def",
+    "literal_ty",
     "parse",
     "parse_type_name",
     "parse_unary_tests",
     "polars_dtype",
+    "walk",
 ]
 
 

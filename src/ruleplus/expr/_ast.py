@@ -22,6 +22,7 @@ __all__ = [
     "Not",
     "Range",
     "Unary",
+    "walk",
 ]
 
 

@@ -31,7 +31,7 @@ from ruleplus.expr._ast import (
 from ruleplus.expr._functions import FUNCTIONS, SignatureError
 from ruleplus.expr._types import Kind, Ty
 
-__all__ = ["MAX_EXPONENT", "check"]
+__all__ = ["MAX_EXPONENT", "check", "literal_ty"]
 
 MAX_EXPONENT = 1024
 """Largest constant exponent accepted by ``**``."""
@@ -39,7 +39,8 @@ MAX_EXPONENT = 1024
 _BOOL = Ty(Kind.BOOLEAN, False)
 
 
-def _literal_ty(value: Any) -> Ty:
+def literal_ty(value: Any) -> Ty:
+    """The type of a constant: non-null, except for ``None`` (the null type)."""
     if value is None:
         return Ty(Kind.NULL, True)
     if isinstance(value, bool):
@@ -74,7 +75,7 @@ class _Checker:
 
     # leaves -------------------------------------------------------------------------------
     def _literal(self, node: Literal) -> Node:
-        node.ty = _literal_ty(node.value)
+        node.ty = literal_ty(node.value)
         return node
 
     def _field(self, node: Field) -> Node:

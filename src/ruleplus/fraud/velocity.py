@@ -17,12 +17,13 @@ Two ways to use a store:
 
 Counter names passed to a store are already scoped (``p:<partner>:<name>`` or ``g:<name>``, see
 :func:`scoped_counter`): one partner's applications never count towards another's.
+
+Windows (``"24h"``) are read by :func:`ruleplus.decision.parse_window`, re-exported here.
 """
 
 from __future__ import annotations
 
 import bisect
-import re
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, text
 
+from ruleplus.decision import parse_window
 from ruleplus.store.tables import VelocityEvent
 
 __all__ = [
@@ -42,22 +44,6 @@ __all__ = [
     "parse_window",
     "scoped_counter",
 ]
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_window(text: str | int) -> int:
-    """``"90s"``, ``"15m"``, ``"24h"``, ``"7d"``, ``"2w"`` (or seconds) -> seconds."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        seconds = text
-    else:
-        match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", str(text))
-        if match is None:
-            raise ValueError(f"window {text!r} must look like 90s, 15m, 24h, 7d or 2w")
-        seconds = int(match.group(1)) * _UNITS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("a window must be positive")
-    return seconds
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen
+from ruleplus.decision.nodes._base import (
+    CompiledNode,
+    NodeContext,
+    RawRow,
+    RowGen,
+    SubCompiler,
+    SubStrategy,
+    VecGen,
+)
 from ruleplus.decision.nodes.call import check_call
 from ruleplus.decision.nodes.expression import check_expression
 from ruleplus.decision.nodes.model import check_model
@@ -16,7 +24,16 @@ from ruleplus.decision.nodes.table import check_table
 from ruleplus.decision.nodes.tree import check_tree
 from ruleplus.expr import Ty
 
-__all__ = ["NODE_TYPES", "CompiledNode", "NodeContext", "RowGen", "VecGen"]
+__all__ = [
+    "NODE_TYPES",
+    "CompiledNode",
+    "NodeContext",
+    "RawRow",
+    "RowGen",
+    "SubCompiler",
+    "SubStrategy",
+    "VecGen",
+]
 
 NodeChecker = Callable[[Any, dict[str, Ty], NodeContext], CompiledNode]
 

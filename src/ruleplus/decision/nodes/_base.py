@@ -13,34 +13,39 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from ruleplus.decision._artifacts import NO_ARTIFACTS, ArtifactResolver, StrategySource
+from ruleplus.decision._inputs import InputSpec
+from ruleplus.decision._result import NodeTrace
 from ruleplus.errors import ExpressionError, StrategyCompileError
 from ruleplus.expr import (
     SUBJECT,
+    Field,
     Kind,
+    Literal,
     Node,
     RowEmitter,
     Ty,
     VectorEmitter,
     check,
     fields_of,
+    literal_ty,
     parse,
     parse_unary_tests,
+    polars_dtype,
+    walk,
 )
-from ruleplus.expr._ast import Field, Literal, walk
-
-if TYPE_CHECKING:
-    from ruleplus.decision._strategy import CompiledStrategy
 
 __all__ = [
     "CompiledNode",
     "NodeContext",
+    "RawRow",
     "RowGen",
     "SubCompiler",
+    "SubStrategy",
     "VecGen",
     "literal_node",
     "value_tree",
@@ -48,8 +53,53 @@ __all__ = [
 
 Env = dict[str, Ty]
 
-SubCompiler = Callable[[StrategySource, tuple[str, ...]], "CompiledStrategy"]
-"""``(source, chain) -> CompiledStrategy``: compiles a resolved sub-strategy; ``chain`` is the
+RawRow = Callable[
+    [Mapping[str, Any]], tuple[dict[str, Any], list[Any], str | None, list[Any] | None]
+]
+"""A row program: ``record -> (outputs, raw reasons, arm, raw trace or None)``."""
+
+
+@dataclass(frozen=True)
+class SubStrategy:
+    """A compiled sub-strategy as a ``call`` node uses it (built by the strategy compiler).
+
+    Attributes
+    ----------
+    id, version : str
+        The sub-strategy's id and version.
+    warnings : list of str
+        Its compile-time warnings.
+    reason_codes : tuple of str
+        The codes of its reason catalogue.
+    specs : list of InputSpec
+        Its inputs.
+    outputs : list of str
+        Its output fields, in order.
+    output_types : dict of str to Ty
+        The type of each output.
+    row, row_traced : RawRow
+        Its row programs, without and with a trace.
+    render_trace : callable
+        Raw trace tuples -> :class:`~ruleplus.decision.NodeTrace` records.
+    evaluate_frame : callable
+        A frame of its inputs -> its outputs, ``reasons`` and ``_error``, row for row.
+    """
+
+    id: str
+    version: str
+    warnings: list[str]
+    reason_codes: tuple[str, ...]
+    specs: list[InputSpec]
+    outputs: list[str]
+    output_types: dict[str, Ty]
+    row: RawRow
+    row_traced: RawRow
+    render_trace: Callable[[list[tuple[Any, ...]]], list[NodeTrace]]
+    evaluate_frame: Callable[[pl.DataFrame], pl.DataFrame]
+
+
+SubCompiler = Callable[[StrategySource, tuple[str, ...]], SubStrategy]
+"""``(source, chain) -> SubStrategy``: compiles a resolved sub-strategy; ``chain`` is the
 keys of the documents being compiled, outermost first, ending with the source's own key."""
 
 
@@ -59,10 +109,8 @@ def _name(n: str) -> ast.Name:
 
 def literal_node(value: Any) -> Node:
     """A typed literal node for a YAML scalar."""
-    from ruleplus.expr._checker import _literal_ty
-
     node = Literal(value)
-    node.ty = _literal_ty(value)
+    node.ty = literal_ty(value)
     return node
 
 
@@ -325,8 +373,6 @@ class VecGen:
         """The field's column, or a typed null when it has not been assigned yet."""
         if name in self.known:
             return pl.col(name)
-        from ruleplus.expr import polars_dtype
-
         dtype = polars_dtype(ty) if ty is not None else None
         return pl.lit(None, dtype=dtype) if dtype is not None else pl.lit(None)
 

@@ -3,7 +3,8 @@
 The sub-strategy is compiled once, with the caller. Its reference is resolved by the caller's
 artifact resolver (``ctx.artifacts``: a path relative to the caller's file for strategies read
 from files, a ``sha256:`` reference in the service's artifact store) and compiled by the
-compiler the caller hands over (``ctx.compile_sub``), so this module does not import it.
+compiler the caller hands over (``ctx.compile_sub``), so this module does not import it: the
+node holds the sub-strategy as a :class:`~ruleplus.decision.nodes.SubStrategy`.
 Its inputs are bound to expressions of the caller (``inputs``; a sub-input left out takes the
 caller's field of the same name when there is one), and ``outputs`` copies sub-strategy outputs
 into fields of the caller, typed as the sub-strategy types them. The sub-strategy's reason codes
@@ -18,24 +19,25 @@ import ast
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from ruleplus.decision._artifacts import ArtifactError
 from ruleplus.decision._document import CallNode
-from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen, reads_of
+from ruleplus.decision._inputs import ERROR_COLUMN, InputSpec
+from ruleplus.decision.nodes._base import (
+    CompiledNode,
+    NodeContext,
+    RowGen,
+    SubStrategy,
+    VecGen,
+    reads_of,
+)
 from ruleplus.errors import EvaluationError, InputValidationError
-from ruleplus.expr import Kind, Node, Ty
-from ruleplus.expr._ast import Field
-
-if TYPE_CHECKING:
-    from ruleplus.decision._inputs import InputSpec
-    from ruleplus.decision._strategy import CompiledStrategy
+from ruleplus.expr import Field, Kind, Node, Ty
 
 __all__ = ["CompiledCallNode", "check_call"]
-
-_ERROR_COLUMN = "_error"  # ruleplus.decision._vector_flow.ERROR_COLUMN (not imported: cycle)
 
 RowCall = Callable[[dict[str, Any]], tuple[dict[str, Any], list[Any], Any]]
 
@@ -44,13 +46,13 @@ RowCall = Callable[[dict[str, Any]], tuple[dict[str, Any], list[Any], Any]]
 class CompiledCallNode(CompiledNode):
     """Bind inputs, run the sub-strategy, copy outputs and reasons."""
 
-    sub: CompiledStrategy | None = None
+    sub: SubStrategy | None = None
     strategy_id: str = ""
     inputs: list[tuple[str, Node]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
-    def _sub(self) -> CompiledStrategy:
+    def _sub(self) -> SubStrategy:
         assert self.sub is not None
         return self.sub
 
@@ -70,7 +72,7 @@ class CompiledCallNode(CompiledNode):
         sub_out = ast.Subscript(
             value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(0), ctx=ast.Load()
         )
-        types = self._sub()._program.output_types
+        types = self._sub().output_types
         for name, source in self.outputs.items():
             if types[source].nullable:  # null outputs are left out of the sub's dict
                 get = ast.Attribute(value=sub_out, attr="get", ctx=ast.Load())
@@ -113,7 +115,7 @@ class CompiledCallNode(CompiledNode):
 
     def _row_call(self, trace: bool) -> RowCall:
         sub = self._sub()
-        row = sub._row_traced if trace else sub._row
+        row = sub.row_traced if trace else sub.row
         index = self.index
         problem = self._problem
         node_id, strategy_id = self.id, self.strategy_id
@@ -149,8 +151,8 @@ class CompiledCallNode(CompiledNode):
         tag = f"_call{self.index}_"
         bound = [g.expr(node).alias(f"{tag}in{k}") for k, (_, node) in enumerate(self.inputs)]
         reach = mask.fill_null(False) if mask is not None else pl.lit(True)
-        if _ERROR_COLUMN in g.known:  # rows that failed the caller's own input schema stop there
-            reach = reach & pl.col(_ERROR_COLUMN).is_null()
+        if ERROR_COLUMN in g.known:  # rows that failed the caller's own input schema stop there
+            reach = reach & pl.col(ERROR_COLUMN).is_null()
         # the sub-strategy runs eagerly: materialise the caller's frame once, here
         frame = g.frame.with_columns([*bound, reach.alias(f"{tag}reach")]).collect()
         reached = frame.get_column(f"{tag}reach")
@@ -158,10 +160,10 @@ class CompiledCallNode(CompiledNode):
             [pl.col(f"{tag}in{k}").alias(name) for k, (name, _) in enumerate(self.inputs)]
             or [pl.col(f"{tag}reach")]  # keeps the height when the sub has no inputs
         )
-        result = sub.evaluate_frame(sub_in, reasons=True)
+        result = sub.evaluate_frame(sub_in)
         columns = {f"{tag}out{k}": pl.col(source) for k, source in enumerate(self.outputs.values())}
         columns[f"{tag}reasons"] = pl.col("reasons")
-        columns[f"{tag}error"] = pl.col(_ERROR_COLUMN)
+        columns[f"{tag}error"] = pl.col(ERROR_COLUMN)
         attached = result.select(
             reached.arg_true().alias(f"{tag}row"),
             *[value.alias(name) for name, value in columns.items()],
@@ -184,8 +186,7 @@ class CompiledCallNode(CompiledNode):
 def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledNode:
     """Compile the sub-strategy, bind its inputs and type the copied outputs."""
     sub, warnings = _compile_sub(doc, ctx)
-    program = sub._program
-    specs = {s.name: s for s in program.specs}
+    specs = {s.name: s for s in sub.specs}
     unknown = [name for name in doc.inputs if name not in specs]
     if unknown:
         raise ctx.error(
@@ -222,15 +223,15 @@ def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
     _check_nesting([n for n, _ in inputs], ctx)
     assigns: dict[str, Ty] = {}
     for name, source in doc.outputs.items():
-        if source not in program.output_types:
-            known = ", ".join(program.outputs) or "(none)"
+        if source not in sub.output_types:
+            known = ", ".join(sub.outputs) or "(none)"
             raise ctx.error(
                 f"sub-strategy {sub.id!r} has no output {source!r}; its outputs are: {known}",
                 "outputs",
                 name,
                 field=name,
             )
-        assigns[name] = program.output_types[source]
+        assigns[name] = sub.output_types[source]
     return CompiledCallNode(
         doc.id,
         "call",
@@ -245,7 +246,7 @@ def check_call(doc: CallNode, env: dict[str, Ty], ctx: NodeContext) -> CompiledN
     )
 
 
-def _compile_sub(doc: CallNode, ctx: NodeContext) -> tuple[CompiledStrategy, list[str]]:
+def _compile_sub(doc: CallNode, ctx: NodeContext) -> tuple[SubStrategy, list[str]]:
     try:
         source = ctx.artifacts.strategy(doc.strategy)
     except ArtifactError as exc:
@@ -289,10 +290,10 @@ def _check_nesting(names: list[str], ctx: NodeContext) -> None:
                 )
 
 
-def _reason_warnings(doc: CallNode, sub: CompiledStrategy, ctx: NodeContext) -> list[str]:
+def _reason_warnings(doc: CallNode, sub: SubStrategy, ctx: NodeContext) -> list[str]:
     if not ctx.reasons:
         return []
-    missing = [code for code in sub.document.reasons if code not in ctx.reasons]
+    missing = [code for code in sub.reason_codes if code not in ctx.reasons]
     if not missing:
         return []
     return [

@@ -26,8 +26,7 @@ from ruleplus.decision.nodes._base import (
     literal_node,
     reads_of,
 )
-from ruleplus.expr import Kind, Node, Ty
-from ruleplus.expr._ast import Field
+from ruleplus.expr import Field, Kind, Node, Ty
 
 __all__ = ["CompiledScorecard", "check_scorecard"]
 

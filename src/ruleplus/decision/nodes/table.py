@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from ruleplus.decision._analysis import table_warnings
 from ruleplus.decision._document import TableNode, TableOutput, TableRule
 from ruleplus.decision.nodes._base import (
     CompiledNode,
@@ -28,8 +29,7 @@ from ruleplus.decision.nodes._base import (
     reads_of,
 )
 from ruleplus.errors import EvaluationError
-from ruleplus.expr import Kind, Node, Ty
-from ruleplus.expr._ast import Field, Literal
+from ruleplus.expr import Field, Kind, Literal, Node, Ty, polars_dtype
 
 __all__ = ["CompiledTable", "check_table"]
 
@@ -316,8 +316,6 @@ class CompiledTable(CompiledNode):
                     for row, c in zip(self.rows, cells, strict=True)
                     if isinstance(c, Literal)
                 }
-                from ruleplus.expr import polars_dtype
-
                 value = hit.replace_strict(mapping, default=None, return_dtype=polars_dtype(ty))
             else:
                 pick: Any = None
@@ -333,8 +331,6 @@ class CompiledTable(CompiledNode):
 
     def _vector_any_conflict(self, g: VecGen, conds: list[pl.Expr]) -> pl.Expr:
         """True where a matching rule's outputs differ from the first match's (hit policy any)."""
-        from ruleplus.expr import polars_dtype
-
         conflict = pl.lit(False)
         for k, name in enumerate(self.output_names):
             ty = self.assigns[name]
@@ -370,8 +366,6 @@ class CompiledTable(CompiledNode):
 
 
 def _typed(value: pl.Expr, ty: Ty) -> pl.Expr:
-    from ruleplus.expr import polars_dtype
-
     dtype = polars_dtype(ty)
     return value.cast(dtype) if dtype is not None else value
 
@@ -547,9 +541,9 @@ def check_table(doc: TableNode, env: dict[str, Ty], ctx: NodeContext) -> Compile
         assert tree.ty is not None
         table.assigns[name] = tree.ty
     if doc.hit_policy == "unique":
-        from ruleplus.decision._analysis import table_warnings
-
-        table.warnings = table_warnings(table)
+        table.warnings = table_warnings(
+            table.id, input_fields, [(row.label, row.tests) for row in rows]
+        )
     return table
 
 
