@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ GOOD = {
 
 def make_client(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> TestClient:
     env = {"RULEPLUS_DATA_DIR": str(tmp_path / "var"), "RULEPLUS_ADMIN_KEY": ADMIN["X-Admin-Key"]}
+    if "RULEPLUS_SECRET_KEY" in os.environ:  # services of one deployment share their secret
+        env["RULEPLUS_SECRET_KEY"] = os.environ["RULEPLUS_SECRET_KEY"]
     if database_url:
         env["RULEPLUS_DATABASE_URL"] = database_url
     return TestClient(create_app(ServiceConfig.from_env(env=env, **overrides)))

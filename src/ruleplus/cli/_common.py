@@ -88,11 +88,10 @@ def open_database() -> tuple[Database, ServiceConfig]:
     from ruleplus.service.state import ServiceConfig
     from ruleplus.store import Database
     from ruleplus.store.audit import derive_key
-    from ruleplus.store.secrets import load_secret
 
     config = ServiceConfig.from_env()
     # the same secret as the server's (RULEPLUS_SECRET_KEY, or the data directory's key file)
-    database = Database(config.database_url, audit_key=derive_key(load_secret(config.data_dir)))
+    database = Database(config.database_url, audit_key=derive_key(config.server_secret()))
     database.migrate()
     database.ensure_keyed()  # as the server does on start: a legacy chain is re-signed once
     return database, config

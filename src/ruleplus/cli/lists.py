@@ -27,12 +27,11 @@ def lists_add(
 ) -> None:
     """Put a value on a watch list (stored as a keyed digest)."""
     from ruleplus.serving import admin
-    from ruleplus.store.secrets import load_secret
 
     database, config = open_database()
     info = run(
         lambda: admin.add_list_entry(
-            database, load_secret(config.data_dir), list_type, value, reason, "cli"
+            database, config.server_secret(), list_type, value, reason, "cli"
         ),
         as_json,
     )
@@ -43,12 +42,11 @@ def lists_add(
 def lists_remove(list_type: str, value: str, as_json: JsonFlag = False) -> None:
     """Take a value off a watch list."""
     from ruleplus.serving import admin
-    from ruleplus.store.secrets import load_secret
 
     database, config = open_database()
     info = run(
         lambda: admin.remove_list_entry(
-            database, load_secret(config.data_dir), list_type, value, "cli"
+            database, config.server_secret(), list_type, value, "cli"
         ),
         as_json,
     )

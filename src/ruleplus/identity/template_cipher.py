@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import logging
-import os
 import secrets
 from pathlib import Path
 
 import numpy as np
 
+from ruleplus.config import Settings, load_or_create_key
+from ruleplus.errors import ConfigError
 from ruleplus.identity.errors import IdentityError
 
 __all__ = ["TemplateCipher", "load_template_key"]
 
-log = logging.getLogger(__name__)
 _VERSION = b"T1"
 KEY_ENV = "RULEPLUS_TEMPLATE_KEY"
 KEY_FILE = "template.key"
@@ -35,42 +34,27 @@ def _parse_key(text: str) -> bytes:
             continue
         if len(key) == 32:
             return key
-    from ruleplus.errors import ConfigError
-
     raise ConfigError("the template key must be 32 bytes, base64 or hex", key=KEY_ENV)
 
 
 def load_template_key(data_dir: Path | None = None, env: dict[str, str] | None = None) -> bytes:
-    """Return the template key from the environment or the key file (created when absent).
+    """Return the template key from the settings or the key file (created when absent).
 
     Parameters
     ----------
     data_dir : Path, optional
-        Where ``template.key`` lives; defaults to ``Settings.load().data_dir``.
+        Where ``template.key`` lives; defaults to the settings' ``data_dir``.
     env : dict, optional
         Environment to read; defaults to ``os.environ``.
     """
-    env = dict(os.environ if env is None else env)
-    if env.get(KEY_ENV):
-        return _parse_key(env[KEY_ENV])
-    if data_dir is None:
-        from ruleplus.config import Settings
-
-        data_dir = Settings.load().data_dir
-    path = Path(data_dir) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
-            log.info("created a new template key file at %s", path)
-    if path.stat().st_mode & 0o077:
-        log.warning("template key file %s is readable by others; chmod 600 it", path)
-    return _parse_key(path.read_text())
+    settings = Settings.load(env=env, data_dir=data_dir)
+    if settings.template_key:
+        return _parse_key(settings.template_key)
+    text = load_or_create_key(
+        Path(settings.data_dir) / KEY_FILE,
+        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    )
+    return _parse_key(text)
 
 
 class TemplateCipher:

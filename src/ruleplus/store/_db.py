@@ -81,7 +81,7 @@ class Database:
     pool_size : int, default=10
         Connections kept open (PostgreSQL).
     audit_key : bytes, optional
-        The audit chain's HMAC key (``ruleplus.store.audit.derive_key(load_secret(data_dir))``).
+        The audit chain's HMAC key (``ruleplus.store.audit.derive_key(Settings.server_secret())``).
         Without it the database opens, but appending to or verifying the audit log raises
         :class:`ConfigError`.
     """

@@ -128,7 +128,7 @@ class AuditError(RuleplusError):
 
 
 def derive_key(secret: bytes) -> bytes:
-    """The audit chain's HMAC key, derived from the server secret (``load_secret``).
+    """The audit chain's HMAC key, derived from the server secret (``Settings.server_secret()``).
 
     Parameters
     ----------
@@ -198,7 +198,7 @@ def _legacy_record_digest(row: Any) -> str:
 def _check_key(key: Any) -> bytes:
     if not isinstance(key, bytes | bytearray) or not key:
         raise ConfigError(
-            "the audit log needs its key (derive_key(load_secret(data_dir))); open the database "
+            "the audit log needs its key (derive_key(Settings.server_secret())); open the database "
             "as Database(url, audit_key=...)",
             key="RULEPLUS_SECRET_KEY",
         )
