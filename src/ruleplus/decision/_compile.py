@@ -310,25 +310,12 @@ class _RowBuilder:
                         bbody.append(_store("_arm", ast.Constant(arm)))
                     if g.trace:
                         bbody.append(
-                            ast.Expr(
-                                value=ast.Call(
-                                    func=ast.Attribute(
-                                        value=_name("_tr"), attr="append", ctx=ast.Load()
-                                    ),
-                                    args=[
-                                        ast.Tuple(
-                                            elts=[
-                                                ast.Constant(node.index),
-                                                reads,
-                                                ast.Tuple(elts=[], ctx=ast.Load()),
-                                                ast.Constant(arm or target),
-                                                ast.Constant(0),
-                                            ],
-                                            ctx=ast.Load(),
-                                        )
-                                    ],
-                                    keywords=[],
-                                )
+                            g.trace_entry(
+                                node.index,
+                                reads,
+                                ast.Tuple(elts=[], ctx=ast.Load()),
+                                ast.Constant(arm or target),
+                                ast.Constant(0),
                             )
                         )
                     bbody.extend(self._chain(g, target, join, benv))
@@ -366,28 +353,10 @@ class _RowBuilder:
         writes = ast.Tuple(
             elts=[g.load(w) for w in node.assigns if not w.startswith("_")], ctx=ast.Load()
         )
-        record = ast.Expr(
-            value=ast.Call(
-                func=ast.Attribute(value=_name("_tr"), attr="append", ctx=ast.Load()),
-                args=[
-                    ast.Tuple(
-                        elts=[
-                            ast.Constant(node.index),
-                            reads,
-                            writes,
-                            _name("_d"),
-                            ast.BinOp(
-                                left=ast.Call(func=_name("_pc"), args=[], keywords=[]),
-                                op=ast.Sub(),
-                                right=_name("_s"),
-                            ),
-                        ],
-                        ctx=ast.Load(),
-                    )
-                ],
-                keywords=[],
-            )
+        elapsed = ast.BinOp(
+            left=ast.Call(func=_name("_pc"), args=[], keywords=[]), op=ast.Sub(), right=_name("_s")
         )
+        record = g.trace_entry(node.index, reads, writes, _name("_d"), elapsed)
         return [start, _store("_d", ast.Constant(None)), *stmts, record]
 
     def _finish(self, env: Env) -> list[ast.stmt]:

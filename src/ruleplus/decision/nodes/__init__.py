@@ -13,6 +13,7 @@ from ruleplus.decision.nodes._base import (
     SubCompiler,
     SubStrategy,
     VecGen,
+    append_to,
 )
 from ruleplus.decision.nodes.call import check_call
 from ruleplus.decision.nodes.expression import check_expression
@@ -33,6 +34,7 @@ __all__ = [
     "SubCompiler",
     "SubStrategy",
     "VecGen",
+    "append_to",
 ]
 
 NodeChecker = Callable[[Any, dict[str, Ty], NodeContext], CompiledNode]

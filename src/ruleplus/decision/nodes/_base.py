@@ -47,6 +47,7 @@ __all__ = [
     "SubCompiler",
     "SubStrategy",
     "VecGen",
+    "append_to",
     "literal_node",
     "value_tree",
 ]
@@ -105,6 +106,21 @@ keys of the documents being compiled, outermost first, ending with the source's 
 
 def _name(n: str) -> ast.Name:
     return ast.Name(id=n, ctx=ast.Load())
+
+
+def append_to(target: str, value: ast.expr, method: str = "append") -> ast.stmt:
+    """``target.append(value)`` (or another list ``method``, e.g. ``extend``) as a statement.
+
+    How generated code adds to its lists: reasons (``_rs``), the trace (``_tr``), a node's list
+    of matched rules (``_d``) and the node types' own lists.
+    """
+    return ast.Expr(
+        value=ast.Call(
+            func=ast.Attribute(value=_name(target), attr=method, ctx=ast.Load()),
+            args=[value],
+            keywords=[],
+        )
+    )
 
 
 def literal_node(value: Any) -> Node:
@@ -315,13 +331,7 @@ class RowGen:
         item = ast.Tuple(
             elts=[code, ast.Constant(self.node_index), weight or ast.Constant(0.0)], ctx=ast.Load()
         )
-        call = ast.Expr(
-            value=ast.Call(
-                func=ast.Attribute(value=_name("_rs"), attr="append", ctx=ast.Load()),
-                args=[item],
-                keywords=[],
-            )
-        )
+        call = append_to("_rs", item)
         if guard_null:
             return ast.If(
                 test=ast.Compare(left=code, ops=[ast.IsNot()], comparators=[ast.Constant(None)]),
@@ -330,11 +340,34 @@ class RowGen:
             )
         return call
 
+    def extend_reasons(self, items: ast.expr) -> ast.stmt:
+        """Add every ``(code, node index, weight)`` of ``items`` to the reasons list."""
+        return append_to("_rs", items, "extend")
+
+    def trace_entry(
+        self, index: int, reads: ast.expr, writes: ast.expr, detail: ast.expr, elapsed: ast.expr
+    ) -> ast.stmt:
+        """Append ``(node index, read values, written values, detail, elapsed)`` to the trace."""
+        entry = ast.Tuple(
+            elts=[ast.Constant(index), reads, writes, detail, elapsed], ctx=ast.Load()
+        )
+        return append_to("_tr", entry)
+
     def detail(self, value: ast.expr) -> list[ast.stmt]:
         """Record the trace detail (matched rules, branch) when tracing."""
         if not self.trace:
             return []
         return [ast.Assign(targets=[ast.Name(id="_d", ctx=ast.Store())], value=value)]
+
+    def detail_list(self) -> list[ast.stmt]:
+        """Start a trace detail that lists matches (see :meth:`add_detail`) when tracing."""
+        return self.detail(ast.List(elts=[], ctx=ast.Load()))
+
+    def add_detail(self, value: ast.expr) -> list[ast.stmt]:
+        """Append ``value`` to the list started by :meth:`detail_list` when tracing."""
+        if not self.trace:
+            return []
+        return [append_to("_d", value)]
 
 
 class VecGen:

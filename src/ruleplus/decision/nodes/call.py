@@ -83,9 +83,7 @@ class CompiledCallNode(CompiledNode):
         reasons = ast.Subscript(
             value=ast.Name(id=result, ctx=ast.Load()), slice=ast.Constant(1), ctx=ast.Load()
         )
-        rs = ast.Name(id="_rs", ctx=ast.Load())
-        extend = ast.Attribute(value=rs, attr="extend", ctx=ast.Load())
-        out.append(ast.Expr(value=ast.Call(func=extend, args=[reasons], keywords=[])))
+        out.append(g.extend_reasons(reasons))
         out.extend(
             g.detail(
                 ast.Subscript(

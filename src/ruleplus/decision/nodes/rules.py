@@ -50,15 +50,7 @@ class CompiledRules(CompiledNode):
             out.append(g.store(self.score_field, ast.Constant(0)))
         if self.hits_field:
             out.append(g.store(self.hits_field, ast.Constant(0)))
-        if g.trace:
-            out.append(
-                ast.Assign(
-                    targets=[ast.Name(id="_d", ctx=ast.Store())],
-                    value=ast.List(elts=[], ctx=ast.Load())
-                    if self.mode == "all"
-                    else ast.Constant(None),
-                )
-            )
+        out.extend(g.detail_list() if self.mode == "all" else g.detail(ast.Constant(None)))
         escalate = (
             g.helper("_escalate", _make_escalate(self.severity)) if self.mode == "all" else None
         )
@@ -88,23 +80,8 @@ class CompiledRules(CompiledNode):
                         value=ast.Constant(1),
                     )
                 )
-            if g.trace:
-                if self.mode == "all":
-                    body.append(
-                        ast.Expr(
-                            value=ast.Call(
-                                func=ast.Attribute(
-                                    value=ast.Name(id="_d", ctx=ast.Load()),
-                                    attr="append",
-                                    ctx=ast.Load(),
-                                ),
-                                args=[ast.Constant(rule.label)],
-                                keywords=[],
-                            )
-                        )
-                    )
-                else:
-                    body.extend(g.detail(ast.Constant(rule.label)))
+            label = ast.Constant(rule.label)
+            body.extend(g.add_detail(label) if self.mode == "all" else g.detail(label))
             stmt = ast.If(test=g.cond(rule.when), body=body or [ast.Pass()], orelse=[])
             if self.mode == "all":
                 out.append(stmt)

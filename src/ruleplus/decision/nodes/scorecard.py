@@ -118,17 +118,7 @@ class CompiledScorecard(CompiledNode):
                     right=g.load(self._points_name(i)),
                 )
                 args.extend([lost, ast.Constant(ch.reason)])
-            out.append(
-                ast.Expr(
-                    value=ast.Call(
-                        func=ast.Attribute(
-                            value=ast.Name(id="_rs", ctx=ast.Load()), attr="extend", ctx=ast.Load()
-                        ),
-                        args=[ast.Call(func=rank, args=args, keywords=[])],
-                        keywords=[],
-                    )
-                )
-            )
+            out.append(g.extend_reasons(ast.Call(func=rank, args=args, keywords=[])))
         return out
 
     def emit_vector(self, g: VecGen, mask: pl.Expr | None) -> None:

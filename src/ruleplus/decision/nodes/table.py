@@ -25,6 +25,7 @@ from ruleplus.decision.nodes._base import (
     NodeContext,
     RowGen,
     VecGen,
+    append_to,
     literal_node,
     reads_of,
 )
@@ -119,7 +120,6 @@ class CompiledTable(CompiledNode):
         return [top]
 
     def _hits(self, g: RowGen) -> list[ast.stmt]:
-        hits = ast.Name(id="_hits", ctx=ast.Load())
         out: list[ast.stmt] = [
             ast.Assign(
                 targets=[ast.Name(id="_hits", ctx=ast.Store())],
@@ -127,13 +127,7 @@ class CompiledTable(CompiledNode):
             )
         ]
         for row in self.rows:
-            append = ast.Expr(
-                value=ast.Call(
-                    func=ast.Attribute(value=hits, attr="append", ctx=ast.Load()),
-                    args=[ast.Constant(row.index)],
-                    keywords=[],
-                )
-            )
+            append = append_to("_hits", ast.Constant(row.index))
             out.append(ast.If(test=self._cond(g, row), body=[append], orelse=[]))
         return out
 
@@ -214,27 +208,13 @@ class CompiledTable(CompiledNode):
                     value=ast.List(elts=[], ctx=ast.Load()),
                 )
             )
-        if g.trace:
-            out.append(
-                ast.Assign(
-                    targets=[ast.Name(id="_d", ctx=ast.Store())],
-                    value=ast.List(elts=[], ctx=ast.Load()),
-                )
-            )
+        out.extend(g.detail_list())
         for row in self.rows:
             body: list[ast.stmt] = []
             for lst, tree in zip(lists, row.outputs, strict=True):
                 tmp = g.temp()
                 bind = ast.NamedExpr(target=ast.Name(id=tmp, ctx=ast.Store()), value=g.expr(tree))
-                append = ast.Expr(
-                    value=ast.Call(
-                        func=ast.Attribute(
-                            value=ast.Name(id=lst, ctx=ast.Load()), attr="append", ctx=ast.Load()
-                        ),
-                        args=[ast.Name(id=tmp, ctx=ast.Load())],
-                        keywords=[],
-                    )
-                )
+                append = append_to(lst, ast.Name(id=tmp, ctx=ast.Load()))
                 body.append(
                     ast.If(
                         test=ast.Compare(
@@ -244,20 +224,7 @@ class CompiledTable(CompiledNode):
                         orelse=[],
                     )
                 )
-            if g.trace:
-                body.append(
-                    ast.Expr(
-                        value=ast.Call(
-                            func=ast.Attribute(
-                                value=ast.Name(id="_d", ctx=ast.Load()),
-                                attr="append",
-                                ctx=ast.Load(),
-                            ),
-                            args=[ast.Constant(row.label)],
-                            keywords=[],
-                        )
-                    )
-                )
+            body.extend(g.add_detail(ast.Constant(row.label)))
             out.append(ast.If(test=self._cond(g, row), body=body, orelse=[]))
         agg = self.aggregation
         for name, lst in zip(self.output_names, lists, strict=True):
