@@ -14,7 +14,7 @@ import pytest
 
 from ruleplus.decision import compile_strategy
 from ruleplus.decision.nodes import NODE_TYPES
-from ruleplus.decision.nodes.model import (
+from ruleplus.decision.nodes.ml_model import (
     MODEL_FORMATS,
     FakeModel,
     LightGBMModel,

@@ -17,7 +17,7 @@ from ruleplus.decision import (
     compile_strategy,
     load_strategy,
 )
-from ruleplus.decision.nodes.model import MODEL_FORMATS, FakeModel
+from ruleplus.decision.nodes.ml_model import MODEL_FORMATS, FakeModel
 from ruleplus.errors import StrategyCompileError
 
 CHILD = textwrap.dedent("""\

@@ -17,7 +17,7 @@ from ruleplus.decision.nodes._base import (
 )
 from ruleplus.decision.nodes.call import check_call
 from ruleplus.decision.nodes.expression import check_expression
-from ruleplus.decision.nodes.model import check_model
+from ruleplus.decision.nodes.ml_model import check_model
 from ruleplus.decision.nodes.routing import check_split, check_switch
 from ruleplus.decision.nodes.rules import check_rule, check_ruleset
 from ruleplus.decision.nodes.scorecard import check_scorecard

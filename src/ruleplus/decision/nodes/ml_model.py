@@ -1,4 +1,4 @@
-"""``model`` node: a machine-learning model artifact scoring each record.
+"""``model`` node (``type: model`` in a document): a machine-learning model scoring each record.
 
 The artifact is found by the strategy's resolver (``ctx.artifacts``: a file relative to the
 strategy file, or a ``sha256:`` reference in the service's artifact store) and loaded once, at
