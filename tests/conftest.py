@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ruleplus.config import Settings
 
 
 def _strict() -> bool:
@@ -38,3 +41,36 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
     report = outcome.get_result()
     if report.skipped and _strict():
         _fail_skip(report)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    path = Settings.load().shared_dir
+    if not (path / "models" / "face").is_dir():
+        pytest.skip(f"shared reference data not found at {path} (set RULEPLUS_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def face_models(shared_dir: Path) -> Path:
+    return shared_dir / "models" / "face"
+
+
+@pytest.fixture(scope="session")
+def pairs_dir(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "faces" / "pairs"
+
+
+@pytest.fixture(scope="session")
+def liveness_dir(shared_dir: Path) -> Path:
+    return shared_dir / "data" / "faces" / "liveness"
+
+
+@pytest.fixture(scope="session")
+def engine(face_models: Path) -> Any:
+    pytest.importorskip("cv2")
+    pytest.importorskip("dlib")
+    pytest.importorskip("torch")
+    from ruleplus.identity.engine import IdentityEngine
+
+    return IdentityEngine.from_models(face_models)

@@ -1,47 +1,12 @@
-"""Fixtures of the identity tests: shared data, models, a loaded engine, synthetic frames."""
+"""Fixtures of the identity tests: synthetic frames (shared data, models and the engine are in
+the suite-wide conftest, since the service's identity router tests use them too)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-from ruleplus.config import Settings
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    path = Settings.load().shared_dir
-    if not (path / "models" / "face").is_dir():
-        pytest.skip(f"shared reference data not found at {path} (set RULEPLUS_SHARED)")
-    return path
-
-
-@pytest.fixture(scope="session")
-def face_models(shared_dir: Path) -> Path:
-    return shared_dir / "models" / "face"
-
-
-@pytest.fixture(scope="session")
-def pairs_dir(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "faces" / "pairs"
-
-
-@pytest.fixture(scope="session")
-def liveness_dir(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "faces" / "liveness"
-
-
-@pytest.fixture(scope="session")
-def engine(face_models: Path) -> Any:
-    pytest.importorskip("cv2")
-    pytest.importorskip("dlib")
-    pytest.importorskip("torch")
-    from ruleplus.identity.engine import IdentityEngine
-
-    return IdentityEngine.from_models(face_models)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from ruleplus.identity.active import (  # noqa: E402
     ActiveLivenessVerifier,
     ChallengeIssuer,
 )
-from ruleplus.identity.errors import IdentityError  # noqa: E402
+from ruleplus.errors import IdentityError  # noqa: E402
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 

@@ -13,7 +13,7 @@ pytest.importorskip("dlib")
 
 from ruleplus.identity import weights as m  # noqa: E402
 from ruleplus.identity._dlib_resnet import _add_padded, read_dlib_resnet  # noqa: E402
-from ruleplus.identity.errors import IdentityError  # noqa: E402
+from ruleplus.errors import IdentityError  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ pytest.importorskip("hnswlib")
 from ruleplus.identity.template_cipher import TemplateCipher, load_template_key  # noqa: E402
 from ruleplus.identity._index import FlatIndex, HnswIndex  # noqa: E402
 from ruleplus.identity.gallery_store import InMemoryGalleryStore, SqlGalleryStore  # noqa: E402
-from ruleplus.identity.errors import IdentityError  # noqa: E402
+from ruleplus.errors import IdentityError  # noqa: E402
 from ruleplus.identity.gallery import Gallery  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -14,7 +14,7 @@ np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
 
 from ruleplus.identity._image import ImageLimits, decode_image, load_image  # noqa: E402
-from ruleplus.identity.errors import IdentityError  # noqa: E402
+from ruleplus.errors import IdentityError  # noqa: E402
 
 
 def jpeg(width: int = 64, height: int = 48) -> bytes:

@@ -19,7 +19,7 @@ Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("simplejpeg")
 
 from ruleplus.identity._image import ImageLimits, decode_image  # noqa: E402
-from ruleplus.identity.errors import ERROR_CODES, IdentityError  # noqa: E402
+from ruleplus.errors import ERROR_CODES, IdentityError  # noqa: E402
 
 EOI = b"\xff\xd9"
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")
 
-from ruleplus.identity.errors import IdentityError  # noqa: E402
+from ruleplus.errors import IdentityError  # noqa: E402
 
 
 def test_identity_verify_same_and_different(engine: Any, pairs_dir: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("httpx")
 
 from ruleplus.identity import weights as m
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 
 DOWNLOADABLE = [s for s in m.MANIFEST if s.url]
 

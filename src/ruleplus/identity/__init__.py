@@ -25,7 +25,7 @@ from ruleplus.checks import (
     luhn_valid,
     parse_id_number,
 )
-from ruleplus.identity.errors import ERROR_CODES, IdentityError
+from ruleplus.errors import ERROR_CODES, IdentityError
 
 __all__ = [
     "ERROR_CODES",

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 
 __all__ = [
     "ONNX_NAME", "DlibResNet", "DlibResNetWeights", "OnnxDlibResNet", "export_onnx",

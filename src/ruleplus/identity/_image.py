@@ -25,7 +25,7 @@ import simplejpeg
 from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from ruleplus.identity._jpeg import read_scan_script
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 
 __all__ = ["ImageLimits", "decode_image", "load_image"]
 

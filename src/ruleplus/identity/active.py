@@ -50,7 +50,7 @@ import numpy as np
 
 from ruleplus.identity.detect import Face
 from ruleplus.identity.engine import IdentityEngine, ImageInput
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 from ruleplus.identity.match import distance
 from ruleplus.identity.quality import estimate_pose, face_chip
 

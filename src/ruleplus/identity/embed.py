@@ -26,7 +26,7 @@ from ruleplus.identity._dlib_resnet import (
     read_dlib_resnet,
 )
 from ruleplus.identity.detect import Face
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 
 __all__ = [
     "DlibEmbedder",

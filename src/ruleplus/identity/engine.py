@@ -24,7 +24,7 @@ from ruleplus.identity.enhance import (
     white_balance,
     white_balance_gains,
 )
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 from ruleplus.identity.liveness import LivenessResult, PassiveLiveness
 from ruleplus.identity.match import distance, similarity_from_distance
 from ruleplus.identity.quality import (

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ruleplus.identity._index import FlatIndex, HnswIndex, make_index
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 from ruleplus.identity.gallery_store import GalleryStore
 from ruleplus.identity.match import similarity_from_distance
 

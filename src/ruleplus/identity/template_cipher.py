@@ -16,7 +16,7 @@ import numpy as np
 
 from ruleplus.config import Settings, load_or_create_key
 from ruleplus.errors import ConfigError
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 
 __all__ = ["TemplateCipher", "load_template_key"]
 

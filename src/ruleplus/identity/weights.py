@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ruleplus.identity.errors import IdentityError
+from ruleplus.errors import IdentityError
 
 __all__ = [
     "MANIFEST",

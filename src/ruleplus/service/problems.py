@@ -10,36 +10,26 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError as SQLAlchemyDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ruleplus.errors import (
-    AuthenticationError,
-    ConflictError,
-    DataError,
-    EvaluationError,
-    ExpressionError,
-    InputValidationError,
-    NotFoundError,
-    RateLimitedError,
-    RuleplusError,
-    ServiceUnavailableError,
-    StrategyError,
-)
+from ruleplus.errors import InputValidationError, RuleplusError
 
 __all__ = ["error_response", "install_problem_handlers", "problem"]
 
 PROBLEM = "application/problem+json"
 
-_STATUS: list[tuple[type[RuleplusError], int, str]] = [
-    (AuthenticationError, 401, "unauthorized"),
-    (NotFoundError, 404, "not-found"),
-    (ConflictError, 409, "conflict"),
-    (RateLimitedError, 429, "rate-limited"),
-    (InputValidationError, 422, "invalid-input"),
-    (StrategyError, 422, "invalid-strategy"),
-    (ExpressionError, 422, "invalid-expression"),
-    (DataError, 422, "invalid-data"),
-    (EvaluationError, 500, "evaluation-failed"),
-    (ServiceUnavailableError, 503, "unavailable"),
-]
+#: Context keys a client may see (others, such as file paths, stay in the logs).
+_PUBLIC_CONTEXT = (
+    "strategy",
+    "version",
+    "node",
+    "field",
+    "line",
+    "decision",
+    "product",
+    "channel",
+    "status",
+    "action",
+    "retry_after",
+)
 
 
 def problem(
@@ -64,47 +54,16 @@ def _ruleplus_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def error_response(exc: RuleplusError) -> JSONResponse:
-    """The problem+json answer for a ruleplus error (its status comes from its class)."""
-    status, kind = next(
-        ((s, k) for cls, s, k in _STATUS if isinstance(exc, cls)), (400, "bad-request")
-    )
+    """The problem+json answer for a ruleplus error: status, type and title from its class."""
+    extra = {k: v for k, v in exc.context.items() if k in _PUBLIC_CONTEXT}
     code = getattr(exc, "code", None)
-    if isinstance(code, str) and isinstance(getattr(exc, "http_status", None), int):
-        status, kind = exc.http_status, code.replace("_", "-")  # type: ignore[attr-defined]
-    extra = {
-        k: v
-        for k, v in exc.context.items()
-        if k
-        in (
-            "strategy",
-            "version",
-            "node",
-            "field",
-            "line",
-            "decision",
-            "product",
-            "channel",
-            "status",
-            "action",
-            "retry_after",
-        )
-    }
     if isinstance(code, str):
         extra["code"] = code
     if "status" in extra:  # the object's status, not the HTTP status
         extra["current_status"] = extra.pop("status")
     if isinstance(exc, InputValidationError):
-        extra["errors"] = [{"field": p.field, "problem": p.problem} for p in exc.problems]
-    title = {
-        401: "Unauthorized",
-        404: "Not found",
-        409: "Conflict",
-        422: "Unprocessable content",
-        429: "Too many requests",
-        503: "Unavailable",
-        500: "Evaluation failed",
-    }.get(status, "Bad request")
-    return problem(status, kind, title, exc.message, **extra)
+        extra["errors"] = [p.to_dict() for p in exc.problems]
+    return problem(exc.http_status, exc.problem_type, exc.title, exc.message, **extra)
 
 
 def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -127,15 +86,6 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    if isinstance(exc.detail, dict) and "code" in exc.detail:  # identity errors carry a code
-        code = str(exc.detail["code"])
-        return problem(
-            exc.status_code,
-            code.replace("_", "-"),
-            code.replace("_", " ").capitalize(),
-            str(exc.detail.get("message", "")),
-            code=code,
-        )
     kinds = {
         401: "unauthorized",
         403: "forbidden",

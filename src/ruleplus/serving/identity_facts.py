@@ -74,7 +74,7 @@ class IdentityFacts:
         """Returns the facts a strategy reads (``face_match``, ``face_similarity``,
         ``liveness_score``, ``liveness_live``, ``face_quality_passed``, ``identity_error``) and
         what is stored in place of the images (their SHA-256 and the facts)."""
-        from ruleplus.identity.errors import IdentityError
+        from ruleplus.errors import IdentityError
 
         images = decode_images(block)
         stored: dict[str, Any] = {

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
 
-from ruleplus.errors import DataError, FieldProblem
+from ruleplus.errors import DataError
 from ruleplus.service.auth import current_partner, state_of
 from ruleplus.serving.admin import deployment_info
 from ruleplus.serving.decisions import DecisionRequest, Outcome, response_body
@@ -169,7 +169,7 @@ def dry_run(
         "mapping_version": mapping_row.version if mapping_row else None,
         "strategy": {"id": strategy.id, "version": strategy.version} if strategy else None,
         "valid": not problems,
-        "errors": [_problem(p) for p in problems],
+        "errors": [p.to_dict() for p in problems],
     }
 
 
@@ -183,7 +183,3 @@ def my_deployments(
             dict(deployment_info(d), active=d.active)
             for d in DeploymentRepo(session).list(partner.id)
         ]
-
-
-def _problem(p: FieldProblem) -> dict[str, str]:
-    return {"field": p.field, "problem": p.problem}

@@ -1,9 +1,9 @@
 """HTTP endpoints of identity verification, as a FastAPI router (mounted by the service).
 
-Images travel as base64 strings in JSON. Every identity error answers with its HTTP status and
-``{"detail": {"code", "message"}}``; nothing echoes image bytes or templates.
+Images travel as base64 strings in JSON. An identity error is raised as it is and answered by
+the service's one problem handler (its status and problem type come from its ``code``); nothing
+echoes image bytes or templates.
 """
-
 
 import base64
 import binascii
@@ -11,12 +11,12 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, Field
 
+from ruleplus.errors import IdentityError
 from ruleplus.identity.active import ActiveLivenessVerifier, ChallengeIssuer
 from ruleplus.identity.engine import IdentityEngine
-from ruleplus.identity.errors import IdentityError
 from ruleplus.identity.gallery import Gallery
 from ruleplus.identity.gallery_store import GalleryStore
 
@@ -32,14 +32,11 @@ def header_tenant(x_tenant: Annotated[str, Header(min_length=1, max_length=128)]
 
 def _decode(data: str, field: str) -> bytes:
     try:
-        return base64.b64decode(data.split(",", 1)[-1] if data.startswith("data:") else data,
-                                validate=True)
+        return base64.b64decode(
+            data.split(",", 1)[-1] if data.startswith("data:") else data, validate=True
+        )
     except (binascii.Error, ValueError) as exc:
         raise IdentityError("image_invalid", f"{field} is not valid base64", field=field) from exc
-
-
-def _http(exc: IdentityError) -> HTTPException:
-    return HTTPException(exc.http_status, detail={"code": exc.code, "message": exc.message})
 
 
 Image = Annotated[str, Field(min_length=1, max_length=_MAX_B64, description="base64 image")]
@@ -115,80 +112,77 @@ def build_router(
     Tenant = Annotated[str, Depends(tenant_dep)]  # noqa: N806
     issuer = issuer or ChallengeIssuer(secrets.token_bytes(32))
     verifier = ActiveLivenessVerifier(engine, issuer)
-    gallery = Gallery(gallery_store, engine.embedder.name, engine.embedder.dim,
-                      engine.embedder.threshold, index=index)
+    gallery = Gallery(
+        gallery_store,
+        engine.embedder.name,
+        engine.embedder.dim,
+        engine.embedder.threshold,
+        index=index,
+    )
     router = APIRouter(prefix="/v1/identity", tags=["identity"])
 
-    def run(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        try:
-            return fn()
-        except IdentityError as exc:
-            raise _http(exc) from None
+    # an IdentityError is raised as it is: the service's one problem handler answers it
 
     @router.post("/verify")
     def verify(body: VerifyRequest, tenant: Tenant) -> dict[str, Any]:
         """Compare a selfie with an ID photo and score the selfie's liveness."""
-        return run(lambda: engine.verify(
-            _decode(body.selfie, "selfie"), _decode(body.id_photo, "id_photo"),
+        return engine.verify(
+            _decode(body.selfie, "selfie"),
+            _decode(body.id_photo, "id_photo"),
             check_liveness=body.check_liveness,
             multiple="largest" if body.allow_multiple_faces else "error",
-        ).to_dict())
+        ).to_dict()
 
     @router.post("/liveness")
     def passive(body: ImageRequest, tenant: Tenant) -> dict[str, Any]:
         """Passive liveness of one image."""
-        def go() -> dict[str, Any]:
-            analysis = engine.liveness(_decode(body.image, "image"))
-            assert analysis.liveness is not None
-            return {**analysis.liveness.to_dict(), **analysis.summary()}
-        return run(go)
+        analysis = engine.liveness(_decode(body.image, "image"))
+        assert analysis.liveness is not None
+        return {**analysis.liveness.to_dict(), **analysis.summary()}
 
     @router.post("/liveness/challenge")
     def challenge(tenant: Tenant) -> dict[str, Any]:
         """Issue an active-liveness challenge."""
-        return run(lambda: issuer.issue(tenant).to_dict())
+        return issuer.issue(tenant).to_dict()
 
     @router.post("/liveness/verify")
     def challenge_verify(body: ChallengeVerifyRequest, tenant: Tenant) -> dict[str, Any]:
         """Verify frames against a challenge."""
-        return run(lambda: verifier.verify(
-            body.token, tenant, [_decode(f, f"frames[{i}]") for i, f in enumerate(body.frames)]
-        ).to_dict())
+        frames = [_decode(f, f"frames[{i}]") for i, f in enumerate(body.frames)]
+        return verifier.verify(body.token, tenant, frames).to_dict()
 
     @router.post("/gallery/enroll")
     def enroll(body: EnrollRequest, tenant: Tenant) -> dict[str, Any]:
         """Enroll a face."""
-        def go() -> dict[str, Any]:
-            analysis = engine.analyze(_decode(body.image, "image"))
-            assert analysis.template is not None
-            template_id = gallery.enroll(tenant, body.subject_id, analysis.template)
-            return {"template_id": template_id, "subject_id": body.subject_id,
-                    "quality": analysis.quality.to_dict()}
-        return run(go)
+        analysis = engine.analyze(_decode(body.image, "image"))
+        assert analysis.template is not None
+        template_id = gallery.enroll(tenant, body.subject_id, analysis.template)
+        return {
+            "template_id": template_id,
+            "subject_id": body.subject_id,
+            "quality": analysis.quality.to_dict(),
+        }
 
     @router.post("/gallery/search")
     def search(body: SearchRequest, tenant: Tenant) -> dict[str, Any]:
         """Search the tenant's gallery with a face."""
-        def go() -> dict[str, Any]:
-            analysis = engine.analyze(_decode(body.image, "image"))
-            assert analysis.template is not None
-            hits = gallery.search(tenant, analysis.template, body.k)
-            best = hits[0] if hits and hits[0].match else None
-            return {"match": best.to_dict() if best else None,
-                    "hits": [h.to_dict() for h in hits],
-                    "quality": analysis.quality.to_dict()}
-        return run(go)
+        analysis = engine.analyze(_decode(body.image, "image"))
+        assert analysis.template is not None
+        hits = gallery.search(tenant, analysis.template, body.k)
+        best = hits[0] if hits and hits[0].match else None
+        return {
+            "match": best.to_dict() if best else None,
+            "hits": [h.to_dict() for h in hits],
+            "quality": analysis.quality.to_dict(),
+        }
 
     @router.post("/gallery/delete")
     def delete(body: DeleteRequest, tenant: Tenant) -> dict[str, Any]:
         """Delete a subject's templates, or one template, everywhere."""
-        def go() -> dict[str, Any]:
-            ids = gallery.delete(tenant, subject_id=body.subject_id,
-                                 template_id=body.template_id)
-            if not ids:
-                raise IdentityError("not_found", "no such subject or template")
-            return {"deleted": len(ids), "template_ids": ids}
-        return run(go)
+        ids = gallery.delete(tenant, subject_id=body.subject_id, template_id=body.template_id)
+        if not ids:
+            raise IdentityError("not_found", "no such subject or template")
+        return {"deleted": len(ids), "template_ids": ids}
 
     router.gallery = gallery  # type: ignore[attr-defined]
     return router

@@ -1,4 +1,5 @@
-"""The /v1/identity router on its own FastAPI app (tenant from the X-Tenant header)."""
+"""The /v1/identity router on its own FastAPI app (tenant from the X-Tenant header), its errors
+answered by the service's one problem handler."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from ruleplus.identity.gallery_store import InMemoryGalleryStore
 from ruleplus.identity.active import ChallengeIssuer
+from ruleplus.service.problems import install_problem_handlers
 from ruleplus.service.routers.identity import build_router
 
 
@@ -26,6 +28,7 @@ def b64(path: Path) -> str:
 @pytest.fixture(scope="module")
 def client(engine: Any) -> TestClient:
     app = FastAPI()
+    install_problem_handlers(app)
     app.include_router(build_router(engine, InMemoryGalleryStore(), index="flat",
                                     issuer=ChallengeIssuer(b"k" * 32)))
     return TestClient(app)
@@ -45,10 +48,10 @@ def test_identity_api_verify(client: TestClient, pairs_dir: Path) -> None:
 def test_identity_api_errors(client: TestClient, pairs_dir: Path) -> None:
     body = {"selfie": "***not base64***", "id_photo": b64(pairs_dir / "img2.jpg")}
     r = client.post("/v1/identity/verify", json=body, headers=H)
-    assert r.status_code == 400 and r.json()["detail"]["code"] == "image_invalid"
+    assert r.status_code == 400 and r.json()["code"] == "image_invalid"
     body["selfie"] = base64.b64encode(b"plain text").decode()
     r = client.post("/v1/identity/verify", json=body, headers=H)
-    assert r.status_code == 400 and r.json()["detail"]["code"] == "image_invalid"
+    assert r.status_code == 400 and r.json()["code"] == "image_invalid"
     assert "plain text" not in r.text
 
 
@@ -64,12 +67,12 @@ def test_identity_api_liveness(client: TestClient, liveness_dir: Path) -> None:
     assert r.status_code == 200 and r.json()["passed"] is False
     r = client.post("/v1/identity/liveness/verify", json={"token": ch["token"],
                                                           "frames": [frame] * 3}, headers=H)
-    assert r.status_code == 409 and r.json()["detail"]["code"] == "challenge_replayed"
+    assert r.status_code == 409 and r.json()["code"] == "challenge_replayed"
     other = {"X-Tenant": "other"}
     ch = client.post("/v1/identity/liveness/challenge", headers=H).json()
     r = client.post("/v1/identity/liveness/verify", json={"token": ch["token"],
                                                           "frames": [frame] * 3}, headers=other)
-    assert r.status_code == 400 and r.json()["detail"]["code"] == "challenge_invalid"
+    assert r.status_code == 400 and r.json()["code"] == "challenge_invalid"
 
 
 def test_identity_api_gallery(client: TestClient, pairs_dir: Path) -> None:
@@ -91,4 +94,4 @@ def test_identity_api_gallery(client: TestClient, pairs_dir: Path) -> None:
     r = client.post(f"{url}/search", json={"image": b64(pairs_dir / "img2.jpg")}, headers=H)
     assert r.json()["match"] is None
     r = client.post(f"{url}/delete", json={"subject_id": "alice"}, headers=H)
-    assert r.status_code == 404 and r.json()["detail"]["code"] == "not_found"
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
