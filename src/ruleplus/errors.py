@@ -197,7 +197,11 @@ class DataError(RuleplusError):
 
 
 class NotFittedError(RuleplusError, ValueError, AttributeError):
-    """An estimator was used before ``fit``; call ``fit`` first."""
+    """An estimator was used before ``fit``; call ``fit`` first.
+
+    The estimators of :mod:`ruleplus.modeling` raise a subclass that is also scikit-learn's
+    ``NotFittedError`` (importing scikit-learn here would add seconds to ``import ruleplus``).
+    """
 
 
 class NotFoundError(RuleplusError):

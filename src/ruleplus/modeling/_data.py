@@ -15,22 +15,27 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import polars as pl
 from numpy.typing import NDArray
+from scipy import sparse
 
-from ruleplus.errors import DataError
+from ruleplus.modeling._errors import DataError
 
 __all__ = [
     "NA_TOKENS",
     "ColumnKind",
     "as_frame",
+    "binary_target",
     "category_column",
     "check_weights",
     "column_kind",
     "column_values",
     "encode_target",
     "identifier_reason",
+    "is_positional",
     "numeric_column",
+    "output_frame",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -42,15 +47,30 @@ NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#n/a",
 _BAD_LABELS = ("bad", "default", "defaulted", "yes", "y", "true", "1", "b", "event")
 
 
-def as_frame(X: Any, *, what: str = "X") -> pl.DataFrame:
-    """Return ``X`` (pandas, polars, dict of columns or 2-D array) as a polars DataFrame.
+def as_frame(
+    X: Any, *, what: str = "X", ensure_2d: bool = False, numeric: bool = False
+) -> pl.DataFrame:
+    """Return ``X`` (pandas, polars, dict of columns or array-like) as a polars DataFrame.
 
     Parameters
     ----------
-    X : DataFrame, mapping or array-like
-        The table. Arrays get the column names ``x0``, ``x1``…
+    X : DataFrame, Series, mapping or array-like
+        The table. Arrays get the column names ``x0``, ``x1``… (their columns are positional).
     what : str, default="X"
         Name used in error messages.
+    ensure_2d : bool, default=False
+        Refuse a 1-D array (ambiguous: one feature or one row?) as scikit-learn does; a named
+        Series is still one column. When False a 1-D array is one column.
+    numeric : bool, default=False
+        Arrays must hold numbers (scikit-learn's ``check_array(dtype="numeric")``).
+
+    Raises
+    ------
+    DataError
+        A 1-D array where a table is needed, an empty array, complex numbers, more than two
+        dimensions (also a ``ValueError``).
+    TypeError
+        A sparse matrix, or (``numeric``) values that are not numbers.
     """
     if isinstance(X, pl.DataFrame):
         return X
@@ -58,8 +78,6 @@ def as_frame(X: Any, *, what: str = "X") -> pl.DataFrame:
         return X.to_frame()
     module = type(X).__module__
     if module.startswith("pandas"):
-        import pandas as pd
-
         if isinstance(X, pd.Series):
             X = X.to_frame()
         frame = X.copy()
@@ -67,16 +85,57 @@ def as_frame(X: Any, *, what: str = "X") -> pl.DataFrame:
         try:
             return pl.from_pandas(frame.reset_index(drop=True))
         except Exception:
-            data = {c: frame[c].astype(object).tolist() for c in frame.columns}
-            return pl.DataFrame(data, strict=False)
-    if isinstance(X, dict):
+            return pl.DataFrame(
+                [_object_series(c, frame[c].to_numpy(dtype=object)) for c in frame.columns]
+            )
+    if isinstance(X, dict) and not sparse.issparse(X):  # a DOK matrix is a dict
         return pl.DataFrame(X, strict=False)
-    arr = np.asarray(X)
+    arr = _checked_array(X, what, ensure_2d=ensure_2d, numeric=numeric)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
-    if arr.ndim != 2:
-        raise DataError(f"{what} must be a table (2-D), got {arr.ndim} dimensions")
-    return pl.DataFrame({f"x{i}": arr[:, i] for i in range(arr.shape[1])}, strict=False)
+    columns = [
+        _object_series(f"x{i}", arr[:, i]) if arr.dtype == object else pl.Series(f"x{i}", arr[:, i])
+        for i in range(arr.shape[1])
+    ]
+    return pl.DataFrame(columns)
+
+
+def is_positional(X: Any) -> bool:
+    """Whether the columns of ``X`` are known by position only (an array, not a frame)."""
+    if isinstance(X, pl.DataFrame | pl.Series) or (isinstance(X, dict) and not sparse.issparse(X)):
+        return False
+    return not type(X).__module__.startswith("pandas")
+
+
+def _checked_array(X: Any, what: str, *, ensure_2d: bool, numeric: bool) -> NDArray[Any]:
+    """An array-like through scikit-learn's ``check_array`` (its messages), NaN and inf kept."""
+    from sklearn.utils.validation import check_array
+
+    try:
+        arr = check_array(
+            X,
+            dtype="numeric" if numeric else None,
+            ensure_2d=ensure_2d,
+            ensure_all_finite=False,
+            input_name=what,
+        )
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    out: NDArray[Any] = np.asarray(arr)
+    if out.ndim > 2:
+        raise DataError(f"{what} must be a table (2-D), got {out.ndim} dimensions")
+    return out
+
+
+_PLAIN = (type(None), bool, int, float, str, np.bool_, np.number, np.str_)
+
+
+def _object_series(name: str, values: NDArray[Any]) -> pl.Series:
+    """An object column as numbers, text or booleans when it holds those (polars' inference);
+    anything else (dicts, lists, objects) stays an ``Object`` column, which no estimator uses."""
+    if all(isinstance(v, _PLAIN) for v in values):
+        return pl.Series(name, values.tolist(), strict=False)
+    return pl.Series(name, values, dtype=pl.Object)
 
 
 def column_kind(series: pl.Series) -> ColumnKind:
@@ -229,12 +288,92 @@ def encode_target(y: Any, name: str = "target", bad: Any = None) -> NDArray[np.i
     return out
 
 
-def _guess_bad(values: Sequence[Any], name: str) -> Any:
+def binary_target(y: Any, name: str = "y") -> tuple[NDArray[np.int8], NDArray[Any]]:
+    """An estimator's target as 0/1 (1 = bad) and its two labels ``[good, bad]``.
+
+    scikit-learn's rules for the ``y`` of a binary classifier (1-D, a column vector with a
+    ``DataConversionWarning``, no missing or infinite values, not continuous, two classes), and
+    the credit convention for which label is bad: 1 / True, else a text label meaning bad
+    (``bad``, ``default``, ``yes``…), else the greater of the two (scikit-learn's positive
+    class). The labels come back as ``[good, bad]``: an estimator's ``classes_``, so that
+    column 1 of ``predict_proba`` is always the probability of bad.
+
+    Raises
+    ------
+    DataError
+        As above (also a ``ValueError``), with scikit-learn's wording where it has one.
+    """
+    if y is None:
+        raise DataError("this estimator requires y to be passed, but the target y is None")
+    if isinstance(y, pl.Series):
+        series = y
+    elif isinstance(y, pl.DataFrame) or type(y).__module__.startswith("pandas"):
+        frame = as_frame(y, what=name)
+        if frame.width != 1:
+            raise DataError(f"y should be a 1d array, got a table of {frame.width} columns")
+        series = frame.to_series(0)
+    else:
+        arr = np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            from sklearn.utils.validation import column_or_1d
+
+            arr = column_or_1d(arr, warn=True)
+        elif arr.ndim != 1:
+            raise DataError(f"y should be a 1d array, got an array of shape {arr.shape} instead.")
+        if np.iscomplexobj(arr):
+            raise DataError("Complex data not supported")
+        series = _object_series(name, arr) if arr.dtype == object else pl.Series(name, arr)
+    if series.dtype.is_float():
+        if bool(series.is_infinite().any()):
+            raise DataError(f"Input {name} contains infinity", column=name)
+        series = series.fill_nan(None)
+    missing = int(series.null_count())
+    if series.dtype == pl.String:
+        missing = int(_na_mask(series).sum())
+    if missing:
+        raise DataError(
+            f"target {name!r} has {missing} missing value(s); drop or label those rows",
+            column=name,
+        )
+    if series.dtype.is_float() and not bool((series == series.round(0)).all()):
+        raise DataError(
+            f"Unknown label type: continuous; target {name!r} must hold two classes (good/bad)",
+            column=name,
+        )
+    if not (series.dtype.is_numeric() or series.dtype in (pl.String, pl.Boolean)):
+        raise DataError(f"Unknown label type: target {name!r} is {series.dtype}", column=name)
+    labels = series.unique().sort().to_list()
+    if len(labels) < 2:
+        shown = repr(labels[0]) if labels else "no rows"
+        raise DataError(
+            f"target {name!r} holds one class only ({shown}); a model needs both good and bad "
+            "outcomes",
+            column=name,
+        )
+    if len(labels) > 2:
+        shown = ", ".join(repr(v) for v in labels[:5])
+        raise DataError(
+            "Only binary classification is supported. The type of the target is multiclass: "
+            f"{name!r} has {len(labels)} distinct values ({shown}"
+            f"{', …' if len(labels) > 5 else ''}); give a good/bad target",
+            column=name,
+        )
+    bad = _guess_bad(labels, name, greater=True)
+    good = labels[0] if labels[1] == bad else labels[1]
+    target: NDArray[np.int8] = (series == bad).to_numpy().astype(np.int8)
+    return target, np.asarray([good, bad])
+
+
+def _guess_bad(values: Sequence[Any], name: str, *, greater: bool = False) -> Any:
+    """The bad one of two sorted labels; when it cannot be told: the greater one (``greater``),
+    else a :class:`DataError` asking for it."""
     if all(isinstance(v, bool) for v in values):
         return True
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         if set(values) == {0, 1}:
             return 1
+        if greater:
+            return values[-1]
         raise DataError(
             f"target {name!r} has values {values}; expected 0/1 — say which value is bad",
             column=name,
@@ -243,6 +382,8 @@ def _guess_bad(values: Sequence[Any], name: str) -> Any:
         for v in values:
             if str(v).strip().lower() == label:
                 return v
+    if greater:
+        return values[-1]
     raise DataError(
         f"target {name!r} has labels {values}; say which one is bad (e.g. --bad {values[1]!r})",
         column=name,
@@ -298,3 +439,9 @@ def identifier_reason(series: pl.Series, id_share: float = 0.5) -> str | None:
     if dtype.is_integer() and n >= 100 and series.null_count() == 0 and series.n_unique() == n:
         return "identifier-like (whole numbers, all distinct)"
     return None
+
+
+def output_frame(data: dict[str, Any], X: Any) -> pd.DataFrame:
+    """A pandas frame of ``data`` keeping the index of a pandas ``X``."""
+    index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
+    return pd.DataFrame(data, index=index)

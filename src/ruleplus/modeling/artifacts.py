@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ruleplus.errors import DataError
 from ruleplus.modeling.binning import FeatureBinning, WOETransformer
@@ -90,6 +91,8 @@ def _scorecard_state(model: Scorecard) -> dict[str, Any]:
         "binnings": {name: fb.to_dict() for name, fb in model.woe_.binnings_.items()},
         "input_types": model._input_kinds(),
         "feature_names_in": [str(c) for c in model.feature_names_in_],
+        "classes": _jsonable(model.classes_),
+        "n_iter": int(model.n_iter_),
     }
 
 
@@ -108,6 +111,7 @@ def _gbm_state(model: GBMClassifier) -> dict[str, Any]:
         "validation_auc": model.validation_auc_,
         "dropped": dict(model.dropped_),
         "feature_names_in": [str(c) for c in model.feature_names_in_],
+        "classes": _jsonable(model.classes_),
     }
 
 
@@ -203,6 +207,14 @@ def _estimator_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _classes(state: dict[str, Any]) -> NDArray[Any]:
+    """The labels ``[good, bad]`` (artifacts written before they were kept: ``[0, 1]``)."""
+    classes = state.get("classes", [0, 1])
+    if not isinstance(classes, list) or len(classes) != 2:
+        raise ValueError(f"classes must be two labels, got {classes!r}")
+    return np.asarray(classes)
+
+
 def _load_scorecard(state: dict[str, Any]) -> Scorecard:
     from sklearn.linear_model import LogisticRegression
 
@@ -224,11 +236,12 @@ def _load_scorecard(state: dict[str, Any]) -> Scorecard:
     lr.coef_ = np.asarray([state["coef"]], dtype=np.float64)
     lr.intercept_ = np.asarray([state["intercept"]], dtype=np.float64)
     lr.n_features_in_ = len(state["coef"])
-    lr.n_iter_ = np.array([0])
+    lr.n_iter_ = np.array([int(state.get("n_iter", 0))])
     model.estimator_ = lr
     model.coef_ = lr.coef_[0].copy()
     model.intercept_ = float(state["intercept"])
-    model.classes_ = np.array([0, 1])
+    model.n_iter_ = int(state.get("n_iter", 0))
+    model.classes_ = _classes(state)
     model.feature_names_in_ = woe.feature_names_in_
     model.n_features_in_ = woe.n_features_in_
     model.input_types_ = dict(state.get("input_types", {}))
@@ -253,7 +266,7 @@ def _load_gbm(state: dict[str, Any], directory: Path) -> GBMClassifier:
     model.feature_importances_ = np.asarray(
         model.booster_.feature_importance(importance_type="gain"), dtype=np.float64
     )
-    model.classes_ = np.array([0, 1])
+    model.classes_ = _classes(state)
     model.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
     model.n_features_in_ = len(state["feature_names_in"])
     return model

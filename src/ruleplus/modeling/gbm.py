@@ -29,18 +29,17 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import Tags
 
-from ruleplus.errors import DataError, NotFittedError
+from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
 from ruleplus.modeling._data import (
-    as_frame,
     category_column,
-    check_weights,
     column_kind,
     column_values,
-    encode_target,
     identifier_reason,
     numeric_column,
 )
+from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._feature import BinningOptions, fit_feature
 from ruleplus.modeling.export import field_names
 
@@ -123,6 +122,13 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Columns left out and why.
     feature_importances_ : ndarray
         Total gain per feature.
+    classes_ : ndarray
+        The labels ``[good, bad]`` (``[0, 1]`` for a 0/1 target): column 1 of
+        :meth:`predict_proba` is the probability of bad (see :class:`Scorecard`).
+    feature_names_in_ : ndarray
+        Columns seen in ``fit`` (``x0``, ``x1``… for an array).
+    n_features_in_ : int
+        Their number.
     """
 
     def __init__(
@@ -264,11 +270,8 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         import lightgbm as lgb
 
-        frame = as_frame(X)
-        target = encode_target(y, "target")
-        if target.shape[0] != frame.height:
-            raise DataError(f"y has {target.shape[0]} rows, X has {frame.height}")
-        w = check_weights(sample_weight, frame.height)
+        data = fit_data(X, y, sample_weight)
+        frame, target, w = data.frame, data.y, data.weights
         if self.time_col is not None and self.time_col not in frame.columns:
             raise DataError(f"time column {self.time_col!r} is missing", column=self.time_col)
         plan, dropped = self._plan(frame)
@@ -390,33 +393,38 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             booster = lgb.train(params, train_set, num_boost_round=self.n_estimators)
             best = self.n_estimators
             self.validation_auc_ = None
-        self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        final = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
         self.best_iteration_ = best
         self.feature_importances_ = np.asarray(
-            self.booster_.feature_importance(importance_type="gain"), dtype=np.float64
+            final.feature_importance(importance_type="gain"), dtype=np.float64
         )
-        self.classes_ = np.array([0, 1])
+        self.booster_ = final
+        self.classes_ = data.classes
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = frame.width
         return self
 
+    def __sklearn_tags__(self) -> Tags:
+        return binary_tags(super().__sklearn_tags__())
+
     # using --------------------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "booster_")
+
     def _check(self) -> None:
-        if not hasattr(self, "booster_"):
-            raise NotFittedError(
-                "this GBMClassifier is not fitted yet; call fit(X, y) first",
-                estimator="GBMClassifier",
-            )
+        check_fitted(self)
 
     def predict_proba(self, X: Any) -> FloatArray:
         """Probability of good (column 0) and bad (column 1)."""
-        self._check()
-        p = np.asarray(self.booster_.predict(self._matrix(as_frame(X))), dtype=np.float64)
+        frame = input_frame(self, X)
+        p = np.asarray(self.booster_.predict(self._matrix(frame)), dtype=np.float64)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: Any) -> NDArray[np.int64]:
-        """1 where the probability of bad is above one half."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The bad label (``classes_[1]``) where the probability of bad is above one half, else
+        the good one."""
+        bad = self.predict_proba(X)[:, 1] > 0.5
+        return np.asarray(self.classes_[bad.astype(np.intp)])
 
     def save_model(self, path: str | Path) -> Path:
         """Write the LightGBM text model (what the engine's ``model`` node loads)."""

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ruleplus.errors import DataError, NotFittedError
+from ruleplus.errors import DataError
+from ruleplus.modeling._errors import NotFittedError
 
 __all__ = [
     "csi",

@@ -30,10 +30,11 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import Tags
 from threadpoolctl import threadpool_limits
 
-from ruleplus.errors import NotFittedError
-from ruleplus.modeling._data import as_frame, check_weights, encode_target
+from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
+from ruleplus.modeling._data import output_frame
 from ruleplus.modeling.binning import FeatureBinning, WOETransformer
 from ruleplus.modeling.selection import FeatureSelector
 
@@ -94,7 +95,15 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     unseen_points_ : dict of str to float
         Points of a category not seen in training.
     classes_ : ndarray
-        ``[0, 1]``.
+        The labels ``[good, bad]`` (``[0, 1]`` for a 0/1 target): column 1 of
+        :meth:`predict_proba` is the probability of bad. Which label is bad: 1 / True, a text
+        label meaning bad (``bad``, ``default``, ``yes``…), else the greater one.
+    n_iter_ : int
+        Iterations of the logistic regression solver.
+    feature_names_in_ : ndarray
+        Columns seen in ``fit`` (``x0``, ``x1``… for an array).
+    n_features_in_ : int
+        Their number.
     """
 
     def __init__(
@@ -140,9 +149,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         if self.pdo <= 0 or self.base_odds <= 0:
             raise ValueError("pdo and base_odds must be positive")
-        frame = as_frame(X)
-        target = encode_target(y, "target")
-        w = check_weights(sample_weight, frame.height)
+        data = fit_data(X, y, sample_weight)
+        frame, target, w = data.frame, data.y, data.weights
         binner = clone(self.binner) if self.binner is not None else WOETransformer()
         self.woe_ = binner.fit(frame, target, sample_weight=w)
         woe = self.woe_.transform(frame)
@@ -160,7 +168,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.features_ = features
         self.coef_ = model.coef_[0].copy()
         self.intercept_ = float(model.intercept_[0])
-        self.classes_ = np.array([0, 1])
+        self.n_iter_ = int(np.max(model.n_iter_))
+        self.classes_ = data.classes
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = frame.width
         self._scale()
@@ -201,12 +210,21 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.points_by_bin_ = points
         self.unseen_points_ = unseen
 
+    def __sklearn_tags__(self) -> Tags:
+        return binary_tags(super().__sklearn_tags__())
+
     # using --------------------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "points_by_bin_")
+
     def _check(self) -> None:
-        if not hasattr(self, "estimator_"):
-            raise NotFittedError(
-                "this Scorecard is not fitted yet; call fit(X, y) first", estimator="Scorecard"
-            )
+        check_fitted(self)
+
+    def _woe(self, X: Any, metric: str = "woe") -> pd.DataFrame:
+        """The binning's output for the characteristics (index of a pandas ``X`` kept)."""
+        frame = input_frame(self, X)
+        out = self.woe_.transform(frame, metric=metric)[self.features_]
+        return output_frame({c: out[c].to_numpy() for c in out.columns}, X)
 
     @property
     def binnings(self) -> dict[str, FeatureBinning]:
@@ -227,26 +245,25 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict_proba(self, X: Any) -> FloatArray:
         """Probability of good (column 0) and bad (column 1)."""
-        self._check()
-        woe = self.woe_.transform(X)[self.features_].to_numpy()
+        woe = self._woe(X).to_numpy()
         return np.asarray(self.estimator_.predict_proba(woe), dtype=np.float64)
 
-    def predict(self, X: Any) -> NDArray[np.int64]:
-        """1 where the probability of bad is above one half."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+    def predict(self, X: Any) -> NDArray[Any]:
+        """The bad label (``classes_[1]``) where the probability of bad is above one half, else
+        the good one."""
+        bad = self.predict_proba(X)[:, 1] > 0.5
+        return np.asarray(self.classes_[bad.astype(np.intp)])
 
     def decision_function(self, X: Any) -> FloatArray:
         """Log-odds of bad."""
-        self._check()
-        woe = self.woe_.transform(X)[self.features_].to_numpy()
+        woe = self._woe(X).to_numpy()
         return np.asarray(self.estimator_.decision_function(woe), dtype=np.float64)
 
     def points(self, X: Any) -> pd.DataFrame:
         """Points of each characteristic for each row."""
-        self._check()
         if any(self.woe_.binnings_[n].unseen == "error" for n in self.features_):
-            self.woe_.transform(X)  # refuses an unseen category, naming the column
-        index = self.woe_.transform(X, metric="index")
+            self._woe(X)  # refuses an unseen category, naming the column
+        index = self._woe(X, metric="index")
         data = {}
         for name in self.features_:
             idx = index[name].to_numpy()

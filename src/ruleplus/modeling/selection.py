@@ -7,8 +7,8 @@ distinct WOE values and the target, and can sit in a ``Pipeline`` between the tr
 the regression. Steps, in order, each optional:
 
 1. IV: drop features with IV below ``min_iv``;
-2. correlation: walking features by decreasing IV, drop one whose absolute Pearson correlation
-   with an already kept feature exceeds ``max_corr``;
+2. correlation: walking features by decreasing IV, drop one whose absolute (weighted) Pearson
+   correlation with an already kept feature exceeds ``max_corr``;
 3. VIF: repeatedly drop the feature with the largest variance inflation factor above
    ``max_vif`` (VIF_j is the j-th diagonal entry of the inverse correlation matrix);
 4. stepwise: forward, backward or both, adding / removing the feature that most improves the
@@ -24,12 +24,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 from threadpoolctl import threadpool_limits
 
-from ruleplus.errors import DataError, NotFittedError
-from ruleplus.modeling._data import as_frame, check_weights, encode_target
+from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
+from ruleplus.modeling._data import as_frame, check_weights, numeric_column
+from ruleplus.modeling._errors import DataError
 
 __all__ = ["FeatureSelector", "information_value", "logit_fit"]
 
@@ -41,6 +44,8 @@ def information_value(x: Any, y: Any, sample_weight: Any = None) -> float:
     xv = np.asarray(x, dtype=np.float64).reshape(-1)
     yv = np.asarray(y, dtype=np.float64).reshape(-1)
     w = check_weights(sample_weight, xv.shape[0])
+    weighted = w > 0  # a row of weight 0 is no row: it must not open a bin of its own
+    xv, yv, w = xv[weighted], yv[weighted], w[weighted]
     _, inverse = np.unique(xv, return_inverse=True)
     bads = np.bincount(inverse, weights=w * yv)
     goods = np.bincount(inverse, weights=w * (1 - yv))
@@ -155,19 +160,10 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError("stepwise must be None, 'forward', 'backward' or 'both'")
         if self.criterion not in ("aic", "bic"):
             raise ValueError("criterion must be 'aic' or 'bic'")
-        frame = as_frame(X)
+        fit = fit_data(X, y, sample_weight, numeric=True)
+        frame, target, w = fit.frame, fit.y.astype(np.float64), fit.weights
         names = list(frame.columns)
-        data = (
-            np.column_stack(
-                [frame.get_column(c).cast(float).fill_null(0.0).to_numpy() for c in names]
-            )
-            if names
-            else np.zeros((frame.height, 0))
-        )
-        target = encode_target(y, "target").astype(np.float64)
-        if target.shape[0] != frame.height:
-            raise DataError(f"y has {target.shape[0]} rows, X has {frame.height}")
-        w = check_weights(sample_weight, frame.height)
+        data = _finite_matrix(frame)
         iv = {n: information_value(data[:, j], target, w) for j, n in enumerate(names)}
         reason: dict[str, str] = {}
         order = sorted(names, key=lambda n: -iv[n])
@@ -177,7 +173,7 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 reason[n] = f"iv < {self.min_iv}"
         col = {n: j for j, n in enumerate(names)}
         if self.max_corr is not None and len(kept) > 1:
-            corr = _corr(data[:, [col[n] for n in kept]])
+            corr = _corr(data[:, [col[n] for n in kept]], w)
             chosen: list[int] = []
             for i, n in enumerate(kept):
                 clash = [j for j in chosen if abs(corr[i, j]) > self.max_corr]
@@ -188,7 +184,7 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             kept = [kept[i] for i in chosen]
         if self.max_vif is not None:
             while len(kept) > 1:
-                vif = _vif(data[:, [col[n] for n in kept]])
+                vif = _vif(data[:, [col[n] for n in kept]], w)
                 worst = int(np.argmax(vif))
                 if vif[worst] <= self.max_vif:
                     break
@@ -263,13 +259,25 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 reason[f] = f"stepwise ({self.criterion})"
         return current
 
+    def __sklearn_tags__(self) -> Tags:
+        # WOE columns: numbers, never missing
+        return binary_tags(super().__sklearn_tags__(), allow_nan=False, string=False)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "selected_")
+
     def _fitted(self) -> list[str]:
-        if not hasattr(self, "selected_"):
-            raise NotFittedError("this FeatureSelector is not fitted yet; call fit(X, y) first")
+        check_fitted(self)
         return self.selected_
 
     def transform(self, X: Any) -> pd.DataFrame:
-        """Keep the selected columns."""
+        """Keep the selected columns (a pandas frame, whatever the input).
+
+        Raises
+        ------
+        DataError
+            A selected column is missing, or holds missing, infinite or non-numeric values.
+        """
         selected = self._fitted()
         if isinstance(X, pd.DataFrame):
             missing = [c for c in selected if c not in X.columns]
@@ -277,27 +285,47 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 raise DataError(
                     f"column {missing[0]!r} is missing from the data", column=missing[0]
                 )
-            return X[selected]
-        frame = as_frame(X)
-        return frame.select(selected).to_pandas()
+            kept = X[selected]
+            _finite_matrix(as_frame(kept))
+            return kept
+        frame = input_frame(self, X, numeric=True).select(selected)
+        _finite_matrix(frame)
+        return frame.to_pandas()
 
     def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
         """Selected feature names."""
         return np.asarray(self._fitted(), dtype=object)
 
 
-def _corr(data: FloatArray) -> FloatArray:
-    std = data.std(axis=0)
+def _finite_matrix(frame: pl.DataFrame) -> FloatArray:
+    """The columns of ``frame`` as a float64 matrix; missing or infinite values refused."""
+    if not frame.width:
+        return np.zeros((frame.height, 0))
+    data = np.column_stack([numeric_column(frame.get_column(c), c) for c in frame.columns])
+    if not np.isfinite(data).all():
+        bad = frame.columns[int(np.argmin(np.isfinite(data).all(axis=0)))]
+        raise DataError(
+            f"Input X contains NaN or infinity: column {bad!r} (WOE columns have neither)",
+            column=bad,
+        )
+    return data
+
+
+def _corr(data: FloatArray, w: FloatArray) -> FloatArray:
+    """Weighted Pearson correlation of the columns (0 with a constant column)."""
+    share = w / w.sum()
+    centred = data - share @ data
+    std = np.sqrt(share @ centred**2)
     safe = np.where(std > 0, std, 1.0)
-    z = (data - data.mean(axis=0)) / safe
-    corr = (z.T @ z) / data.shape[0]
+    z = centred / safe
+    corr = (z.T * share) @ z
     corr[:, std == 0] = 0.0
     corr[std == 0, :] = 0.0
     return np.asarray(corr, dtype=np.float64)
 
 
-def _vif(data: FloatArray) -> FloatArray:
-    corr = _corr(data)
+def _vif(data: FloatArray, w: FloatArray) -> FloatArray:
+    corr = _corr(data, w)
     np.fill_diagonal(corr, 1.0)
     try:
         inv = np.linalg.inv(corr)

@@ -2,7 +2,9 @@
 """Estimators: :class:`OptimalBinner` (one feature) and :class:`WOETransformer` (a table).
 
 Both follow scikit-learn's contract (parameters only in ``__init__``, ``fit`` returns ``self``,
-fitted state ends in ``_``, use before ``fit`` raises :class:`~ruleplus.errors.NotFittedError`),
+fitted state ends in ``_``, use before ``fit`` raises :class:`~ruleplus.errors.NotFittedError`,
+which is also scikit-learn's), take a binary target of any two labels (see
+:func:`~ruleplus.modeling._data.binary_target`),
 take pandas or polars frames and return pandas frames (``set_output(transform="polars")`` gives
 polars). The work is done by :func:`~ruleplus.modeling.binning._feature.fit_feature`.
 """
@@ -18,16 +20,11 @@ import pandas as pd
 import polars as pl
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 
-from ruleplus.errors import DataError, NotFittedError
-from ruleplus.modeling._data import (
-    as_frame,
-    check_weights,
-    column_kind,
-    column_values,
-    encode_target,
-    identifier_reason,
-)
+from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
+from ruleplus.modeling._data import column_kind, column_values, identifier_reason, output_frame
+from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._feature import (
     UNSEEN_RULES,
     BinningOptions,
@@ -36,15 +33,9 @@ from ruleplus.modeling.binning._feature import (
 )
 from ruleplus.modeling.binning._optimal import OBJECTIVES, TRENDS
 
-__all__ = ["OptimalBinner", "WOETransformer", "output_frame"]
+__all__ = ["OptimalBinner", "WOETransformer"]
 
 _METRICS = ("woe", "index", "event_rate", "label")
-
-
-def output_frame(data: dict[str, Any], X: Any) -> pd.DataFrame:
-    """A pandas frame of ``data`` keeping the index of a pandas ``X``."""
-    index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
-    return pd.DataFrame(data, index=index)
 
 
 def _check_options(est: Any) -> BinningOptions:
@@ -111,6 +102,14 @@ class _BinningParams(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     auto_min_gain: float
     sample_size: int | None
     random_state: int | None
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = binary_tags(super().__sklearn_tags__())
+        assert tags.transformer_tags is not None
+        # the output's dtype follows ``metric`` (WOE: float64 whatever the input, labels: text),
+        # not the input's
+        tags.transformer_tags.preserves_dtype = []
+        return tags
 
 
 class OptimalBinner(_BinningParams):
@@ -214,8 +213,16 @@ class OptimalBinner(_BinningParams):
         self.sample_size = sample_size
         self.random_state = random_state
 
-    def _column(self, X: Any) -> tuple[str, pl.Series]:
-        frame = as_frame(X)
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "binning_")
+
+    @staticmethod
+    def _column(frame: pl.DataFrame) -> tuple[str, pl.Series]:
         if frame.width != 1:
             raise DataError(
                 f"OptimalBinner bins one feature; got {frame.width} columns "
@@ -241,27 +248,25 @@ class OptimalBinner(_BinningParams):
         self
         """
         options = _check_options(self)
-        column, series = self._column(X)
+        data = fit_data(X, y, sample_weight, ensure_2d=False)
+        column, series = self._column(data.frame)
         name = self.name or column
         dtype = self.dtype if self.dtype != "auto" else column_kind(series)
         if dtype not in ("numeric", "categorical"):
             raise DataError(f"column {name!r} is {series.dtype}; bin numbers or text", column=name)
-        target = encode_target(y, "target")
-        if target.shape[0] != len(series):
-            raise DataError(f"y has {target.shape[0]} rows, X has {len(series)}")
-        w = check_weights(sample_weight, len(series))
         values = column_values(series.rename(name).to_frame(), name, dtype)
-        self.binning_ = fit_feature(
+        binning = fit_feature(
             name,
             dtype,
             values,
-            target,
-            w,
+            data.y,
+            data.weights,
             options,
             special_codes=list(self.special_codes) if self.special_codes is not None else None,
             user_splits=list(self.user_splits) if self.user_splits is not None else None,
         )
         self.name_ = name
+        self.binning_ = binning
         self.dtype_ = self.binning_.dtype
         self.splits_ = list(self.binning_.splits)
         self.groups_ = [list(g) for g in self.binning_.groups]
@@ -273,17 +278,14 @@ class OptimalBinner(_BinningParams):
         return self
 
     def _fitted(self) -> FeatureBinning:
-        if not hasattr(self, "binning_"):
-            raise NotFittedError(
-                "this OptimalBinner is not fitted yet; call fit(X, y) first",
-                estimator=type(self).__name__,
-            )
+        check_fitted(self)
         return self.binning_
 
     def transform(self, X: Any, metric: str = "woe") -> pd.DataFrame:
         """Replace each value by its bin's WOE (or ``index``, ``event_rate``, ``label``)."""
-        fb = self._fitted()
-        _, series = self._column(X)
+        frame = input_frame(self, X, ensure_2d=False)
+        fb = self.binning_
+        _, series = self._column(frame)
         values = column_values(series.rename(fb.name).to_frame(), fb.name, fb.dtype)
         return output_frame({fb.name: _transform_one(fb, values, metric)}, X)
 
@@ -459,11 +461,8 @@ class WOETransformer(_BinningParams):
             Bad target, non-numeric text in a numeric column, or no usable feature.
         """
         options = _check_options(self)
-        frame = as_frame(X)
-        target = encode_target(y, "target")
-        if target.shape[0] != frame.height:
-            raise DataError(f"y has {target.shape[0]} rows, X has {frame.height}")
-        w = check_weights(sample_weight, frame.height)
+        data = fit_data(X, y, sample_weight)
+        frame, target, w = data.frame, data.y, data.weights
         plan, dropped = self._plan(frame)
         columns = {name: column_values(frame, name, kind) for name, kind in plan.items()}
         specials = self.special_codes
@@ -494,15 +493,16 @@ class WOETransformer(_BinningParams):
                 results = list(pool.map(one, names))
         else:
             results = [one(name) for name in names]
-        self.binnings_: dict[str, FeatureBinning] = {}
+        binnings: dict[str, FeatureBinning] = {}
         for name, result in zip(names, results, strict=True):
             if isinstance(result, str):
                 dropped[name] = result
             else:
-                self.binnings_[name] = result
-        if not self.binnings_:
+                binnings[name] = result
+        if not binnings:
             listing = "; ".join(f"{k}: {v}" for k, v in dropped.items()) or "no columns"
             raise DataError(f"no usable feature to bin ({listing})")
+        self.binnings_ = binnings
         self.features_ = list(self.binnings_)
         self.dropped_ = dropped
         self.iv_ = pd.Series(
@@ -513,18 +513,17 @@ class WOETransformer(_BinningParams):
         return self
 
     # using --------------------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "binnings_")
+
     def _fitted(self) -> dict[str, FeatureBinning]:
-        if not hasattr(self, "binnings_"):
-            raise NotFittedError(
-                "this WOETransformer is not fitted yet; call fit(X, y) first",
-                estimator=type(self).__name__,
-            )
+        check_fitted(self)
         return self.binnings_
 
     def transform(self, X: Any, metric: str = "woe") -> pd.DataFrame:
         """WOE of every kept feature (or ``index``, ``event_rate``, ``label``)."""
-        binnings = self._fitted()
-        frame = as_frame(X)
+        frame = input_frame(self, X)
+        binnings = self.binnings_
         data = {
             name: _transform_one(fb, column_values(frame, name, fb.dtype), metric)
             for name, fb in binnings.items()

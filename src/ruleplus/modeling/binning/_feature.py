@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ruleplus.errors import DataError
+from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._optimal import best_partition
 from ruleplus.modeling.binning._prebin import prebin_categorical, prebin_numeric
 from ruleplus.modeling.binning._table import BinningTable
