@@ -28,11 +28,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from ruleplus.decision import parse_window
+from ruleplus.store import Database
 from ruleplus.store.tables import VelocityEvent
 
 __all__ = [
@@ -140,7 +142,7 @@ class RedisVelocity:
     def __init__(self, url: str, prefix: str = "ruleplus:v:") -> None:
         import redis
 
-        self.client: Any = redis.Redis.from_url(url)
+        self.client: redis.Redis = redis.Redis.from_url(url)
         self.prefix = prefix
 
     def count(self, events: list[tuple[str, str, int]], now_ms: int) -> list[int]:
@@ -174,7 +176,7 @@ class RedisVelocity:
 
 
 def _window_count(
-    session: Any, counter: str, digest: str, floor_ms: int, upto_ms: int | None = None
+    session: Session, counter: str, digest: str, floor_ms: int, upto_ms: int | None = None
 ) -> int:
     """Events of (counter, digest) after ``floor_ms`` (and at or before ``upto_ms``)."""
     query = (
@@ -203,7 +205,7 @@ class DatabaseVelocity:
 
     transactional = True
 
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Database) -> None:
         self.database = database
 
     def count(self, events: list[tuple[str, str, int]], now_ms: int) -> list[int]:
@@ -218,7 +220,7 @@ class DatabaseVelocity:
         """Nothing to do: the decision writer inserted :meth:`rows` with the decision."""
 
     @staticmethod
-    def rows(events: list[tuple[str, str, int]], now_ms: int) -> list[dict[str, Any]]:
+    def rows(events: list[tuple[str, str, int]], now_ms: int) -> list[dict[str, str | int]]:
         """The ``velocity_events`` rows of one decision's events."""
         return [{"counter": c, "digest": d, "at_ms": now_ms} for c, d, _ in events]
 
