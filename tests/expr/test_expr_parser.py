@@ -14,18 +14,6 @@ import pytest
 from ruleplus.errors import ExpressionSyntaxError, RuleplusError
 from ruleplus.expr import (
     SUBJECT,
-    Kind,
-    Node,
-    RowEmitter,
-    Ty,
-    VectorEmitter,
-    build_function,
-    check,
-    parse,
-    parse_unary_tests,
-    polars_dtype,
-)
-from ruleplus.expr._ast import (
     Binary,
     Call,
     Compare,
@@ -33,12 +21,22 @@ from ruleplus.expr._ast import (
     IfElse,
     In,
     IsNull,
+    Kind,
     ListExpr,
     Literal,
     Logical,
+    Node,
     Not,
     Range,
+    RowEmitter,
+    Ty,
     Unary,
+    VectorEmitter,
+    build_function,
+    check,
+    parse,
+    parse_unary_tests,
+    polars_dtype,
 )
 
 
