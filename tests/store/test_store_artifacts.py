@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ruleplus.decision.nodes.ml_model import MODEL_FORMATS, FakeModel
+from sqlalchemy.orm import Session
 
 from ruleplus.decision import ArtifactError, compile_strategy
-from ruleplus.decision.nodes.model import MODEL_FORMATS, FakeModel
 from ruleplus.errors import StrategyCompileError, StrategyLoadError
+from ruleplus.serving import strategies
 from ruleplus.store import Database
 from ruleplus.store.artifacts import ArtifactStore, is_ref
 from ruleplus.store.repos import StrategyRepo
@@ -207,7 +209,7 @@ def test_a_sha256_model_artifact_works(
     assert strategy.evaluate({"income": 0.0}).outputs["probability"] == 0.5
 
 
-# the strategy repository stores content ---------------------------------------------------------
+# strategies stored by content (serving.strategies reads, the repository keeps) ---------------
 
 
 @pytest.fixture
@@ -217,10 +219,10 @@ def database(tmp_path: Path) -> Database:
     return db
 
 
-def _publish(repo: StrategyRepo, text: str, **kwargs: object) -> None:
-    row = repo.add_draft(text)
-    repo.transition(row.strategy_id, row.version, "validate", **kwargs)  # type: ignore[arg-type]
-    repo.transition(row.strategy_id, row.version, "publish")
+def _publish(session: Session, text: str, artifacts: ArtifactStore | None = None) -> None:
+    row = strategies.add_draft(session, text)
+    strategies.transition(session, row.strategy_id, row.version, "validate", artifacts)
+    strategies.transition(session, row.strategy_id, row.version, "publish")
 
 
 def test_an_uploaded_file_name_is_text(
@@ -235,7 +237,7 @@ def test_an_uploaded_file_name_is_text(
     monkeypatch.setattr(Path, "read_text", no_reading)
     with database.session() as session:
         with pytest.raises(StrategyLoadError, match="must be a mapping"):
-            StrategyRepo(session).add_draft(str(path))
+            strategies.add_draft(session, str(path))
         assert StrategyRepo(session).versions() == []
 
 
@@ -245,10 +247,9 @@ def test_editing_a_file_after_publishing_changes_nothing(
     path = tmp_path / "child.yaml"
     path.write_text(CHILD, encoding="utf-8")
     with database.session() as session:
-        repo = StrategyRepo(session)
         with pytest.raises(StrategyLoadError):
-            repo.add_draft(str(path))  # a file name is not a document
-        _publish(repo, path.read_text(encoding="utf-8"))
+            strategies.add_draft(session, str(path))  # a file name is not a document
+        _publish(session, path.read_text(encoding="utf-8"))
         session.commit()
     path.write_text(CHILD.replace("tier: C", "tier: Z"), encoding="utf-8")
     with database.session() as session:
@@ -265,7 +266,7 @@ def test_a_bomb_upload_is_refused(database: Database) -> None:
         for p, c in zip("abcdefg", "bcdefgh", strict=True)
     )
     with database.session() as session, pytest.raises(StrategyLoadError, match="aliases"):
-        StrategyRepo(session).add_draft(bomb)
+        strategies.add_draft(session, bomb)
 
 
 def test_validation_needs_the_store_for_references(
@@ -273,18 +274,17 @@ def test_validation_needs_the_store_for_references(
 ) -> None:
     text = PARENT.replace("REF", store.put(CHILD.encode()))
     with database.session() as session:
-        repo = StrategyRepo(session)
-        row = repo.add_draft(text)
+        row = strategies.add_draft(session, text)
         with pytest.raises(StrategyCompileError, match="refused"):
-            repo.transition(row.strategy_id, row.version, "validate")  # no store: refused
-        _publish(repo, text, artifacts=store)
-        assert repo.get("parent", "1").status == "published"
+            strategies.transition(session, row.strategy_id, row.version, "validate")  # no store
+        _publish(session, text, artifacts=store)
+        assert StrategyRepo(session).get("parent", "1").status == "published"
 
 
 def test_json_uploads_keep_their_format(database: Database) -> None:
     data = yaml.safe_load(CHILD)
     with database.session() as session:
-        assert StrategyRepo(session).add_draft(json.dumps(data)).format == "json"
+        assert strategies.add_draft(session, json.dumps(data)).format == "json"
         data["id"] = "flow"
         flow = "{id: flow, " + json.dumps(data)[1:]  # a YAML flow mapping, not JSON
-        assert StrategyRepo(session).add_draft(flow).format == "yaml"
+        assert strategies.add_draft(session, flow).format == "yaml"

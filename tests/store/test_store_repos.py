@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from ruleplus.errors import AuthenticationError, ConflictError, NotFoundError
+from ruleplus.serving.strategies import read_draft, validator
 from ruleplus.store import Database
-from ruleplus.store.tables import ApiKey, ListEntry
 from ruleplus.store.repos import DeploymentRepo, ListRepo, PartnerRepo, StrategyRepo
+from ruleplus.store.tables import ApiKey, ListEntry
 from ruleplus.store.transitions import STRATEGY_TRANSITIONS, next_status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,12 +48,14 @@ def test_transition_table_is_the_only_way(database: Database) -> None:
     assert STRATEGY_TRANSITIONS["retired"] == {}
     with database.session() as session:
         repo = StrategyRepo(session)
-        row = repo.add_draft(DOC)
+        row = repo.add_draft(read_draft(DOC))
         with pytest.raises(ConflictError):
             repo.transition(row.strategy_id, row.version, "publish")  # must validate first
-        repo.transition(row.strategy_id, row.version, "validate")
+        with pytest.raises(TypeError, match="needs its check"):
+            repo.transition(row.strategy_id, row.version, "validate")
+        repo.transition(row.strategy_id, row.version, "validate", check=validator())
         repo.transition(row.strategy_id, row.version, "publish")
-        assert repo.add_draft(DOC).id == row.id  # same content: the same version
+        assert repo.add_draft(read_draft(DOC)).id == row.id  # same content: the same version
         with pytest.raises(NotFoundError):
             repo.get("reference_loan", "9.9.9")
 
@@ -62,8 +65,9 @@ def test_deployments_history_and_rollback(database: Database) -> None:
         partner, _ = PartnerRepo(session).create("acme")
         strategies = StrategyRepo(session)
         for version in ("1.0.0", "2.0.0"):
-            row = strategies.add_draft(DOC.replace('version: "1.0.0"', f'version: "{version}"'))
-            strategies.transition(row.strategy_id, version, "validate")
+            text = DOC.replace('version: "1.0.0"', f'version: "{version}"')
+            row = strategies.add_draft(read_draft(text))
+            strategies.transition(row.strategy_id, version, "validate", check=validator())
             strategies.transition(row.strategy_id, version, "publish")
         repo = DeploymentRepo(session)
         with pytest.raises(ConflictError):

@@ -11,11 +11,12 @@ import hmac
 from typing import Any
 
 from ruleplus.decision import ArtifactResolver
+from ruleplus.serving import strategies
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.store import Database
 from ruleplus.store.artifacts import ArtifactStore
 from ruleplus.store.audit import GENESIS, append, head_mac, read_head, verify_log
-from ruleplus.store.repos import DeploymentRepo, ListRepo, MappingRepo, PartnerRepo, StrategyRepo
+from ruleplus.store.repos import DeploymentRepo, ListRepo, MappingRepo, PartnerRepo
 from ruleplus.store.secrets import mask
 
 __all__ = [
@@ -103,12 +104,11 @@ def publish_strategy(
     service's content-addressed store); without it a strategy with references is refused.
     """
     with db.session() as session:
-        repo = StrategyRepo(session)
-        row = repo.add_draft(text)
+        row = strategies.add_draft(session, text)
         if row.status == "draft":
-            repo.transition(row.strategy_id, row.version, "validate", artifacts=artifacts)
+            strategies.transition(session, row.strategy_id, row.version, "validate", artifacts)
         if publish and row.status == "validated":
-            repo.transition(row.strategy_id, row.version, "publish")
+            strategies.transition(session, row.strategy_id, row.version, "publish")
         append(
             session,
             db.audit_key,
@@ -136,7 +136,7 @@ def transition_strategy(
 ) -> dict[str, Any]:
     """Apply one lifecycle action (validate, publish, retire)."""
     with db.session() as session:
-        row = StrategyRepo(session).transition(strategy_id, version, action, artifacts=artifacts)
+        row = strategies.transition(session, strategy_id, version, action, artifacts)
         append(
             session,
             db.audit_key,

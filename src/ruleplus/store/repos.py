@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -27,16 +27,13 @@ from ruleplus.store.tables import (
 )
 from ruleplus.store.transitions import next_status
 
-if TYPE_CHECKING:
-    from ruleplus.decision import ArtifactResolver
-    from ruleplus.decision._document import LoadedDocument
-
 __all__ = [
     "DecisionRepo",
     "DeploymentRepo",
     "ListRepo",
     "MappingRepo",
     "PartnerRepo",
+    "StrategyDraft",
     "StrategyRepo",
     "key_digest",
     "new_id",
@@ -132,23 +129,27 @@ class PartnerRepo:
         return partner
 
 
-def _parse_document(text: str) -> tuple[LoadedDocument, str]:
-    """Validate uploaded strategy text and tell its format (``json`` or ``yaml``).
+@dataclass(frozen=True)
+class StrategyDraft:
+    """A strategy document ready to store: its text and what parsing it told.
 
-    The text is the document itself, never a file name (``load_document_text``), and it is
-    parsed once, under the loader's size, alias-expansion and depth limits.
+    The store keeps documents but does not read them (that is the core's job, one layer up):
+    :func:`ruleplus.serving.strategies.read_draft` builds drafts.
+
+    Parameters
+    ----------
+    strategy_id, version : str
+        From the document.
+    text : str
+        The document itself, stored and hashed as it is.
+    format : {"yaml", "json"}
+        What the text is written in.
     """
-    from ruleplus.decision import load_document_text
 
-    loaded = load_document_text(text, name="(uploaded strategy)")
-    fmt = "yaml"
-    if text.lstrip().startswith("{"):  # a label only: YAML flow mappings start with '{' too
-        try:
-            json.loads(text)
-            fmt = "json"
-        except ValueError:
-            pass
-    return loaded, fmt
+    strategy_id: str
+    version: str
+    text: str
+    format: str
 
 
 class StrategyRepo:
@@ -157,39 +158,33 @@ class StrategyRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add_draft(self, text: str) -> StrategyVersion:
-        """Store a new version as a draft (its id and version come from the document).
+    def add_draft(self, draft: StrategyDraft) -> StrategyVersion:
+        """Store a new version as a draft (an identical one already stored is returned).
 
-        ``text`` is the YAML or JSON document, never a file name: what is stored (and hashed)
-        is what was validated, so a version cannot change after it is published.
+        What is stored (and hashed) is the text that was parsed, so a version cannot change
+        after it is published.
 
         Raises
         ------
-        StrategyLoadError
-            The text is not a valid strategy document (a file name is text that is not).
         ConflictError
             The id and version exist with other content.
         """
-        if not isinstance(text, str):
-            raise TypeError(f"add_draft takes the document text, not {type(text).__name__}")
-        loaded, fmt = _parse_document(text)
-        doc = loaded.doc
-        existing = self.find(doc.id, doc.version)
+        existing = self.find(draft.strategy_id, draft.version)
         if existing is not None:
-            if existing.document == text:
+            if existing.document == draft.text:
                 return existing
             raise ConflictError(
-                f"strategy {doc.id} version {doc.version} exists with other content; "
-                "bump the version",
-                strategy=doc.id,
-                version=doc.version,
+                f"strategy {draft.strategy_id} version {draft.version} exists with other "
+                "content; bump the version",
+                strategy=draft.strategy_id,
+                version=draft.version,
             )
         row = StrategyVersion(
-            strategy_id=doc.id,
-            version=doc.version,
-            document=text,
-            format=fmt,
-            digest=hashlib.sha256(text.encode()).hexdigest(),
+            strategy_id=draft.strategy_id,
+            version=draft.version,
+            document=draft.text,
+            format=draft.format,
+            digest=hashlib.sha256(draft.text.encode()).hexdigest(),
         )
         self.session.add(row)
         self.session.flush()
@@ -222,20 +217,24 @@ class StrategyRepo:
         strategy_id: str,
         version: str,
         action: str,
-        artifacts: ArtifactResolver | None = None,
+        check: Callable[[StrategyVersion], object] | None = None,
     ) -> StrategyVersion:
-        """Apply a lifecycle action; validating compiles the document, so errors surface here.
+        """Apply a lifecycle action; validating runs ``check`` (it compiles the document, so
+        errors surface here, before the status changes).
 
-        ``artifacts`` resolves the document's references when validating (the service's
-        :class:`~ruleplus.store.artifacts.ArtifactStore`); without it a strategy that
-        references sub-strategies or model files does not validate.
+        Raises
+        ------
+        ConflictError
+            The action is not allowed from the current status, or the version is live.
+        TypeError
+            ``validate`` without a ``check``.
         """
         row = self.get(strategy_id, version)
         new_status = next_status(row.status, action)
         if action == "validate":
-            from ruleplus.decision import compile_strategy
-
-            compile_strategy(row.document, name=f"{strategy_id}@{version}", artifacts=artifacts)
+            if check is None:
+                raise TypeError("validating a strategy version needs its check")
+            check(row)
         if action == "retire" and row.status == "published":
             live = self.session.execute(
                 select(func.count())
