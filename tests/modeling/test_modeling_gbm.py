@@ -85,3 +85,29 @@ def test_random_validation_and_contract(features: pl.DataFrame, target: pl.Serie
         GBMClassifier(monotone_constraints={"age": 2}, **FAST).fit(features, target)
     with pytest.raises(DataError, match="time column 'when'"):
         GBMClassifier(time_col="when", **FAST).fit(features, target)
+
+
+def test_gbm_and_binning_leave_out_the_same_columns() -> None:
+    from ruleplus.modeling import WOETransformer
+
+    rng = np.random.default_rng(0)
+    n = 400
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+    frame = pl.DataFrame(
+        {
+            "x": x,
+            "na_text": ["n/a"] * n,  # NA tokens only: all missing once read
+            "one_number": ["1"] * (n // 2) + ["1.0"] * (n // 2),  # numeric text, one value
+            "some_missing": [1.0] * (n - 10) + [None] * 10,  # missingness is information
+            "when": pl.date_range(pl.date(2020, 1, 1), pl.date(2021, 12, 31), eager=True)[:n],
+            "row": np.arange(n),
+        }
+    )
+    gbm = GBMClassifier(n_estimators=5, early_stopping_rounds=0, n_jobs=1).fit(frame, y)
+    woe = WOETransformer().fit(frame, y)
+    assert gbm.features_ == woe.features_ == ["x", "some_missing"]
+    assert gbm.dropped_ == woe.dropped_
+    assert gbm.dropped_["na_text"] == "column 'na_text' has only missing values"
+    assert gbm.dropped_["one_number"] == "column 'one_number' is constant (1.0)"
+    assert gbm.dropped_["row"].startswith("identifier-like")

@@ -11,7 +11,8 @@ missing values or holds one class only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -25,6 +26,7 @@ from ruleplus.modeling._errors import DataError
 __all__ = [
     "NA_TOKENS",
     "ColumnKind",
+    "ColumnPlan",
     "as_frame",
     "binary_target",
     "category_column",
@@ -36,6 +38,9 @@ __all__ = [
     "is_positional",
     "numeric_column",
     "output_frame",
+    "plan_columns",
+    "special_masks",
+    "uninformative_reason",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -445,3 +450,129 @@ def output_frame(data: dict[str, Any], X: Any) -> pd.DataFrame:
     """A pandas frame of ``data`` keeping the index of a pandas ``X``."""
     index = X.index if isinstance(X, pd.DataFrame | pd.Series) else None
     return pd.DataFrame(data, index=index)
+
+
+def special_masks(values: NDArray[Any], codes: Sequence[Any], numeric: bool) -> list[NDArray[Any]]:
+    """One mask per special code: the rows holding it (a numeric column holds numeric codes
+    only)."""
+    masks = []
+    for code in codes:
+        if numeric:
+            if isinstance(code, int | float | np.number) and not isinstance(code, bool):
+                masks.append(np.asarray(values == float(code), dtype=bool))
+            else:
+                masks.append(np.zeros(values.shape[0], dtype=bool))
+        else:
+            masks.append(np.asarray(values == code, dtype=bool))
+    return masks
+
+
+def _shown(value: Any) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def uninformative_reason(
+    name: str, values: NDArray[Any], numeric: bool, specials: Sequence[NDArray[Any]] = ()
+) -> str | None:
+    """Why a column (as read by :func:`column_values`) can tell nothing, or None.
+
+    Only missing values (special codes aside), or one value throughout with no missing value
+    and no special code: missingness and special codes are information of their own.
+    """
+    missing = np.isnan(values) if numeric else np.asarray(pd.isna(values), dtype=bool)
+    regular = ~missing
+    for mask in specials:
+        regular &= ~mask
+    any_special = any(bool(m.any()) for m in specials)
+    if not regular.any() and not any_special:
+        return f"column {name!r} has only missing values"
+    if missing.any() or any_special:
+        return None
+    present = values[regular]
+    first = present[0]
+    same = bool(np.all(present == first)) if numeric else len(pd.unique(present)) == 1
+    return f"column {name!r} is constant ({_shown(first)})" if same else None
+
+
+@dataclass
+class ColumnPlan:
+    """What a table estimator does with each column: :func:`plan_columns`."""
+
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Feature -> ``numeric`` or ``categorical``, in input order."""
+    values: dict[str, NDArray[Any]] = field(default_factory=dict)
+    """Feature -> its values as read by :func:`column_values`."""
+    dropped: dict[str, str] = field(default_factory=dict)
+    """Column -> why it is left out."""
+
+
+def plan_columns(
+    frame: pl.DataFrame,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Iterable[str] = (),
+    categorical: Iterable[str] = (),
+    id_share: float = 0.5,
+    special_codes: Callable[[str], Sequence[Any]] | None = None,
+) -> ColumnPlan:
+    """Which columns of ``frame`` a table estimator uses, read as what, and why it leaves the
+    others out: the one rule of :class:`~ruleplus.modeling.WOETransformer` and
+    :class:`~ruleplus.modeling.GBMClassifier`.
+
+    Parameters
+    ----------
+    frame : polars.DataFrame
+        The training table.
+    features : list of str, optional
+        Columns to use (each must exist; not screened for identifiers); default: every column.
+    exclude : iterable of str
+        Columns never used.
+    categorical : iterable of str
+        Columns read as categories even when they hold numbers (not screened for identifiers).
+    id_share : float, default=0.5
+        See :func:`identifier_reason`.
+    special_codes : callable, optional
+        Feature -> its special codes (values kept apart, which make a column informative).
+
+    In order, a column is left out when it is a date/time, of a type that is neither numbers
+    nor categories, identifier-like, holds only missing values (as read: NaN, null, NA text),
+    or one value throughout (:func:`uninformative_reason`).
+
+    Raises
+    ------
+    DataError
+        A listed feature is absent, or a numeric column holds text that is not a number.
+    """
+    excluded = set(exclude)
+    forced = set(categorical)
+    names = list(features) if features is not None else list(frame.columns)
+    for name in names:
+        if name not in frame.columns:
+            raise DataError(f"column {name!r} is missing from the data", column=name)
+    plan = ColumnPlan()
+    for name in names:
+        if name in excluded:
+            continue
+        series = frame.get_column(name)
+        kind = "categorical" if name in forced else column_kind(series)
+        if kind == "datetime":
+            plan.dropped[name] = "date/time column (use it for out-of-time validation)"
+            continue
+        if kind == "other":
+            plan.dropped[name] = f"type {series.dtype} cannot be used"
+            continue
+        if name not in forced and features is None:
+            why = identifier_reason(series, id_share)
+            if why:
+                plan.dropped[name] = why
+                continue
+        values = column_values(frame, name, kind)
+        codes = special_codes(name) if special_codes is not None else ()
+        masks = special_masks(values, codes, kind == "numeric")
+        why = uninformative_reason(name, values, kind == "numeric", masks)
+        if why:
+            plan.dropped[name] = why
+            continue
+        plan.kinds[name] = kind
+        plan.values[name] = values
+    return plan

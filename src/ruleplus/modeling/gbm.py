@@ -32,13 +32,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Tags
 
 from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
-from ruleplus.modeling._data import (
-    category_column,
-    column_kind,
-    column_values,
-    identifier_reason,
-    numeric_column,
-)
+from ruleplus.modeling._data import ColumnPlan, column_values, plan_columns
 from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._feature import BinningOptions, fit_feature
 from ruleplus.modeling.export import field_names
@@ -172,40 +166,6 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.n_jobs = n_jobs
 
     # preparation --------------------------------------------------------------------------
-    def _plan(self, frame: pl.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-        excluded = set(self.exclude or ())
-        if self.time_col:
-            excluded.add(self.time_col)
-        forced = set(self.categorical or ())
-        plan: dict[str, str] = {}
-        dropped: dict[str, str] = {}
-        for name in frame.columns:
-            if name in excluded:
-                continue
-            series = frame.get_column(name)
-            kind = "categorical" if name in forced else column_kind(series)
-            if kind == "datetime":
-                dropped[name] = "date/time column"
-                continue
-            if kind == "other":
-                dropped[name] = f"type {series.dtype} cannot be used"
-                continue
-            present = series.drop_nulls()
-            if series.dtype.is_float():
-                present = present.filter(present.is_not_nan())
-            if present.is_empty():
-                dropped[name] = "only missing values"
-                continue
-            why = identifier_reason(series) if name not in forced else None
-            if why:
-                dropped[name] = why
-                continue
-            if present.n_unique() == 1 and present.len() == frame.height:
-                dropped[name] = "constant"
-                continue
-            plan[name] = kind
-        return plan, dropped
-
     def _matrix(self, frame: pl.DataFrame) -> FloatArray:
         columns = []
         for name in self.features_:
@@ -224,21 +184,18 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
                 )
         return np.ascontiguousarray(np.column_stack(columns), dtype=np.float64)
 
-    def _constraints(
-        self, frame: pl.DataFrame, plan: dict[str, str], y: NDArray[Any], w: FloatArray
-    ) -> dict[str, int]:
+    def _constraints(self, plan: ColumnPlan, y: NDArray[Any], w: FloatArray) -> dict[str, int]:
         spec = self.monotone_constraints
         if spec is None:
             return {}
         if spec == "auto":
             out = {}
             options = BinningOptions(trend="auto")
-            for name, kind in plan.items():
+            for name, kind in plan.kinds.items():
                 if kind != "numeric":
                     continue
-                values = numeric_column(frame.get_column(name), name)
                 try:
-                    fb = fit_feature(name, "numeric", values, y, w, options)
+                    fb = fit_feature(name, "numeric", plan.values[name], y, w, options)
                 except DataError:
                     continue
                 if fb.iv >= 0.02:
@@ -274,17 +231,22 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         frame, target, w = data.frame, data.y, data.weights
         if self.time_col is not None and self.time_col not in frame.columns:
             raise DataError(f"time column {self.time_col!r} is missing", column=self.time_col)
-        plan, dropped = self._plan(frame)
-        if not plan:
+        plan = plan_columns(
+            frame,
+            exclude=[*(self.exclude or ()), *([self.time_col] if self.time_col else [])],
+            categorical=self.categorical or (),
+        )
+        dropped = plan.dropped
+        if not plan.kinds:
             raise DataError(
                 "no usable feature column: " + "; ".join(f"{k}: {v}" for k, v in dropped.items())
             )
-        self.features_ = list(plan)
+        self.features_ = list(plan.kinds)
         self.dropped_ = dropped
         self.categories_: dict[str, list[Any]] = {}
-        for name, kind in plan.items():
+        for name, kind in plan.kinds.items():
             if kind == "categorical":
-                values = category_column(frame.get_column(name), name)
+                values = plan.values[name]
                 present = values[values != None]  # noqa: E711 - elementwise
                 uniq, counts = np.unique(present.astype(str), return_counts=True)
                 by_text = {str(v): v for v in present}
@@ -295,10 +257,10 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.model_features_ = [names[f] for f in self.features_]
         self.input_types_ = {
             f: ("number" if k == "numeric" else _category_type(self.categories_[f]))
-            for f, k in plan.items()
+            for f, k in plan.kinds.items()
         }
         matrix = self._matrix(frame)
-        self.monotone_constraints_ = self._constraints(frame, plan, target, w)
+        self.monotone_constraints_ = self._constraints(plan, target, w)
         params: dict[str, Any] = {
             "objective": "binary",
             "metric": "auc",
@@ -411,9 +373,6 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "booster_")
 
-    def _check(self) -> None:
-        check_fitted(self)
-
     def predict_proba(self, X: Any) -> FloatArray:
         """Probability of good (column 0) and bad (column 1)."""
         frame = input_frame(self, X)
@@ -428,7 +387,7 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def save_model(self, path: str | Path) -> Path:
         """Write the LightGBM text model (what the engine's ``model`` node loads)."""
-        self._check()
+        check_fitted(self)
         out = Path(path)
         out.write_text(self.booster_.model_to_string(), encoding="utf-8")
         return out
@@ -437,14 +396,14 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """The ruleplus ``model`` node (see :func:`ruleplus.modeling.export.gbm_node`)."""
         from ruleplus.modeling.export import gbm_node
 
-        self._check()
+        check_fitted(self)
         return gbm_node(self, artifact=artifact, node_id=node_id)
 
     def to_strategy(self, artifact: str = "model.txt", strategy_id: str = "gbm") -> dict[str, Any]:
         """A complete strategy document holding the node."""
         from ruleplus.modeling.export import gbm_strategy
 
-        self._check()
+        check_fitted(self)
         return gbm_strategy(self, artifact=artifact, strategy_id=strategy_id)
 
 

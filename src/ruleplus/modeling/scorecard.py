@@ -217,9 +217,6 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "points_by_bin_")
 
-    def _check(self) -> None:
-        check_fitted(self)
-
     def _woe(self, X: Any, metric: str = "woe") -> pd.DataFrame:
         """The binning's output for the characteristics (index of a pandas ``X`` kept)."""
         frame = input_frame(self, X)
@@ -229,12 +226,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     @property
     def binnings(self) -> dict[str, FeatureBinning]:
         """Fitted binning of each characteristic, in scorecard order."""
-        self._check()
+        check_fitted(self)
         return {name: self.woe_.binnings_[name] for name in self.features_}
 
     def max_points(self) -> dict[str, float]:
         """Largest points each characteristic can give (bins, specials, missing, unseen)."""
-        self._check()
+        check_fitted(self)
         out = {}
         for name in self.features_:
             pts = self.points_by_bin_[name]
@@ -283,7 +280,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def score_to_proba(self, score: Any) -> FloatArray:
         """Probability of bad implied by a score."""
-        self._check()
+        check_fitted(self)
         s = np.asarray(score, dtype=np.float64)
         return np.asarray(1.0 / (1.0 + np.exp((s - self.offset_) / self.factor_)))
 
@@ -311,7 +308,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def table(self) -> pd.DataFrame:
         """The points table: characteristic, bin, WOE, coefficient and points."""
-        self._check()
+        check_fitted(self)
         rows = []
         for name, b in zip(self.features_, self.coef_, strict=True):
             fb = self.woe_.binnings_[name]
@@ -379,7 +376,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _input_kinds(self) -> dict[str, str]:
         """Strategy input type of each characteristic's column."""
-        self._check()
+        check_fitted(self)
         kinds = getattr(self, "input_types_", None)
         out = {}
         for name in self.features_:

@@ -266,10 +266,6 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "selected_")
 
-    def _fitted(self) -> list[str]:
-        check_fitted(self)
-        return self.selected_
-
     def transform(self, X: Any) -> pd.DataFrame:
         """Keep the selected columns (a pandas frame, whatever the input).
 
@@ -278,7 +274,8 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         DataError
             A selected column is missing, or holds missing, infinite or non-numeric values.
         """
-        selected = self._fitted()
+        check_fitted(self)
+        selected = self.selected_
         if isinstance(X, pd.DataFrame):
             missing = [c for c in selected if c not in X.columns]
             if missing:
@@ -294,7 +291,8 @@ class FeatureSelector(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
     def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
         """Selected feature names."""
-        return np.asarray(self._fitted(), dtype=object)
+        check_fitted(self)
+        return np.asarray(self.selected_, dtype=object)
 
 
 def _finite_matrix(frame: pl.DataFrame) -> FloatArray:

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 
 from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
-from ruleplus.modeling._data import column_kind, column_values, identifier_reason, output_frame
+from ruleplus.modeling._data import column_kind, column_values, output_frame, plan_columns
 from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._feature import (
     UNSEEN_RULES,
@@ -277,10 +277,6 @@ class OptimalBinner(_BinningParams):
         self.feature_names_in_ = np.array([column], dtype=object)
         return self
 
-    def _fitted(self) -> FeatureBinning:
-        check_fitted(self)
-        return self.binning_
-
     def transform(self, X: Any, metric: str = "woe") -> pd.DataFrame:
         """Replace each value by its bin's WOE (or ``index``, ``event_rate``, ``label``)."""
         frame = input_frame(self, X, ensure_2d=False)
@@ -291,7 +287,8 @@ class OptimalBinner(_BinningParams):
 
     def binning_table(self) -> pd.DataFrame:
         """Count, event rate, WOE and IV per bin, with a totals row."""
-        fb = self._fitted()
+        check_fitted(self)
+        fb = self.binning_
         assert fb.table is not None
         return fb.table.to_frame()
 
@@ -305,7 +302,8 @@ class OptimalBinner(_BinningParams):
 
     def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
         """Output column name."""
-        return np.array([self._fitted().name], dtype=object)
+        check_fitted(self)
+        return np.array([self.binning_.name], dtype=object)
 
 
 class WOETransformer(_BinningParams):
@@ -410,35 +408,6 @@ class WOETransformer(_BinningParams):
         self.random_state = random_state
 
     # fitting ------------------------------------------------------------------------------
-    def _plan(self, frame: pl.DataFrame) -> tuple[dict[str, str], dict[str, str]]:
-        """Kind of each feature to bin, and the columns left out with the reason."""
-        excluded = set(self.exclude or ())
-        forced = set(self.categorical or ())
-        names = list(self.features) if self.features is not None else list(frame.columns)
-        for name in names:
-            if name not in frame.columns:
-                raise DataError(f"column {name!r} is missing from the data", column=name)
-        plan: dict[str, str] = {}
-        dropped: dict[str, str] = {}
-        for name in names:
-            if name in excluded:
-                continue
-            series = frame.get_column(name)
-            kind = "categorical" if name in forced else column_kind(series)
-            if kind == "datetime":
-                dropped[name] = "date/time column (use it for out-of-time validation)"
-                continue
-            if kind == "other":
-                dropped[name] = f"type {series.dtype} cannot be binned"
-                continue
-            if name not in forced and self.features is None:
-                why = identifier_reason(series, self.id_share)
-                if why:
-                    dropped[name] = why
-                    continue
-            plan[name] = kind
-        return plan, dropped
-
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> WOETransformer:
         """Bin every feature.
 
@@ -463,30 +432,41 @@ class WOETransformer(_BinningParams):
         options = _check_options(self)
         data = fit_data(X, y, sample_weight)
         frame, target, w = data.frame, data.y, data.weights
-        plan, dropped = self._plan(frame)
-        columns = {name: column_values(frame, name, kind) for name, kind in plan.items()}
         specials = self.special_codes
+
+        def codes_of(name: str) -> Sequence[Any]:
+            codes = specials.get(name) if isinstance(specials, Mapping) else specials
+            return list(codes) if codes is not None else []
+
+        plan = plan_columns(
+            frame,
+            features=self.features,
+            exclude=self.exclude or (),
+            categorical=self.categorical or (),
+            id_share=self.id_share,
+            special_codes=codes_of,
+        )
+        dropped = plan.dropped
         trends = self.trend if isinstance(self.trend, Mapping) else {}
         splits = self.user_splits or {}
 
         def one(name: str) -> FeatureBinning | str:
-            codes = specials.get(name) if isinstance(specials, Mapping) else specials
             try:
                 return fit_feature(
                     name,
-                    plan[name],
-                    columns[name],
+                    plan.kinds[name],
+                    plan.values[name],
                     target,
                     w,
                     options,
-                    special_codes=list(codes) if codes is not None else None,
+                    special_codes=list(codes_of(name)),
                     user_splits=list(splits[name]) if name in splits else None,
                     trend=trends.get(name),
                 )
             except DataError as exc:
                 return exc.message
 
-        names = list(plan)
+        names = list(plan.kinds)
         jobs = self.n_jobs or 1
         if jobs > 1 and len(names) > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -516,10 +496,6 @@ class WOETransformer(_BinningParams):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "binnings_")
 
-    def _fitted(self) -> dict[str, FeatureBinning]:
-        check_fitted(self)
-        return self.binnings_
-
     def transform(self, X: Any, metric: str = "woe") -> pd.DataFrame:
         """WOE of every kept feature (or ``index``, ``event_rate``, ``label``)."""
         frame = input_frame(self, X)
@@ -532,7 +508,8 @@ class WOETransformer(_BinningParams):
 
     def binning_table(self, feature: str) -> pd.DataFrame:
         """Count, event rate, WOE and IV per bin of one feature, with a totals row."""
-        binnings = self._fitted()
+        check_fitted(self)
+        binnings = self.binnings_
         if feature not in binnings:
             raise KeyError(f"{feature!r} is not a binned feature; binned: {', '.join(binnings)}")
         table = binnings[feature].table
@@ -541,7 +518,8 @@ class WOETransformer(_BinningParams):
 
     def summary(self) -> pd.DataFrame:
         """One row per feature: kind, bins, trend, IV (highest IV first)."""
-        binnings = self._fitted()
+        check_fitted(self)
+        binnings = self.binnings_
         rows = [
             {
                 "feature": name,
@@ -566,4 +544,5 @@ class WOETransformer(_BinningParams):
 
     def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
         """Names of the output columns (the kept features)."""
-        return np.asarray(list(self._fitted()), dtype=object)
+        check_fitted(self)
+        return np.asarray(list(self.binnings_), dtype=object)

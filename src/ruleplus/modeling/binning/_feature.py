@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ruleplus.modeling._data import special_masks, uninformative_reason
 from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._optimal import best_partition
 from ruleplus.modeling.binning._prebin import prebin_categorical, prebin_numeric
@@ -233,19 +234,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _special_masks(values: NDArray[Any], codes: list[Any], numeric: bool) -> list[NDArray[Any]]:
-    masks = []
-    for code in codes:
-        if numeric:
-            if isinstance(code, int | float | np.number) and not isinstance(code, bool):
-                masks.append(values == float(code))
-            else:
-                masks.append(np.zeros(values.shape[0], dtype=bool))
-        else:
-            masks.append(np.asarray(values == code, dtype=bool))
-    return masks
-
-
 def fit_feature(
     name: str,
     dtype: str,
@@ -268,19 +256,14 @@ def fit_feature(
     numeric = dtype == "numeric"
     codes = list(special_codes or [])
     missing = np.isnan(values) if numeric else pd.isna(values)
-    specials = _special_masks(values, codes, numeric)
+    specials = special_masks(values, codes, numeric)
+    why = uninformative_reason(name, values, numeric, specials)
+    if why:
+        raise DataError(why, column=name)
     regular = ~missing
     for mask in specials:
         regular &= ~mask
-    if not regular.any() and not any(m.any() for m in specials):
-        raise DataError(f"column {name!r} has only missing values", column=name)
     reg_values = values[regular]
-    if reg_values.shape[0] and not missing.any() and not any(m.any() for m in specials):
-        first = reg_values[0]
-        if numeric and np.all(reg_values == first):
-            raise DataError(f"column {name!r} is constant ({first!r})", column=name)
-        if not numeric and len(pd.unique(reg_values)) == 1:
-            raise DataError(f"column {name!r} is constant ({first!r})", column=name)
     total_w = float(w.sum())
     min_share = options.min_bin_share
     if min_share is None:  # "auto": 5% of a small sample, down to 2% of a large one
