@@ -1,4 +1,4 @@
-"""``serve --demo`` from an installed wheel, far from any checkout: the demo ships as package data."""
+"""``serve --demo`` from an installed wheel, far from a checkout: the demo is package data."""
 
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from service_helpers import ADMIN, GOOD, ROOT, deploy, make_client, new_partner, publish
 from sqlalchemy import func, select, text
 
-from ruleplus.serving.decisions import DecisionRequest
 from ruleplus.service import ServiceConfig, ServiceState, create_app
+from ruleplus.serving.decisions import DecisionRequest
 from ruleplus.store.tables import DecisionRecord, VelocityEvent
 
 CONSUMER = (ROOT / "examples" / "strategies" / "consumer_loan.yaml").read_text(encoding="utf-8")

@@ -15,8 +15,8 @@ pytest.importorskip("httpx")
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ruleplus.identity.gallery_store import InMemoryGalleryStore
 from ruleplus.identity.active import ChallengeIssuer
+from ruleplus.identity.gallery_store import InMemoryGalleryStore
 from ruleplus.service.problems import install_problem_handlers
 from ruleplus.service.routers.identity import build_router
 

@@ -27,8 +27,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from service_helpers import ADMIN, REFERENCE_DOC
 
-from ruleplus.serving import admin
 from ruleplus.service import ServiceConfig, create_app
+from ruleplus.serving import admin
+from ruleplus.store.repos import DeploymentSpec
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_NAME = f"ruleplus_schemathesis_{uuid.uuid4().hex[:10]}"
@@ -70,9 +71,8 @@ def _serve(app: FastAPI, data_dir: Path) -> Iterator[dict[str, str]]:
             state = app.state.ruleplus
         partner = admin.create_partner(state.database, "schemathesis", "test", 1e6)
         admin.publish_strategy(state.database, REFERENCE_DOC, "test")
-        admin.deploy(
-            state.database, partner["partner_id"], "loan", "reference_loan", "1.0.0", actor="test"
-        )
+        spec = DeploymentSpec(partner["partner_id"], "loan", "reference_loan", "1.0.0")
+        admin.deploy(state.database, spec, actor="test")
         yield {**ADMIN, "X-API-Key": partner["api_key"]}
     finally:
         asgi.shutdown_lifespans()  # closes the states: the writers flush, connections close

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ruleplus.decision.nodes.ml_model import MODEL_FORMATS, FakeModel
 from sqlalchemy.orm import Session
 
 from ruleplus.decision import ArtifactError, compile_strategy
+from ruleplus.decision.nodes.ml_model import MODEL_FORMATS, FakeModel
 from ruleplus.errors import StrategyCompileError, StrategyLoadError
 from ruleplus.serving import strategies
 from ruleplus.store import Database

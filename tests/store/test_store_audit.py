@@ -19,7 +19,6 @@ from sqlalchemy import MetaData, Table, create_engine, delete, insert, select, t
 
 from ruleplus.errors import ConfigError
 from ruleplus.serving import admin
-from ruleplus.store.writer import _DIGESTED, DecisionWriter
 from ruleplus.store import Database, migrate
 from ruleplus.store.audit import (
     DIGESTED,
@@ -38,6 +37,7 @@ from ruleplus.store.audit import (
     verify_chain,
 )
 from ruleplus.store.tables import AuditEntry, AuditHead, DecisionRecord
+from ruleplus.store.writer import _DIGESTED, DecisionWriter
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 KEY = derive_key(b"test-secret")

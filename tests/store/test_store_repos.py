@@ -10,7 +10,13 @@ from sqlalchemy import select
 from ruleplus.errors import AuthenticationError, ConflictError, NotFoundError
 from ruleplus.serving.strategies import read_draft, validator
 from ruleplus.store import Database
-from ruleplus.store.repos import DeploymentRepo, ListRepo, PartnerRepo, StrategyRepo
+from ruleplus.store.repos import (
+    DeploymentRepo,
+    DeploymentSpec,
+    ListRepo,
+    PartnerRepo,
+    StrategyRepo,
+)
 from ruleplus.store.tables import ApiKey, ListEntry
 from ruleplus.store.transitions import STRATEGY_TRANSITIONS, next_status
 
@@ -72,16 +78,16 @@ def test_deployments_history_and_rollback(database: Database) -> None:
         repo = DeploymentRepo(session)
         with pytest.raises(ConflictError):
             repo.rollback(partner.id, "loan")
-        repo.deploy(partner.id, "loan", "reference_loan", "1.0.0")
-        repo.deploy(partner.id, "loan", "reference_loan", "2.0.0", channel="app")
+        repo.deploy(DeploymentSpec(partner.id, "loan", "reference_loan", "1.0.0"))
+        repo.deploy(DeploymentSpec(partner.id, "loan", "reference_loan", "2.0.0", channel="app"))
         assert repo.live(partner.id, "loan", "app").champion == "2.0.0"  # exact channel first
         assert repo.live(partner.id, "loan", "web").champion == "1.0.0"  # then "*"
-        repo.deploy(partner.id, "loan", "reference_loan", "2.0.0")
+        repo.deploy(DeploymentSpec(partner.id, "loan", "reference_loan", "2.0.0"))
         assert repo.rollback(partner.id, "loan").champion == "1.0.0"
         with pytest.raises(ConflictError, match="champion of a live deployment"):
             strategies.transition("reference_loan", "1.0.0", "retire")
         with pytest.raises(ConflictError, match="shares"):
-            repo.deploy(
+            DeploymentSpec.build(
                 partner.id,
                 "loan",
                 "reference_loan",

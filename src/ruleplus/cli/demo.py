@@ -116,7 +116,7 @@ def seed_demo(
     """Idempotently seed the demo and print how to call it; returns the demo partner and key."""
     # the database layers load only when the service starts: `ruleplus --help` stays light
     from ruleplus.serving import admin
-    from ruleplus.store.repos import DeploymentRepo, PartnerRepo, StrategyRepo
+    from ruleplus.store.repos import DeploymentRepo, DeploymentSpec, PartnerRepo, StrategyRepo
 
     with database.session() as session:
         existing = next((p for p in PartnerRepo(session).list() if p.name == DEMO_PARTNER), None)
@@ -141,14 +141,10 @@ def seed_demo(
                 StrategyRepo(session).get(published["strategy_id"], published["version"]).status
             )
         if live is None and status == "published":
-            admin.deploy(
-                database,
-                partner_id,
-                product,
-                published["strategy_id"],
-                published["version"],
-                actor="demo",
+            spec = DeploymentSpec(
+                partner_id, product, published["strategy_id"], published["version"]
             )
+            admin.deploy(database, spec, actor="demo")
     identity = _install_demo_models(config, console)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -38,6 +38,7 @@ def deployments_create(
 ) -> None:
     """Deploy a champion (with optional challengers and shadows) for a partner's product."""
     from ruleplus.serving import admin
+    from ruleplus.store.repos import DeploymentSpec
 
     database, _ = open_database()
     challengers = []
@@ -47,14 +48,16 @@ def deployments_create(
     info = run(
         lambda: admin.deploy(
             database,
-            partner_id,
-            product,
-            strategy_id,
-            champion,
-            channel=channel,
-            challengers=challengers,
-            shadows=list(shadow or []),
-            split_key=split_key,
+            DeploymentSpec.build(
+                partner_id,
+                product,
+                strategy_id,
+                champion,
+                challengers=challengers,
+                shadows=list(shadow or []),
+                channel=channel,
+                split_key=split_key,
+            ),
             actor="cli",
         ),
         as_json,

@@ -45,9 +45,7 @@ def lists_remove(list_type: str, value: str, as_json: JsonFlag = False) -> None:
 
     database, config = open_database()
     info = run(
-        lambda: admin.remove_list_entry(
-            database, config.server_secret(), list_type, value, "cli"
-        ),
+        lambda: admin.remove_list_entry(database, config.server_secret(), list_type, value, "cli"),
         as_json,
     )
     emit(

@@ -16,7 +16,13 @@ from ruleplus.serving.mapping import FieldMapping
 from ruleplus.store import Database
 from ruleplus.store.artifacts import ArtifactStore
 from ruleplus.store.audit import GENESIS, append, head_mac, read_head, verify_log
-from ruleplus.store.repos import DeploymentRepo, ListRepo, MappingRepo, PartnerRepo
+from ruleplus.store.repos import (
+    DeploymentRepo,
+    DeploymentSpec,
+    ListRepo,
+    MappingRepo,
+    PartnerRepo,
+)
 from ruleplus.store.secrets import mask
 
 __all__ = [
@@ -149,34 +155,11 @@ def transition_strategy(
         return {"strategy_id": strategy_id, "version": version, "status": row.status}
 
 
-def deploy(
-    db: Database,
-    partner_id: str,
-    product: str,
-    strategy_id: str,
-    champion: str,
-    *,
-    channel: str = "*",
-    challengers: list[dict[str, Any]] | None = None,
-    shadows: list[str] | None = None,
-    split_key: str = "applicantId",
-    salt: str = "",
-    actor: str = "admin",
-) -> dict[str, Any]:
+def deploy(db: Database, spec: DeploymentSpec, actor: str = "admin") -> dict[str, Any]:
     """Make a deployment live for (partner, product, channel)."""
     with db.session() as session:
-        PartnerRepo(session).get(partner_id)
-        row = DeploymentRepo(session).deploy(
-            partner_id,
-            product,
-            strategy_id,
-            champion,
-            channel=channel,
-            challengers=challengers,
-            shadows=shadows,
-            split_key=split_key,
-            salt=salt,
-        )
+        PartnerRepo(session).get(spec.partner_id)
+        row = DeploymentRepo(session).deploy(spec)
         info = deployment_info(row)
         append(session, db.audit_key, actor, "deploy", "deployment", str(row.id), info)
         return info

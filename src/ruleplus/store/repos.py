@@ -6,7 +6,7 @@ import difflib
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,10 @@ from ruleplus.store.tables import (
 from ruleplus.store.transitions import next_status
 
 __all__ = [
+    "Challenger",
     "DecisionRepo",
     "DeploymentRepo",
+    "DeploymentSpec",
     "ListRepo",
     "MappingRepo",
     "PartnerRepo",
@@ -279,54 +281,115 @@ class Arm:
     share: float
 
 
+@dataclass(frozen=True)
+class Challenger:
+    """A challenger version and the percentage of traffic it decides.
+
+    Parameters
+    ----------
+    version : str
+        A published version of the deployment's strategy.
+    share : float
+        Percentage of applications (0 < share; all challengers together < 100).
+    """
+
+    version: str
+    share: float
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """Everything a deployment is, as one value (HTTP, CLI, serving and store all pass it).
+
+    Parameters
+    ----------
+    partner_id, product : str
+        The binding: whose applications, for which product.
+    strategy_id, champion : str
+        The strategy and its version that decides (and answers).
+    channel : str, default="*"
+        The partner's channel; ``*`` serves every channel without a deployment of its own.
+    challengers : tuple of Challenger, default=()
+        Versions that decide a share of the traffic instead of the champion.
+    shadows : tuple of str, default=()
+        Versions evaluated on every application and stored, never answered.
+    split_key : str, default="applicantId"
+        The input field whose hash assigns an application to champion or challenger.
+    salt : str, default=""
+        Salt of that hash (default ``"<product>:<channel>"``): a new salt reshuffles the split.
+    """
+
+    partner_id: str
+    product: str
+    strategy_id: str
+    champion: str
+    channel: str = "*"
+    challengers: tuple[Challenger, ...] = ()
+    shadows: tuple[str, ...] = ()
+    split_key: str = "applicantId"
+    salt: str = ""
+
+    def __post_init__(self) -> None:
+        shares = [c.share for c in self.challengers]
+        if any(not s > 0 for s in shares) or sum(shares) >= 100:
+            raise ConflictError(
+                "challenger shares must be positive percentages summing to less than 100"
+            )
+
+    @classmethod
+    def build(
+        cls,
+        partner_id: str,
+        product: str,
+        strategy_id: str,
+        champion: str,
+        *,
+        challengers: Sequence[dict[str, Any]] = (),
+        shadows: Sequence[str] = (),
+        **options: str,
+    ) -> DeploymentSpec:
+        """A spec from plain values (challengers as ``{"version", "share"}`` mappings)."""
+        return cls(
+            partner_id,
+            product,
+            strategy_id,
+            str(champion),
+            challengers=tuple(
+                Challenger(str(c["version"]), float(c["share"])) for c in challengers
+            ),
+            shadows=tuple(str(s) for s in shadows),
+            **options,
+        )
+
+
 class DeploymentRepo:
     """Deployments: (partner, product, channel) -> champion, challengers, shadows."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def deploy(
-        self,
-        partner_id: str,
-        product: str,
-        strategy_id: str,
-        champion: str,
-        *,
-        channel: str = "*",
-        challengers: list[dict[str, Any]] | None = None,
-        shadows: list[str] | None = None,
-        split_key: str = "applicantId",
-        salt: str = "",
-    ) -> Deployment:
+    def deploy(self, spec: DeploymentSpec) -> Deployment:
         """Make a new deployment live for the binding (the previous one stays as history)."""
         strategies = StrategyRepo(self.session)
-        challengers = challengers or []
-        shadows = shadows or []
-        for version in [champion, *(c["version"] for c in challengers), *shadows]:
-            row = strategies.get(strategy_id, str(version))
+        versions = [spec.champion, *(c.version for c in spec.challengers), *spec.shadows]
+        for version in versions:
+            row = strategies.get(spec.strategy_id, version)
             if row.status != "published":
                 raise ConflictError(
                     f"version {version} is {row.status}; only published versions can be deployed",
-                    strategy=strategy_id,
+                    strategy=spec.strategy_id,
                     version=version,
                 )
-        total = sum(float(c.get("share", 0)) for c in challengers)
-        if any(float(c.get("share", 0)) <= 0 for c in challengers) or total >= 100:
-            raise ConflictError(
-                "challenger shares must be positive percentages summing to less than 100"
-            )
         row = Deployment(
-            partner_id=partner_id,
-            product=product,
-            channel=channel,
-            strategy_id=strategy_id,
-            champion=champion,
-            challengers=[
-                {"version": str(c["version"]), "share": float(c["share"])} for c in challengers
-            ],
-            shadows=[str(s) for s in shadows],
-            split_key=split_key,
-            salt=salt or f"{product}:{channel}",
+            partner_id=spec.partner_id,
+            product=spec.product,
+            channel=spec.channel,
+            strategy_id=spec.strategy_id,
+            champion=spec.champion,
+            challengers=[{"version": c.version, "share": c.share} for c in spec.challengers],
+            shadows=list(spec.shadows),
+            split_key=spec.split_key,
+            salt=spec.salt or f"{spec.product}:{spec.channel}",
         )
         self.session.add(row)
         self.session.flush()

@@ -16,7 +16,7 @@ from ruleplus.errors import DataError, ServiceUnavailableError
 from ruleplus.service.auth import require_admin, state_of
 from ruleplus.serving import admin
 from ruleplus.serving.admin import deployment_info
-from ruleplus.store.repos import DeploymentRepo, PartnerRepo, StrategyRepo
+from ruleplus.store.repos import DeploymentRepo, DeploymentSpec, PartnerRepo, StrategyRepo
 
 __all__ = ["router"]
 
@@ -194,19 +194,18 @@ def transition(
 )
 def deploy(body: NewDeployment, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
-    out = admin.deploy(
-        state.database,
+    spec = DeploymentSpec.build(
         body.partner_id,
         body.product,
         body.strategy_id,
         body.champion,
-        channel=body.channel,
         challengers=[c.model_dump() for c in body.challengers],
         shadows=body.shadows,
+        channel=body.channel,
         split_key=body.split_key,
         salt=body.salt,
-        actor=actor,
     )
+    out = admin.deploy(state.database, spec, actor=actor)
     state.changed()
     return out
 
