@@ -10,6 +10,7 @@ at a time or a DataFrame at a time with one semantics.
 from __future__ import annotations
 
 from ruleplus import errors
+from ruleplus._version import __version__
 from ruleplus.decision import (
     CompiledStrategy,
     Decision,
@@ -19,8 +20,6 @@ from ruleplus.decision import (
     strategy_json_schema,
 )
 from ruleplus.expr import compile_expression
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CompiledStrategy",

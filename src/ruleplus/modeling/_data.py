@@ -20,6 +20,7 @@ import pandas as pd
 import polars as pl
 from numpy.typing import NDArray
 from scipy import sparse
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ruleplus.modeling._errors import DataError
 
@@ -41,6 +42,7 @@ __all__ = [
     "plan_columns",
     "special_masks",
     "uninformative_reason",
+    "value_type",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -114,8 +116,6 @@ def is_positional(X: Any) -> bool:
 
 def _checked_array(X: Any, what: str, *, ensure_2d: bool, numeric: bool) -> NDArray[Any]:
     """An array-like through scikit-learn's ``check_array`` (its messages), NaN and inf kept."""
-    from sklearn.utils.validation import check_array
-
     try:
         arr = check_array(
             X,
@@ -320,8 +320,6 @@ def binary_target(y: Any, name: str = "y") -> tuple[NDArray[np.int8], NDArray[An
     else:
         arr = np.asarray(y)
         if arr.ndim == 2 and arr.shape[1] == 1:
-            from sklearn.utils.validation import column_or_1d
-
             arr = column_or_1d(arr, warn=True)
         elif arr.ndim != 1:
             raise DataError(f"y should be a 1d array, got an array of shape {arr.shape} instead.")
@@ -576,3 +574,16 @@ def plan_columns(
         plan.kinds[name] = kind
         plan.values[name] = values
     return plan
+
+
+def value_type(values: Sequence[Any]) -> str:
+    """Strategy input type of a column of these categories: ``boolean`` when all are booleans,
+    ``number`` when all are numbers, else ``string``."""
+    if values and all(isinstance(v, bool | np.bool_) for v in values):
+        return "boolean"
+    if values and all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_)
+        for v in values
+    ):
+        return "number"
+    return "string"

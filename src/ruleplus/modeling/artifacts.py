@@ -29,8 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ruleplus.errors import DataError
+from ruleplus.modeling._naming import field_names
 from ruleplus.modeling.binning import FeatureBinning, WOETransformer
-from ruleplus.modeling.export import field_names, scorecard_strategy, to_yaml
+from ruleplus.modeling.export import scorecard_strategy, to_yaml
 from ruleplus.modeling.gbm import GBMClassifier
 from ruleplus.modeling.scorecard import Scorecard
 from ruleplus.modeling.selection import FeatureSelector
@@ -89,7 +90,7 @@ def _scorecard_state(model: Scorecard) -> dict[str, Any]:
         "coef": [float(c) for c in model.coef_],
         "intercept": float(model.intercept_),
         "binnings": {name: fb.to_dict() for name, fb in model.woe_.binnings_.items()},
-        "input_types": model._input_kinds(),
+        "input_types": dict(model.input_types_),
         "feature_names_in": [str(c) for c in model.feature_names_in_],
         "classes": _jsonable(model.classes_),
         "n_iter": int(model.n_iter_),
@@ -244,7 +245,8 @@ def _load_scorecard(state: dict[str, Any]) -> Scorecard:
     model.classes_ = _classes(state)
     model.feature_names_in_ = woe.feature_names_in_
     model.n_features_in_ = woe.n_features_in_
-    model.input_types_ = dict(state.get("input_types", {}))
+    model.input_types_ = {name: woe.binnings_[name].input_type() for name in model.features_}
+    model.input_types_.update(state.get("input_types", {}))
     model._scale()
     return model
 

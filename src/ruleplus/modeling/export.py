@@ -22,21 +22,20 @@ so a row gets the same points in Python, in the engine, in a warehouse and in a 
 
 from __future__ import annotations
 
-import keyword
-import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from xml.etree import ElementTree as ET
 
+import numpy as np
 import yaml
+from numpy.typing import NDArray
 
-from ruleplus.expr import KEYWORDS
+from ruleplus._version import __version__
+from ruleplus.modeling._naming import field_name, field_names
 from ruleplus.modeling.binning import FeatureBinning, format_value
 
-if TYPE_CHECKING:
-    from ruleplus.modeling.gbm import GBMClassifier
-    from ruleplus.modeling.scorecard import Scorecard
-
 __all__ = [
+    "GBMModel",
+    "ScorecardModel",
     "field_name",
     "field_names",
     "gbm_node",
@@ -49,28 +48,36 @@ __all__ = [
 ]
 
 
-def field_name(column: str) -> str:
-    """An identifier the expression language accepts for ``column`` (``a-b`` → ``a_b``)."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", column)
-    if not name or name[0].isdigit() or name[0] == "_":
-        name = f"f_{name.lstrip('_')}" if name else "f"
-    if name in KEYWORDS or keyword.iskeyword(name):
-        name = f"{name}_"
-    return name
+class ScorecardModel(Protocol):
+    """What the exports read of a fitted scorecard (:class:`~ruleplus.modeling.Scorecard`)."""
+
+    features_: list[str]
+    points_by_bin_: dict[str, NDArray[np.float64]]
+    unseen_points_: dict[str, float]
+    base_points_: float
+    offset_: float
+    factor_: float
+    reasons_top: int
+    input_types_: dict[str, str]
+
+    @property
+    def binnings(self) -> dict[str, FeatureBinning]:
+        """Fitted binning of each characteristic, in scorecard order."""
+        ...
+
+    def max_points(self) -> dict[str, float]:
+        """Largest points each characteristic can give."""
+        ...
 
 
-def field_names(columns: list[str]) -> dict[str, str]:
-    """Column -> unique identifier for each column (suffixes settle clashes)."""
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for column in columns:
-        base = field_name(column)
-        name, k = base, 2
-        while name in used:
-            name, k = f"{base}_{k}", k + 1
-        used.add(name)
-        out[column] = name
-    return out
+class GBMModel(Protocol):
+    """What the exports read of a fitted :class:`~ruleplus.modeling.GBMClassifier`."""
+
+    features_: list[str]
+    model_features_: list[str]
+    categories_: dict[str, list[Any]]
+    input_names_: dict[str, str]
+    input_types_: dict[str, str]
 
 
 def _num(value: float) -> float:
@@ -88,13 +95,13 @@ def _special_value(code: Any) -> Any:
 
 
 def scorecard_node(
-    scorecard: Scorecard, node_id: str = "scorecard", output: str = "score"
+    scorecard: ScorecardModel, node_id: str = "scorecard", output: str = "score"
 ) -> dict[str, Any]:
     """The ``scorecard`` node of a fitted scorecard, as a dict ready for YAML.
 
     Parameters
     ----------
-    scorecard : Scorecard
+    scorecard : ScorecardModel
         Fitted.
     node_id : str, default="scorecard"
         Node id.
@@ -146,7 +153,7 @@ def _renames(names: dict[str, str]) -> str:
 
 
 def scorecard_strategy(
-    scorecard: Scorecard, strategy_id: str = "scorecard", version: str = "1"
+    scorecard: ScorecardModel, strategy_id: str = "scorecard", version: str = "1"
 ) -> dict[str, Any]:
     """A complete strategy document around :func:`scorecard_node`.
 
@@ -155,7 +162,7 @@ def scorecard_strategy(
     expression node derives ``probability`` (of bad) from the score.
     """
     names = field_names(list(scorecard.features_))
-    kinds = scorecard._input_kinds()
+    kinds = scorecard.input_types_
     node = scorecard_node(scorecard)
     reasons = {
         _reason_code(i): {"en": f"{feature}", "zh": f"{feature}"}
@@ -229,7 +236,7 @@ def _sql_case(column: str, fb: FeatureBinning, pts: Any, other: float) -> str:
     return "\n".join(lines)
 
 
-def scorecard_sql(scorecard: Scorecard, table: str = "applications") -> str:
+def scorecard_sql(scorecard: ScorecardModel, table: str = "applications") -> str:
     """A SQL query adding each characteristic's points and the ``score`` to ``table``.
 
     The points columns are named ``pts_<field>``; the score adds them to the base points in
@@ -279,16 +286,14 @@ def _pmml_type(kind: str) -> tuple[str, str]:
     }.get(kind, ("categorical", "string"))
 
 
-def scorecard_pmml(scorecard: Scorecard) -> str:
+def scorecard_pmml(scorecard: ScorecardModel) -> str:
     """A PMML 4.4 ``Scorecard`` document of a fitted scorecard (UTF-8 XML text)."""
-    from ruleplus import __version__ as version
-
     ET.register_namespace("", PMML_NS)
     q = f"{{{PMML_NS}}}"
     root = ET.Element(f"{q}PMML", {"version": "4.4"})
     header = ET.SubElement(root, f"{q}Header", {"description": "ruleplus WOE scorecard"})
-    ET.SubElement(header, f"{q}Application", {"name": "ruleplus", "version": str(version)})
-    kinds = scorecard._input_kinds()
+    ET.SubElement(header, f"{q}Application", {"name": "ruleplus", "version": __version__})
+    kinds = scorecard.input_types_
     features = list(scorecard.features_)
     dictionary = ET.SubElement(
         root, f"{q}DataDictionary", {"numberOfFields": str(len(features) + 1)}
@@ -298,7 +303,7 @@ def scorecard_pmml(scorecard: Scorecard) -> str:
         field = ET.SubElement(
             dictionary, f"{q}DataField", {"name": feature, "optype": optype, "dataType": dtype}
         )
-        fb = scorecard.woe_.binnings_[feature]
+        fb = scorecard.binnings[feature]
         if fb.dtype == "categorical":
             for value in [c for g in fb.groups for c in g]:
                 ET.SubElement(field, f"{q}Value", {"value": _pmml_value(value)})
@@ -351,7 +356,7 @@ def scorecard_pmml(scorecard: Scorecard) -> str:
     characteristics = ET.SubElement(model, f"{q}Characteristics")
     best = scorecard.max_points()
     for i, feature in enumerate(features):
-        fb = scorecard.woe_.binnings_[feature]
+        fb = scorecard.binnings[feature]
         pts = [float(p) for p in scorecard.points_by_bin_[feature]]
         char = ET.SubElement(
             characteristics,
@@ -416,7 +421,7 @@ def scorecard_pmml(scorecard: Scorecard) -> str:
 
 
 def gbm_node(
-    model: GBMClassifier,
+    model: GBMModel,
     artifact: str = "model.txt",
     node_id: str = "gbm",
     output: str = "probability",
@@ -450,7 +455,7 @@ def gbm_node(
 
 
 def gbm_strategy(
-    model: GBMClassifier,
+    model: GBMModel,
     artifact: str = "model.txt",
     strategy_id: str = "gbm",
     version: str = "1",

@@ -32,10 +32,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Tags
 
 from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
-from ruleplus.modeling._data import ColumnPlan, column_values, plan_columns
+from ruleplus.modeling._data import ColumnPlan, column_values, plan_columns, value_type
 from ruleplus.modeling._errors import DataError
-from ruleplus.modeling.binning._feature import BinningOptions, fit_feature
-from ruleplus.modeling.export import field_names
+from ruleplus.modeling._naming import field_names
+from ruleplus.modeling.binning import BinningOptions, fit_feature
+from ruleplus.modeling.export import gbm_node, gbm_strategy
 
 __all__ = ["GBMClassifier", "time_split"]
 
@@ -256,7 +257,7 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.input_names_ = names
         self.model_features_ = [names[f] for f in self.features_]
         self.input_types_ = {
-            f: ("number" if k == "numeric" else _category_type(self.categories_[f]))
+            f: ("number" if k == "numeric" else value_type(self.categories_[f]))
             for f, k in plan.kinds.items()
         }
         matrix = self._matrix(frame)
@@ -394,15 +395,11 @@ class GBMClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def to_node(self, artifact: str = "model.txt", node_id: str = "gbm") -> dict[str, Any]:
         """The ruleplus ``model`` node (see :func:`ruleplus.modeling.export.gbm_node`)."""
-        from ruleplus.modeling.export import gbm_node
-
         check_fitted(self)
         return gbm_node(self, artifact=artifact, node_id=node_id)
 
     def to_strategy(self, artifact: str = "model.txt", strategy_id: str = "gbm") -> dict[str, Any]:
         """A complete strategy document holding the node."""
-        from ruleplus.modeling.export import gbm_strategy
-
         check_fitted(self)
         return gbm_strategy(self, artifact=artifact, strategy_id=strategy_id)
 
@@ -412,11 +409,3 @@ def _usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _category_type(values: list[Any]) -> str:
-    if values and all(isinstance(v, bool) for v in values):
-        return "boolean"
-    if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return "number"
-    return "string"

@@ -36,6 +36,12 @@ from threadpoolctl import threadpool_limits
 from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
 from ruleplus.modeling._data import output_frame
 from ruleplus.modeling.binning import FeatureBinning, WOETransformer
+from ruleplus.modeling.export import (
+    scorecard_node,
+    scorecard_pmml,
+    scorecard_sql,
+    scorecard_strategy,
+)
 from ruleplus.modeling.selection import FeatureSelector
 
 __all__ = ["Scorecard"]
@@ -94,6 +100,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         Points of every bin (regular, special, missing) per characteristic.
     unseen_points_ : dict of str to float
         Points of a category not seen in training.
+    input_types_ : dict of str to str
+        Strategy input type of each characteristic's column (``number``, ``string``,
+        ``boolean``).
     classes_ : ndarray
         The labels ``[good, bad]`` (``[0, 1]`` for a 0/1 target): column 1 of
         :meth:`predict_proba` is the probability of bad. Which label is bad: 1 / True, a text
@@ -166,6 +175,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             model, features = self._regress(woe, target, w, features)
         self.estimator_ = model
         self.features_ = features
+        self.input_types_ = {name: self.woe_.binnings_[name].input_type() for name in features}
         self.coef_ = model.coef_[0].copy()
         self.intercept_ = float(model.intercept_[0])
         self.n_iter_ = int(np.max(model.n_iter_))
@@ -352,47 +362,20 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     # exports ------------------------------------------------------------------------------
     def to_node(self, node_id: str = "scorecard", output: str = "score") -> dict[str, Any]:
         """The ruleplus ``scorecard`` node (a dict; see :mod:`ruleplus.modeling.export`)."""
-        from ruleplus.modeling.export import scorecard_node
-
+        check_fitted(self)
         return scorecard_node(self, node_id=node_id, output=output)
 
     def to_strategy(self, strategy_id: str = "scorecard", version: str = "1") -> dict[str, Any]:
         """A complete strategy document holding the node (loadable by ``compile_strategy``)."""
-        from ruleplus.modeling.export import scorecard_strategy
-
+        check_fitted(self)
         return scorecard_strategy(self, strategy_id=strategy_id, version=version)
 
     def to_sql(self, table: str = "applications") -> str:
         """A SQL query scoring ``table`` (CASE expressions, ANSI quoting)."""
-        from ruleplus.modeling.export import scorecard_sql
-
+        check_fitted(self)
         return scorecard_sql(self, table=table)
 
     def to_pmml(self) -> str:
         """A PMML 4.4 ``Scorecard`` document."""
-        from ruleplus.modeling.export import scorecard_pmml
-
-        return scorecard_pmml(self)
-
-    def _input_kinds(self) -> dict[str, str]:
-        """Strategy input type of each characteristic's column."""
         check_fitted(self)
-        kinds = getattr(self, "input_types_", None)
-        out = {}
-        for name in self.features_:
-            fb = self.woe_.binnings_[name]
-            if kinds and name in kinds:
-                out[name] = kinds[name]
-            elif fb.dtype == "numeric":
-                out[name] = "number"
-            else:
-                values = [c for g in fb.groups for c in g] + list(fb.special_codes)
-                if values and all(isinstance(v, bool) for v in values):
-                    out[name] = "boolean"
-                elif values and all(
-                    isinstance(v, int | float) and not isinstance(v, bool) for v in values
-                ):
-                    out[name] = "number"
-                else:
-                    out[name] = "string"
-        return out
+        return scorecard_pmml(self)

@@ -26,7 +26,9 @@ from ruleplus.modeling.artifacts import file_sha256, load_artifact, save_artifac
 from ruleplus.modeling.gbm import GBMClassifier, time_split
 from ruleplus.modeling.metrics import summary_metrics
 from ruleplus.modeling.monitoring import psi_against, score_distribution
+from ruleplus.modeling.report import render_report
 from ruleplus.modeling.scorecard import Scorecard
+from ruleplus.modeling.validation import validation_data
 
 __all__ = [
     "KINDS",
@@ -301,9 +303,6 @@ def report_artifact(
     bad: Any = None,
 ) -> Path:
     """Write the HTML validation report of an artifact's model on a table."""
-    from ruleplus.modeling.report import render_report
-    from ruleplus.modeling.validation import validation_data
-
     model, meta = load_artifact(artifact_dir)
     if bad is None:
         bad = meta.get("bad_value")

@@ -6,7 +6,7 @@ fitted state ends in ``_``, use before ``fit`` raises :class:`~ruleplus.errors.N
 which is also scikit-learn's), take a binary target of any two labels (see
 :func:`~ruleplus.modeling._data.binary_target`),
 take pandas or polars frames and return pandas frames (``set_output(transform="polars")`` gives
-polars). The work is done by :func:`~ruleplus.modeling.binning._feature.fit_feature`.
+polars). The work is done by :func:`~ruleplus.modeling.binning.fit_feature`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ruleplus.modeling._data import special_masks, uninformative_reason
+from ruleplus.modeling._data import special_masks, uninformative_reason, value_type
 from ruleplus.modeling._errors import DataError
 from ruleplus.modeling.binning._optimal import best_partition
 from ruleplus.modeling.binning._prebin import prebin_categorical, prebin_numeric
@@ -154,6 +154,12 @@ class FeatureBinning:
             *(f"special {format_value(c)}" for c in self.special_codes),
             "missing",
         ]
+
+    def input_type(self) -> str:
+        """Type of the column as a strategy input: ``number``, ``boolean`` or ``string``."""
+        if self.dtype == "numeric":
+            return "number"
+        return value_type([*(c for g in self.groups for c in g), *self.special_codes])
 
     def kinds(self) -> list[str]:
         """``bin``, ``special`` or ``missing`` per bin."""
