@@ -11,7 +11,8 @@ file and line) and a message that says what to do::
     │   └── ExpressionTypeError     unknown field, wrong operand or argument type
     ├── StrategyError               a strategy document is invalid (file, line, node, field)
     │   ├── StrategyLoadError       the document does not match the strategy schema
-    │   └── StrategyCompileError    cycles, unreachable nodes, bad references, bad expressions
+    │   ├── StrategyCompileError    cycles, unreachable nodes, bad references, bad expressions
+    │   └── ArtifactError           a sub-strategy or model reference is refused or unreadable
     ├── InputValidationError        one record failed the input schema (lists every bad field)
     ├── EvaluationError             a node failed while evaluating one record
     ├── DataError                   a data file cannot be read or written
@@ -36,6 +37,7 @@ from typing import Any
 
 __all__ = [
     "ERROR_CODES",
+    "ArtifactError",
     "AuthenticationError",
     "ConfigError",
     "ConflictError",
@@ -129,6 +131,14 @@ class StrategyLoadError(StrategyError):
 
 class StrategyCompileError(StrategyError):
     """A strategy is well-formed but cannot be compiled (cycle, bad reference, bad expression)."""
+
+
+class ArtifactError(StrategyError):
+    """A reference cannot be resolved: refused, missing, unreadable or corrupt.
+
+    Nodes re-raise it as a :class:`StrategyCompileError` naming the node, the field and the
+    line; the message reads as a sentence about the reference.
+    """
 
 
 @dataclass(frozen=True)

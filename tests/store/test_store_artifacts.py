@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session
 
-from ruleplus.decision import ArtifactError, compile_strategy
+from ruleplus.decision import ArtifactError, StoredArtifacts, compile_strategy
 from ruleplus.decision.nodes.ml_model import MODEL_FORMATS, FakeModel
 from ruleplus.errors import StrategyCompileError, StrategyLoadError
 from ruleplus.serving import strategies
@@ -124,7 +124,9 @@ def test_a_symlink_out_of_the_store_is_refused(store: ArtifactStore, tmp_path: P
     with pytest.raises(ArtifactError, match="symbolic link"):
         store.read(f"sha256:{digest}")
     with pytest.raises(StrategyCompileError, match="symbolic link") as info:
-        compile_strategy(PARENT.replace("REF", f"sha256:{digest}"), artifacts=store)
+        compile_strategy(
+            PARENT.replace("REF", f"sha256:{digest}"), artifacts=StoredArtifacts(store)
+        )
     assert info.value.context["node"] == "sub"
 
 
@@ -148,14 +150,14 @@ def test_call_references_outside_the_store_are_refused(
     store.root.mkdir(parents=True)
     (store.root / "child.yaml").write_text(CHILD, encoding="utf-8")  # refused even in the store
     with pytest.raises(StrategyCompileError, match="refused") as info:
-        compile_strategy(PARENT.replace("REF", ref), artifacts=store)
+        compile_strategy(PARENT.replace("REF", ref), artifacts=StoredArtifacts(store))
     assert info.value.context["node"] == "sub" and info.value.context["field"] == "strategy"
     assert f"sub-strategy {ref!r} refused" in info.value.message
 
 
 def test_a_sha256_sub_strategy_works(store: ArtifactStore) -> None:
     ref = store.put(CHILD.encode())
-    strategy = compile_strategy(PARENT.replace("REF", ref), artifacts=store)
+    strategy = compile_strategy(PARENT.replace("REF", ref), artifacts=StoredArtifacts(store))
     assert strategy.evaluate({"salary": 500.0}).outputs["grade"] == "C"
     assert strategy.evaluate({"salary": 5000.0}).outputs["grade"] == "A"
 
@@ -172,7 +174,9 @@ def test_a_sub_strategy_resolves_its_own_references_in_the_store(store: Artifact
             strategy: {store.put(CHILD.encode())}
             outputs: {{tier: tier}}
         """)
-    top = compile_strategy(PARENT.replace("REF", store.put(middle.encode())), artifacts=store)
+    top = compile_strategy(
+        PARENT.replace("REF", store.put(middle.encode())), artifacts=StoredArtifacts(store)
+    )
     assert top.evaluate({"salary": 10.0}).outputs["grade"] == "C"
 
 
@@ -182,14 +186,14 @@ def test_a_tampered_sub_strategy_is_refused(store: ArtifactStore) -> None:
     os.chmod(path, 0o644)
     path.write_text(CHILD.replace("tier: C", "tier: A"), encoding="utf-8")
     with pytest.raises(StrategyCompileError, match="corrupt") as info:
-        compile_strategy(PARENT.replace("REF", ref), artifacts=store)
+        compile_strategy(PARENT.replace("REF", ref), artifacts=StoredArtifacts(store))
     assert info.value.context["node"] == "sub"
 
 
 @pytest.mark.parametrize("ref", ["/etc/passwd", "../model.txt"])
 def test_model_artifacts_outside_the_store_are_refused(store: ArtifactStore, ref: str) -> None:
     with pytest.raises(StrategyCompileError, match=f"model artifact {ref!r} refused") as info:
-        compile_strategy(MODEL.replace("REF", ref), artifacts=store)
+        compile_strategy(MODEL.replace("REF", ref), artifacts=StoredArtifacts(store))
     assert info.value.context["node"] == "pd" and info.value.context["field"] == "artifact"
 
 
@@ -204,7 +208,7 @@ def test_a_sha256_model_artifact_works(
 
     monkeypatch.setitem(MODEL_FORMATS, "onnx", load)
     ref = store.put(b"onnx model bytes")
-    strategy = compile_strategy(MODEL.replace("REF", ref), artifacts=store)
+    strategy = compile_strategy(MODEL.replace("REF", ref), artifacts=StoredArtifacts(store))
     assert loaded == [b"onnx model bytes"]
     assert strategy.evaluate({"income": 0.0}).outputs["probability"] == 0.5
 
@@ -219,7 +223,7 @@ def database(tmp_path: Path) -> Database:
     return db
 
 
-def _publish(session: Session, text: str, artifacts: ArtifactStore | None = None) -> None:
+def _publish(session: Session, text: str, artifacts: StoredArtifacts | None = None) -> None:
     row = strategies.add_draft(session, text)
     strategies.transition(session, row.strategy_id, row.version, "validate", artifacts)
     strategies.transition(session, row.strategy_id, row.version, "publish")
@@ -277,7 +281,7 @@ def test_validation_needs_the_store_for_references(
         row = strategies.add_draft(session, text)
         with pytest.raises(StrategyCompileError, match="refused"):
             strategies.transition(session, row.strategy_id, row.version, "validate")  # no store
-        _publish(session, text, artifacts=store)
+        _publish(session, text, artifacts=StoredArtifacts(store))
         assert StrategyRepo(session).get("parent", "1").status == "published"
 
 

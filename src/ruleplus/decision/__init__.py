@@ -16,7 +16,9 @@ from ruleplus.decision._artifacts import (
     NO_ARTIFACTS,
     ArtifactError,
     ArtifactResolver,
+    ContentStore,
     FileArtifacts,
+    StoredArtifacts,
     StrategySource,
 )
 from ruleplus.decision._document import (
@@ -43,11 +45,13 @@ __all__ = [
     "ArtifactError",
     "ArtifactResolver",
     "CompiledStrategy",
+    "ContentStore",
     "Decision",
     "FileArtifacts",
     "LoadedDocument",
     "NodeTrace",
     "Reason",
+    "StoredArtifacts",
     "StrategyDoc",
     "StrategySource",
     "compile_strategy",

@@ -9,9 +9,9 @@ never by the document:
   owns the files.
 - :data:`NO_ARTIFACTS` refuses every reference. It is the default for a strategy compiled from
   text or a dict, which has no folder: a server must opt in to a resolver.
-- :class:`ruleplus.store.artifacts.ArtifactStore` resolves ``sha256:<hex>`` references into a
-  content-addressed store (the service), so that an uploaded strategy cannot read the server's
-  disk and a published version cannot change when a file changes.
+- :class:`StoredArtifacts` resolves ``sha256:<hex>`` references into a content-addressed store
+  (the service's :class:`ruleplus.store.artifacts.ArtifactStore`), so that an uploaded strategy
+  cannot read the server's disk and a published version cannot change when a file changes.
 
 Any object with the two methods of :class:`ArtifactResolver` can serve.
 """
@@ -22,25 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from ruleplus.decision._document import read_strategy_file
-from ruleplus.errors import StrategyError
+from ruleplus.decision._document import MAX_DOCUMENT_BYTES, read_strategy_file
+from ruleplus.errors import ArtifactError
 
 __all__ = [
     "NO_ARTIFACTS",
     "ArtifactError",
     "ArtifactResolver",
+    "ContentStore",
     "FileArtifacts",
     "NoArtifacts",
+    "StoredArtifacts",
     "StrategySource",
 ]
-
-
-class ArtifactError(StrategyError):
-    """A reference cannot be resolved: refused, missing, unreadable or corrupt.
-
-    Nodes re-raise it as a :class:`~ruleplus.errors.StrategyCompileError` naming the node, the
-    field and the line; the message reads as a sentence about the reference.
-    """
 
 
 @dataclass(frozen=True)
@@ -148,3 +142,43 @@ class FileArtifacts:
 
     def __repr__(self) -> str:
         return f"FileArtifacts({str(self.base_dir)!r})"
+
+
+class ContentStore(Protocol):
+    """A content-addressed store (such as :class:`ruleplus.store.artifacts.ArtifactStore`)."""
+
+    def read_text(self, ref: str, what: str, max_bytes: int) -> str:
+        """The verified UTF-8 text stored under ``ref``; :class:`ArtifactError` to refuse."""
+        ...
+
+    def path(self, ref: str) -> Path:
+        """The verified file stored under ``ref``; :class:`ArtifactError` to refuse."""
+        ...
+
+
+class StoredArtifacts:
+    """References are ``sha256:`` digests in a content-addressed store (the service's).
+
+    A sub-strategy's own references resolve in the same store. The model loader gets the
+    verified file's path, so the store directory must be writable by the service alone.
+
+    Parameters
+    ----------
+    store : ContentStore
+        Where the artifacts are.
+    """
+
+    def __init__(self, store: ContentStore) -> None:
+        self.store = store
+
+    def strategy(self, ref: str) -> StrategySource:
+        """The sub-strategy stored under ``ref``."""
+        text = self.store.read_text(ref, "sub-strategy", MAX_DOCUMENT_BYTES)
+        return StrategySource(key=ref, text=text, name=ref, artifacts=self)
+
+    def artifact(self, ref: str) -> Path:
+        """The verified file of a model artifact."""
+        return self.store.path(ref)
+
+    def __repr__(self) -> str:
+        return f"StoredArtifacts({self.store!r})"

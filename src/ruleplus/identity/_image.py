@@ -24,8 +24,8 @@ import numpy as np
 import simplejpeg
 from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from ruleplus.identity._jpeg import read_scan_script
 from ruleplus.errors import IdentityError
+from ruleplus.identity._jpeg import read_scan_script
 
 __all__ = ["ImageLimits", "decode_image", "load_image"]
 

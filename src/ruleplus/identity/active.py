@@ -48,9 +48,9 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from ruleplus.errors import IdentityError
 from ruleplus.identity.detect import Face
 from ruleplus.identity.engine import IdentityEngine, ImageInput
-from ruleplus.errors import IdentityError
 from ruleplus.identity.match import distance
 from ruleplus.identity.quality import estimate_pose, face_chip
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ruleplus.identity.engine import IdentityEngine
 from ruleplus.errors import IdentityError
+from ruleplus.identity.engine import IdentityEngine
 from ruleplus.identity.match import similarity_from_distance
 
 __all__ = ["IMAGE_SUFFIXES", "find_duplicates", "image_files"]

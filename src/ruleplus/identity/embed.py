@@ -19,6 +19,7 @@ from typing import Literal, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from ruleplus.errors import IdentityError
 from ruleplus.identity._dlib_resnet import (
     DlibResNet,
     OnnxDlibResNet,
@@ -26,7 +27,6 @@ from ruleplus.identity._dlib_resnet import (
     read_dlib_resnet,
 )
 from ruleplus.identity.detect import Face
-from ruleplus.errors import IdentityError
 
 __all__ = [
     "DlibEmbedder",

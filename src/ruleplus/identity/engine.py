@@ -15,6 +15,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from ruleplus.errors import IdentityError
 from ruleplus.identity._image import ImageLimits, load_image
 from ruleplus.identity.detect import Detector, Face
 from ruleplus.identity.embed import Embedder
@@ -24,7 +25,6 @@ from ruleplus.identity.enhance import (
     white_balance,
     white_balance_gains,
 )
-from ruleplus.errors import IdentityError
 from ruleplus.identity.liveness import LivenessResult, PassiveLiveness
 from ruleplus.identity.match import distance, similarity_from_distance
 from ruleplus.identity.quality import (

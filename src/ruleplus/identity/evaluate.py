@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ruleplus.identity.engine import IdentityEngine
 from ruleplus.errors import IdentityError
+from ruleplus.identity.engine import IdentityEngine
 from ruleplus.identity.match import distance, similarity_from_distance
 
 __all__ = ["evaluate_liveness", "evaluate_pairs", "read_liveness_labels", "read_pairs"]

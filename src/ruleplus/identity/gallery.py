@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ruleplus.identity._index import FlatIndex, HnswIndex, make_index
 from ruleplus.errors import IdentityError
+from ruleplus.identity._index import FlatIndex, HnswIndex, make_index
 from ruleplus.identity.gallery_store import GalleryStore
 from ruleplus.identity.match import similarity_from_distance
 

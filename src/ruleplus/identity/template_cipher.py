@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ruleplus.config import Settings, load_or_create_key
-from ruleplus.errors import ConfigError
-from ruleplus.errors import IdentityError
+from ruleplus.errors import ConfigError, IdentityError
 
 __all__ = ["TemplateCipher", "load_template_key"]
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruleplus.config import Settings
+from ruleplus.decision import NO_ARTIFACTS, ArtifactResolver, StoredArtifacts
 from ruleplus.fraud import DatabaseVelocity, RedisVelocity, VelocityStore
 from ruleplus.service.gate import GateLimits
 from ruleplus.service.metrics import ServiceMetrics
@@ -48,6 +49,8 @@ class ServiceState:
     """Where decisions run: their blocking work never runs on the event loop."""
     artifacts: ArtifactStore | None = None
     """Content-addressed files (models, sub-strategies) that strategies reference."""
+    resolver: ArtifactResolver = NO_ARTIFACTS
+    """How strategies compiled here resolve their references (in ``artifacts``)."""
 
     @classmethod
     def build(cls, config: ServiceConfig) -> ServiceState:
@@ -62,11 +65,12 @@ class ServiceState:
             RedisVelocity(config.redis_url) if config.redis_url else DatabaseVelocity(database)
         )
         artifacts = ArtifactStore(config.data_dir / "artifacts")
+        resolver = StoredArtifacts(artifacts)
         state = cls(
             config,
             database,
             writer,
-            DecisionService(database, writer, velocity, secret, artifacts=artifacts),
+            DecisionService(database, writer, velocity, secret, artifacts=resolver),
             secret,
             config.resolved_admin_key(),
             (
@@ -77,6 +81,7 @@ class ServiceState:
             ServiceMetrics(),
             pool=ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="ruleplus-decide"),
             artifacts=artifacts,
+            resolver=resolver,
         )
         return state
 

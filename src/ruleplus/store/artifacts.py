@@ -9,7 +9,7 @@ refused rather than used. Entries are opened without following symbolic links.
 
 >>> store = ArtifactStore("/var/lib/ruleplus/artifacts")               # doctest: +SKIP
 >>> ref = store.put(Path("model.txt").read_bytes())                    # doctest: +SKIP
->>> compile_strategy(text, artifacts=store)                            # doctest: +SKIP
+>>> compile_strategy(text, artifacts=StoredArtifacts(store))         # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from ruleplus.decision import MAX_DOCUMENT_BYTES, ArtifactError, StrategySource
+from ruleplus.errors import ArtifactError
 
 __all__ = ["ArtifactStore", "is_ref"]
 
@@ -41,7 +41,7 @@ def is_ref(value: str) -> bool:
 
 
 class ArtifactStore:
-    """Files named by their SHA-256, in one directory; also an artifact resolver.
+    """Files named by their SHA-256, in one directory.
 
     Parameters
     ----------
@@ -50,10 +50,10 @@ class ArtifactStore:
 
     Notes
     -----
-    As a resolver (``compile_strategy(text, artifacts=store)``) it resolves ``call.strategy``
-    and ``model.artifact`` references; a sub-strategy's own references resolve in the same
-    store. :meth:`artifact` verifies the digest and then hands the model loader the file's path:
-    the store directory must be writable by the service alone.
+    Strategies resolve their ``call.strategy`` and ``model.artifact`` references in it through
+    :class:`ruleplus.decision.StoredArtifacts` (``compile_strategy(text,
+    artifacts=StoredArtifacts(store))``). :meth:`path` verifies the digest and then hands out the
+    file's path: the store directory must be writable by the service alone.
     """
 
     def __init__(self, root: str | Path) -> None:
@@ -123,20 +123,17 @@ class ArtifactStore:
         self._verified(ref, "artifact")
         return self.root / self._digest(ref, "artifact")
 
-    # the resolver protocol (ruleplus.decision.ArtifactResolver) ---------------------------------
-    def strategy(self, ref: str) -> StrategySource:
-        """The sub-strategy stored under ``ref`` (its own references resolve in this store)."""
-        data = self._verified(ref, "sub-strategy", keep=True, max_bytes=MAX_DOCUMENT_BYTES)
+    def read_text(self, ref: str, what: str = "artifact", max_bytes: int | None = None) -> str:
+        """The verified content of ``ref`` as UTF-8 text, at most ``max_bytes`` long.
+
+        ``what`` names the reference in errors (``sub-strategy``, ``artifact``).
+        """
+        data = self._verified(ref, what, keep=True, max_bytes=max_bytes)
         assert data is not None
         try:
-            text = data.decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ArtifactError(f"sub-strategy {ref} is not UTF-8 text") from None
-        return StrategySource(key=ref, text=text, name=ref, artifacts=self)
-
-    def artifact(self, ref: str) -> Path:
-        """The verified file of a model artifact (see :meth:`path`)."""
-        return self.path(ref)
+            raise ArtifactError(f"{what} {ref} is not UTF-8 text") from None
 
     # internals ----------------------------------------------------------------------------------
     @staticmethod

@@ -128,7 +128,7 @@ def revoke_keys(
 def upload_strategy(body: StrategyUpload, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
     return admin.publish_strategy(
-        state.database, body.document, actor, body.publish, artifacts=state.artifacts
+        state.database, body.document, actor, body.publish, artifacts=state.resolver
     )
 
 
@@ -181,7 +181,7 @@ def transition(
 ) -> dict[str, Any]:
     state = state_of(request)
     out = admin.transition_strategy(
-        state.database, strategy_id, version, action, actor, artifacts=state.artifacts
+        state.database, strategy_id, version, action, actor, artifacts=state.resolver
     )
     state.changed()
     return out
