@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -46,7 +46,7 @@ def partners_list(as_json: JsonFlag = False) -> None:
     database, _ = open_database()
     with database.session() as session:
         repo = PartnerRepo(session)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "partner_id": p.id,
                 "name": p.name,

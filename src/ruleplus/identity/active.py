@@ -43,6 +43,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import cv2
@@ -299,7 +300,7 @@ class ActiveLivenessVerifier:
         self.max_frames = max_frames
         self.check_passive = check_passive
 
-    def verify(self, token: str, tenant_id: str, frames: list[ImageInput],
+    def verify(self, token: str, tenant_id: str, frames: Sequence[ImageInput],
                now: float | None = None) -> ActiveResult:
         """Check the token, then the frames (see the module docstring for the order)."""
         if not self.min_frames <= len(frames) <= self.max_frames:

@@ -100,10 +100,14 @@ def find_duplicates(
     if len(photos) > _MAX_PHOTOS:
         raise IdentityError("image_invalid", f"{len(photos):,} photos; dedupe takes at most "
                             f"{_MAX_PHOTOS:,} — enroll larger sets in the gallery")
-    names, vectors, failures = [], [], []
+    names: list[str] = []
+    vectors: list[np.ndarray] = []
+    failures: list[dict[str, str]] = []
     for count, path in enumerate(photos, 1):
         try:
-            vectors.append(engine.analyze(path, multiple="largest").template)
+            template = engine.analyze(path, multiple="largest").template
+            assert template is not None  # analyze embeds every face it returns
+            vectors.append(template)
             names.append(Path(path).name)
         except IdentityError as exc:
             failures.append({"file": Path(path).name, "code": exc.code})
@@ -114,7 +118,7 @@ def find_duplicates(
     by_member: dict[int, list[tuple[int, int, float]]] = {}
     for pair in pairs:
         by_member.setdefault(pair[0], []).append(pair)
-    groups = []
+    groups: list[dict[str, Any]] = []
     for members in _groups(len(names), pairs):
         inside = set(members)
         links = sorted((p for i in members for p in by_member.get(i, []) if p[1] in inside),

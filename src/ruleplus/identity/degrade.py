@@ -75,11 +75,11 @@ def motion_blur(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.n
     """Linear motion blur: a line kernel ``0.02 × strength`` × the longer side, random angle."""
     rng = np.random.default_rng(seed)
     length = max(3, int(0.02 * strength * max(image.shape[:2])) | 1)
-    kernel = np.zeros((length, length), np.float32)
-    kernel[length // 2, :] = 1.0
+    line = np.zeros((length, length), np.float32)
+    line[length // 2, :] = 1.0
     angle = float(rng.uniform(0, 180))
     rot = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1.0)
-    kernel = cv2.warpAffine(kernel, rot, (length, length))
+    kernel: np.ndarray = cv2.warpAffine(line, rot, (length, length))
     kernel /= max(float(kernel.sum()), 1e-6)
     result: np.ndarray = cv2.filter2D(image, -1, kernel)
     return result
@@ -89,8 +89,8 @@ def jpeg(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
     """Heavy JPEG re-compression: quality ``max(3, 30 − 20 × strength)`` (10 at strength 1)."""
     quality = int(max(3, 30 - 20 * strength))
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    result: np.ndarray = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else image
-    return result
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+    return image if decoded is None else np.asarray(decoded)
 
 
 def low_resolution(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -119,10 +119,11 @@ def rain(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray:
     ys, xs = rng.integers(0, h, count), rng.integers(0, w, count)
     drops[ys, xs] = 1.0
     length = max(5, int(0.04 * max(h, w)))
-    kernel = np.zeros((length, length), np.float32)
-    np.fill_diagonal(np.fliplr(kernel), 1.0)
-    kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D((length / 2, length / 2), -15, 1.0),
-                            (length, length))
+    diagonal = np.zeros((length, length), np.float32)
+    np.fill_diagonal(np.fliplr(diagonal), 1.0)
+    kernel: np.ndarray = cv2.warpAffine(
+        diagonal, cv2.getRotationMatrix2D((length / 2, length / 2), -15, 1.0), (length, length)
+    )
     streaks = cv2.filter2D(drops, -1, kernel)
     streaks = cv2.GaussianBlur(streaks, (0, 0), max(0.5, 0.0015 * max(h, w)))
     streaks = np.clip(streaks / max(float(streaks.max()), 1e-6), 0, 1)[..., None] * 0.6

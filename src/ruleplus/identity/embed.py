@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -109,7 +109,7 @@ class DlibEmbedder:
         self.threshold = threshold
         self._lock = threading.Lock()
         self._fast_net: DlibResNet | OnnxDlibResNet | None = None
-        self._net = None
+        self._net: Any = None  # dlib ships no type information
         if runtime == "auto":
             if (onnx_path is not None and Path(onnx_path).is_file()
                     and importlib.util.find_spec("onnxruntime") is not None):

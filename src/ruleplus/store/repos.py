@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import hashlib
 import secrets
@@ -106,7 +107,7 @@ class PartnerRepo:
         result = self.session.execute(query.values(status="revoked", revoked_at=utcnow()))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def keys(self, partner_id: str) -> list[ApiKey]:
+    def keys(self, partner_id: str) -> builtins.list[ApiKey]:
         """The partner's keys (digests only)."""
         return list(
             self.session.execute(select(ApiKey).where(ApiKey.partner_id == partner_id)).scalars()
@@ -373,10 +374,11 @@ class DeploymentRepo:
         strategies = StrategyRepo(self.session)
         versions = [spec.champion, *(c.version for c in spec.challengers), *spec.shadows]
         for version in versions:
-            row = strategies.get(spec.strategy_id, version)
-            if row.status != "published":
+            stored = strategies.get(spec.strategy_id, version)
+            if stored.status != "published":
                 raise ConflictError(
-                    f"version {version} is {row.status}; only published versions can be deployed",
+                    f"version {version} is {stored.status}; only published versions can be "
+                    "deployed",
                     strategy=spec.strategy_id,
                     version=version,
                 )

@@ -63,7 +63,8 @@ class DecisionWriter:
         self._postgres = dialect == "postgresql"
         table: Any = DecisionRecord.__table__
         audit: Any = AuditEntry.__table__
-        self._insert_events: Any = VelocityEvent.__table__.insert()
+        events: Any = VelocityEvent.__table__
+        self._insert_events: Any = events.insert()
         if self._postgres:
             # the whole batch as one JSON parameter that PostgreSQL unpacks itself: one short
             # statement per table, and none of the per-row, per-column binding work in Python

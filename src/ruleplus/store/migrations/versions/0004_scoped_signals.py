@@ -17,7 +17,7 @@ depends_on = None
 
 
 def _watch_lists(name: str, scoped: bool) -> None:
-    columns = [
+    columns: list[sa.schema.SchemaItem] = [
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         *(
             [sa.Column("scope", sa.String(40), nullable=False, server_default="global")]
