@@ -14,7 +14,6 @@ never by what a partner sends.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import uuid
@@ -42,6 +41,7 @@ from ruleplus.serving.identity_facts import image_digests
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.serving.sensitive import Redactor, sensitive_inputs
 from ruleplus.store import Database
+from ruleplus.store.canonical import canonical_digest
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, ListRepo, MappingRepo, StrategyRepo
 from ruleplus.store.secrets import value_digest
 from ruleplus.store.tables import DecisionRecord, Deployment
@@ -86,10 +86,9 @@ def request_digest(request: DecisionRequest) -> str:
         "body": body,
     }
     try:
-        text = orjson.dumps(scope, default=_default, option=orjson.OPT_SORT_KEYS)
-    except TypeError as exc:  # only what JSON parsing produced gets here
+        return canonical_digest(scope)
+    except (TypeError, ValueError) as exc:  # only what JSON parsing produced gets here
         raise DataError(f"the body cannot be digested: {exc}") from None
-    return hashlib.sha256(text).hexdigest()
 
 
 @dataclass(frozen=True)

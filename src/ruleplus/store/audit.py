@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import threading
 from collections.abc import Generator, Iterator, Mapping
@@ -43,6 +42,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, select, text, upda
 from sqlalchemy.orm import Session
 
 from ruleplus.errors import ConfigError, RuleplusError
+from ruleplus.store.canonical import canonical, canonical_digest
 from ruleplus.store.tables import AuditEntry, AuditHead, DecisionRecord, utcnow
 
 __all__ = [
@@ -143,14 +143,8 @@ def derive_key(secret: bytes) -> bytes:
     return hmac.new(secret, b"ruleplus-audit-chain", hashlib.sha256).digest()
 
 
-def canonical(value: Any) -> str:
-    """Compact, sorted-key JSON (the form that is hashed)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def digest(value: Any) -> str:
-    """SHA-256 hex digest of the canonical JSON of ``value``."""
-    return hashlib.sha256(canonical(value).encode()).hexdigest()
+digest = canonical_digest
+"""SHA-256 hex digest of the canonical JSON of ``value`` (see :mod:`ruleplus.store.canonical`)."""
 
 
 def _time_text(at: dt.datetime) -> str:
