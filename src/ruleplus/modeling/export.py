@@ -16,8 +16,14 @@ so a row gets the same points in Python, in the engine, in a warehouse and in a 
 * **SQL.** One query with a CASE expression per characteristic (standard SQL, double-quoted
   identifiers), runnable by SQLite, PostgreSQL, DuckDB, Spark SQL, Snowflake…
 * **PMML.** A PMML 4.4 ``Scorecard`` written with :mod:`xml.etree` (no JVM): characteristics with
-  attributes and partial scores, ``baselineMethod="max"`` and reason codes ranked
-  ``pointsBelow``, as the engine ranks them.
+  attributes and partial scores (categories matched by ``equal`` predicates), outputs
+  ``Final Score``, ``Probability of bad`` (as :meth:`~ruleplus.modeling.Scorecard.score_to_proba`)
+  and reason codes ranked ``pointsBelow`` against ``baselineMethod="max"``, as the engine ranks
+  them. An independent engine (pypmml) scores it like Python (tests/modeling/test_modeling_pmml).
+
+The SQL and PMML exports read missing values as nulls (NaN too, in PMML): the cleaning Python
+does when it reads a table (text such as ``"n/a"`` read as missing, blanks trimmed, numeric text
+parsed) is the reader's job there.
 """
 
 from __future__ import annotations
@@ -279,11 +285,18 @@ def _pmml_value(value: Any) -> str:
 
 
 def _pmml_type(kind: str) -> tuple[str, str]:
-    return {
-        "number": ("continuous", "double"),
-        "integer": ("continuous", "integer"),
-        "boolean": ("categorical", "boolean"),
-    }.get(kind, ("categorical", "string"))
+    """``optype`` and ``dataType`` of a characteristic's field (``kind``: its input type).
+
+    Numbers are continuous doubles, categories or not (pypmml compares the values of a
+    categorical double without a list of valid values wrongly). Booleans are the strings
+    ``true`` / ``false``: with a ``boolean`` field pypmml reads a missing value as false,
+    while Python gives it the missing bin.
+    """
+    return ("continuous", "double") if kind == "number" else ("categorical", "string")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_)
 
 
 def scorecard_pmml(scorecard: ScorecardModel) -> str:
@@ -298,15 +311,15 @@ def scorecard_pmml(scorecard: ScorecardModel) -> str:
     dictionary = ET.SubElement(
         root, f"{q}DataDictionary", {"numberOfFields": str(len(features) + 1)}
     )
+    binnings = scorecard.binnings
+    # no list of valid values: an engine may read a value outside it as missing (pypmml does,
+    # even with invalidValueTreatment="asIs"), while unseen categories and special codes have
+    # points of their own
     for feature in features:
         optype, dtype = _pmml_type(kinds[feature])
-        field = ET.SubElement(
+        ET.SubElement(
             dictionary, f"{q}DataField", {"name": feature, "optype": optype, "dataType": dtype}
         )
-        fb = scorecard.binnings[feature]
-        if fb.dtype == "categorical":
-            for value in [c for g in fb.groups for c in g]:
-                ET.SubElement(field, f"{q}Value", {"value": _pmml_value(value)})
     ET.SubElement(
         dictionary, f"{q}DataField", {"name": "score", "optype": "continuous", "dataType": "double"}
     )
@@ -324,10 +337,12 @@ def scorecard_pmml(scorecard: ScorecardModel) -> str:
     )
     schema = ET.SubElement(model, f"{q}MiningSchema")
     for feature in features:
+        # a number that is no number is refused (Python refuses such text); categories as is
+        treatment = "returnInvalid" if binnings[feature].dtype == "numeric" else "asIs"
         ET.SubElement(
             schema,
             f"{q}MiningField",
-            {"name": feature, "usageType": "active", "invalidValueTreatment": "asMissing"},
+            {"name": feature, "usageType": "active", "invalidValueTreatment": treatment},
         )
     ET.SubElement(schema, f"{q}MiningField", {"name": "score", "usageType": "predicted"})
     output = ET.SubElement(model, f"{q}Output")
@@ -341,6 +356,17 @@ def scorecard_pmml(scorecard: ScorecardModel) -> str:
             "optype": "continuous",
         },
     )
+    probability = ET.SubElement(
+        output,
+        f"{q}OutputField",
+        {
+            "name": "Probability of bad",
+            "feature": "transformedValue",
+            "dataType": "double",
+            "optype": "continuous",
+        },
+    )
+    probability.append(_probability_of_bad(q, "Final Score", scorecard.offset_, scorecard.factor_))
     for rank in range(1, int(scorecard.reasons_top) + 1):
         ET.SubElement(
             output,
@@ -356,7 +382,7 @@ def scorecard_pmml(scorecard: ScorecardModel) -> str:
     characteristics = ET.SubElement(model, f"{q}Characteristics")
     best = scorecard.max_points()
     for i, feature in enumerate(features):
-        fb = scorecard.binnings[feature]
+        fb = binnings[feature]
         pts = [float(p) for p in scorecard.points_by_bin_[feature]]
         char = ET.SubElement(
             characteristics,
@@ -378,9 +404,22 @@ def scorecard_pmml(scorecard: ScorecardModel) -> str:
                 attrs["value"] = _pmml_value(value)
             return ET.Element(f"{q}SimplePredicate", attrs)
 
+        def one_of(values: list[Any]) -> ET.Element:
+            # equal predicates, not a SimpleSetPredicate: engines read the quotes and
+            # backslashes of an Array's strings differently (pypmml ignores the \" escape)
+            if not values:
+                return ET.Element(f"{q}False")
+            if len(values) == 1:
+                return simple("equal", values[0])
+            pred = ET.Element(f"{q}CompoundPredicate", {"booleanOperator": "or"})
+            pred.extend(simple("equal", v) for v in values)
+            return pred
+
         attribute(pts[fb.missing_index], simple("isMissing"))
         for k, code in enumerate(fb.special_codes):
-            attribute(pts[fb.n_regular + k], simple("equal", code))
+            # a numeric column holds numeric special codes only (as Python bins them)
+            usable = fb.dtype != "numeric" or _is_number(code)
+            attribute(pts[fb.n_regular + k], one_of([code] if usable else []))
         if fb.dtype == "numeric":
             s = fb.splits
             for j in range(fb.n_regular):
@@ -398,23 +437,29 @@ def scorecard_pmml(scorecard: ScorecardModel) -> str:
             other = min(pts[: fb.n_regular])
         else:
             for j, group in enumerate(fb.groups):
-                pred = ET.Element(
-                    f"{q}SimpleSetPredicate", {"field": feature, "booleanOperator": "isIn"}
-                )
-                array = ET.SubElement(
-                    pred,
-                    f"{q}Array",
-                    {
-                        "n": str(len(group)),
-                        "type": "string" if kinds[feature] == "string" else "real",
-                    },
-                )
-                array.text = " ".join('"' + _pmml_value(v).replace('"', '\\"') + '"' for v in group)
-                attribute(pts[j], pred)
+                attribute(pts[j], one_of(list(group)))
             other = scorecard.unseen_points_[feature]
         attribute(other, ET.Element(f"{q}True"))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _probability_of_bad(q: str, score: str, offset: float, factor: float) -> ET.Element:
+    """``1 / (1 + exp((score - offset) / factor))``, as :meth:`Scorecard.score_to_proba`."""
+
+    def apply(function: str, *args: ET.Element) -> ET.Element:
+        element = ET.Element(f"{q}Apply", {"function": function})
+        element.extend(args)
+        return element
+
+    def constant(value: float) -> ET.Element:
+        element = ET.Element(f"{q}Constant", {"dataType": "double"})
+        element.text = repr(float(value))
+        return element
+
+    ref = ET.Element(f"{q}FieldRef", {"field": score})
+    odds = apply("exp", apply("/", apply("-", ref, constant(offset)), constant(factor)))
+    return apply("/", constant(1.0), apply("+", constant(1.0), odds))
 
 
 # GBM --------------------------------------------------------------------------------------------
