@@ -101,7 +101,7 @@ def _private_imports() -> list[str]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        here = ".".join(parts[:-1]) if parts[-1] != "__init__" else ".".join(parts[:-1])
+        here = ".".join(parts[:-1])  # the package a module (or a package's __init__) is in
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names: list[tuple[str, str | None]] = []
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

@@ -28,9 +28,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from this tree, unpacked as a site directory of its own."""
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "-w", str(dist), str(ROOT)],
-        check=True, timeout=300, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
     (wheel,) = dist.glob("ruleplus-*.whl")
     site = tmp_path_factory.mktemp("site")
@@ -62,8 +74,13 @@ def test_examples_resolve_inside_the_wheel(installed: Path, tmp_path: Path) -> N
         "print(json.dumps([ruleplus.__file__, str(path), load_strategy(path).id]))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=_env(installed, tmp_path / "var"),
-        capture_output=True, text=True, timeout=120, check=True,
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=_env(installed, tmp_path / "var"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     module, path, strategy_id = json.loads(result.stdout.strip().splitlines()[-1])
     assert module.startswith(str(installed)) and path.startswith(str(installed))
@@ -76,9 +93,19 @@ def test_serve_demo_from_the_wheel_decides(installed: Path, tmp_path: Path) -> N
     log = tmp_path / "server.log"
     with log.open("w") as sink:
         server = subprocess.Popen(
-            [sys.executable, "-c", "from ruleplus.cli import main; main()",
-             "serve", "--demo", "--port", str(port)],
-            cwd=tmp_path, env=_env(installed, data), stdout=sink, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-c",
+                "from ruleplus.cli import main; main()",
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=_env(installed, data),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -95,7 +122,9 @@ def test_serve_demo_from_the_wheel_decides(installed: Path, tmp_path: Path) -> N
         key = (data / "demo-api-key").read_text().strip()
         body = (installed / "ruleplus/examples/requests/reference_application.json").read_bytes()
         answer = httpx.post(
-            f"{base}/v1/decisions/reference", content=body, timeout=10,
+            f"{base}/v1/decisions/reference",
+            content=body,
+            timeout=10,
             headers={"X-API-Key": key, "Content-Type": "application/json"},
         )
         assert answer.status_code == 200, answer.text

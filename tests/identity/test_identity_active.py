@@ -10,11 +10,11 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
+from ruleplus.errors import IdentityError  # noqa: E402
 from ruleplus.identity.active import (  # noqa: E402
     ActiveLivenessVerifier,
     ChallengeIssuer,
 )
-from ruleplus.errors import IdentityError  # noqa: E402
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 
@@ -36,7 +36,8 @@ def test_identity_challenge_token_rules() -> None:
     assert code_of(lambda: issuer.open(ch2.token, "t2", now=1001.0)) == "challenge_invalid"
     body, sig = ch2.token.split(".")
     assert code_of(lambda: issuer.open(body + "." + sig[::-1], "t1", now=1001.0)) == (
-        "challenge_invalid")
+        "challenge_invalid"
+    )
     assert code_of(lambda: issuer.open("garbage", "t1")) == "challenge_invalid"
     # stateless: another instance with the same secret accepts, its own store stops replays
     twin = ChallengeIssuer(SECRET)
@@ -44,7 +45,8 @@ def test_identity_challenge_token_rules() -> None:
     assert twin.open(ch3.token, "t1")
     assert code_of(lambda: twin.open(ch3.token, "t1")) == "challenge_replayed"
     assert code_of(lambda: ChallengeIssuer(b"x" * 32).open(ch3.token, "t1")) == (
-        "challenge_invalid")
+        "challenge_invalid"
+    )
 
 
 def test_identity_challenges_are_random() -> None:
@@ -75,10 +77,18 @@ def _frames(synth: Any, scene: tuple[Any, Any], actions: list[str]) -> list[byte
     return [synth["encode"](f) for f in frames]
 
 
-@pytest.mark.parametrize("actions", [["turn_left", "blink"], ["turn_right", "open_mouth"],
-                                     ["blink", "turn_left"], ["open_mouth", "turn_right"]])
-def test_identity_active_liveness_passes(engine: Any, synth: Any, scene: Any,
-                                         actions: list[str]) -> None:
+@pytest.mark.parametrize(
+    "actions",
+    [
+        ["turn_left", "blink"],
+        ["turn_right", "open_mouth"],
+        ["blink", "turn_left"],
+        ["open_mouth", "turn_right"],
+    ],
+)
+def test_identity_active_liveness_passes(
+    engine: Any, synth: Any, scene: Any, actions: list[str]
+) -> None:
     issuer = ChallengeIssuer(SECRET)
     verifier = ActiveLivenessVerifier(engine, issuer)
     ch = issuer.issue("t", actions=actions)
@@ -87,8 +97,9 @@ def test_identity_active_liveness_passes(engine: Any, synth: Any, scene: Any,
     assert [a["action"] for a in result.actions] == actions
 
 
-def test_identity_active_liveness_failures(engine: Any, synth: Any, scene: Any,
-                                           pairs_dir: Path) -> None:
+def test_identity_active_liveness_failures(
+    engine: Any, synth: Any, scene: Any, pairs_dir: Path
+) -> None:
     issuer = ChallengeIssuer(SECRET, ttl=60)
     verifier = ActiveLivenessVerifier(engine, issuer)
     still = _frames(synth, scene, [])

@@ -11,9 +11,9 @@ np = pytest.importorskip("numpy")
 torch = pytest.importorskip("torch")
 pytest.importorskip("dlib")
 
+from ruleplus.errors import IdentityError  # noqa: E402
 from ruleplus.identity import weights as m  # noqa: E402
 from ruleplus.identity._dlib_resnet import _add_padded, read_dlib_resnet  # noqa: E402
-from ruleplus.errors import IdentityError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +21,17 @@ def resnet_path(face_models: Path) -> Path:
     return m.resolve_model(m.DLIB_RESNET, face_models)
 
 
-def test_identity_torch_runtime_matches_dlib(engine: Any, face_models: Path,
-                                             pairs_dir: Path) -> None:
+def test_identity_torch_runtime_matches_dlib(
+    engine: Any, face_models: Path, pairs_dir: Path
+) -> None:
     from ruleplus.identity.embed import DlibEmbedder
 
     assert engine.embedder.runtime == "torch"
-    reference = DlibEmbedder(m.resolve_model(m.DLIB_RESNET, face_models),
-                             m.resolve_model(m.DLIB_SP5, face_models), runtime="dlib")
+    reference = DlibEmbedder(
+        m.resolve_model(m.DLIB_RESNET, face_models),
+        m.resolve_model(m.DLIB_SP5, face_models),
+        runtime="dlib",
+    )
     for name in ("img1.jpg", "img22.jpg", "img9.jpg"):
         image = engine.load(pairs_dir / name)
         face = engine.detector.detect(image)[0]
@@ -47,13 +51,14 @@ def test_identity_resnet_batch_equals_single(engine: Any, resnet_path: Path) -> 
         assert np.abs(batch[i] - net(chips[i])).max() < 1e-5
 
 
-def test_identity_resnet_reader_is_strict(resnet_path: Path, face_models: Path,
-                                          tmp_path: Path) -> None:
+def test_identity_resnet_reader_is_strict(
+    resnet_path: Path, face_models: Path, tmp_path: Path
+) -> None:
     weights = read_dlib_resnet(resnet_path)
     assert len(weights.convolutions) == 29 and weights.linear.shape == (256, 128)
     assert weights.convolutions[0].weight.shape == (32, 3, 7, 7)
     truncated = tmp_path / "truncated.dat"
-    truncated.write_bytes(resnet_path.read_bytes()[: 5_000_000])
+    truncated.write_bytes(resnet_path.read_bytes()[:5_000_000])
     noise = tmp_path / "noise.dat"
     noise.write_bytes(np.random.default_rng(1).bytes(100_000))
     for bad in (truncated, noise, m.resolve_model(m.DLIB_SP5, face_models)):
@@ -71,8 +76,9 @@ def test_identity_residual_add_pads_at_the_end() -> None:
     assert out[0, :2, 3, :].eq(2).all() and out[0, :2, :, 3].eq(2).all()
 
 
-def test_identity_onnx_resnet_matches_and_is_picked(engine: Any, face_models: Path,
-                                                    pairs_dir: Path, tmp_path: Path) -> None:
+def test_identity_onnx_resnet_matches_and_is_picked(
+    engine: Any, face_models: Path, pairs_dir: Path, tmp_path: Path
+) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     typer_testing = pytest.importorskip("typer.testing")
@@ -80,8 +86,9 @@ def test_identity_onnx_resnet_matches_and_is_picked(engine: Any, face_models: Pa
     from ruleplus.identity._dlib_resnet import ONNX_NAME
     from ruleplus.identity.embed import DlibEmbedder
 
-    result = typer_testing.CliRunner().invoke(app, ["export-onnx", str(tmp_path),
-                                                    "--model-dir", str(face_models)])
+    result = typer_testing.CliRunner().invoke(
+        app, ["export-onnx", str(tmp_path), "--model-dir", str(face_models)]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / ONNX_NAME).is_file()
     args = (m.resolve_model(m.DLIB_RESNET, face_models), m.resolve_model(m.DLIB_SP5, face_models))

@@ -16,11 +16,11 @@ sa = pytest.importorskip("sqlalchemy")
 pytest.importorskip("cryptography")
 pytest.importorskip("hnswlib")
 
-from ruleplus.identity.template_cipher import TemplateCipher, load_template_key  # noqa: E402
-from ruleplus.identity._index import FlatIndex, HnswIndex  # noqa: E402
-from ruleplus.identity.gallery_store import InMemoryGalleryStore, SqlGalleryStore  # noqa: E402
 from ruleplus.errors import IdentityError  # noqa: E402
+from ruleplus.identity._index import FlatIndex, HnswIndex  # noqa: E402
 from ruleplus.identity.gallery import Gallery  # noqa: E402
+from ruleplus.identity.gallery_store import InMemoryGalleryStore, SqlGalleryStore  # noqa: E402
+from ruleplus.identity.template_cipher import TemplateCipher, load_template_key  # noqa: E402
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 KEY = bytes(range(32))
@@ -47,8 +47,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield InMemoryGalleryStore()
         return
-    engine = (sa.create_engine(f"sqlite:///{tmp_path / 'g.db'}") if request.param == "sqlite"
-              else _pg_engine())
+    engine = (
+        sa.create_engine(f"sqlite:///{tmp_path / 'g.db'}")
+        if request.param == "sqlite"
+        else _pg_engine()
+    )
     table = f"face_templates_{uuid.uuid4().hex[:10]}"
     sql = SqlGalleryStore(engine, TemplateCipher(KEY), table_name=table)
     yield sql

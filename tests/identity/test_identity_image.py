@@ -13,8 +13,8 @@ cv2 = pytest.importorskip("cv2")
 np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
 
-from ruleplus.identity._image import ImageLimits, decode_image, load_image  # noqa: E402
 from ruleplus.errors import IdentityError  # noqa: E402
+from ruleplus.identity._image import ImageLimits, decode_image, load_image  # noqa: E402
 
 
 def jpeg(width: int = 64, height: int = 48) -> bytes:
@@ -27,13 +27,18 @@ def jpeg(width: int = 64, height: int = 48) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header declares ``width`` × ``height`` with a tiny (bogus) body."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0"))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0"))
+        + chunk(b"IEND", b"")
+    )
 
 
 def code(data: object, limits: ImageLimits | None = None) -> str:
@@ -65,7 +70,8 @@ def test_identity_detects_truncated_jpeg() -> None:
 def test_identity_detects_truncated_png() -> None:
     buf = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)).save(
-        buf, "PNG")
+        buf, "PNG"
+    )
     data = buf.getvalue()
     assert code(data[: len(data) - 40]) in ("image_truncated", "image_invalid")
 

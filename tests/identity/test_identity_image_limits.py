@@ -18,8 +18,8 @@ np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("simplejpeg")
 
-from ruleplus.identity._image import ImageLimits, decode_image  # noqa: E402
 from ruleplus.errors import ERROR_CODES, IdentityError  # noqa: E402
+from ruleplus.identity._image import ImageLimits, decode_image  # noqa: E402
 
 EOI = b"\xff\xd9"
 
@@ -35,8 +35,7 @@ IEND = chunk(b"IEND", b"")
 def png_header_only(width: int, height: int, depth: int = 8, colour: int = 2) -> bytes:
     """A PNG whose IHDR declares the size and sample format, with a one-byte body."""
     ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0"))
-            + IEND)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + IEND
 
 
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -102,8 +101,8 @@ def test_identity_refuses_a_40_by_1_000_000_png() -> None:
 
 
 @pytest.mark.parametrize(
-    "size", [(1_000_000, 40), (65_535, 32), (32, 65_535), (65_535, 4_000), (1, 20_000),
-             (20_000, 1)])
+    "size", [(1_000_000, 40), (65_535, 32), (32, 65_535), (65_535, 4_000), (1, 20_000), (20_000, 1)]
+)
 def test_identity_refuses_huge_single_dimensions(size: tuple[int, int]) -> None:
     assert code(png_header_only(*size)) == "image_too_large"
 
@@ -120,7 +119,7 @@ def test_identity_refuses_extreme_aspect_ratios(size: tuple[int, int]) -> None:
 def test_identity_counts_decoded_bytes_not_only_pixels() -> None:
     rgb = photo(64, 64)
     limits = ImageLimits(max_decoded_bytes=64 * 64 * 4)  # 4 bytes per pixel
-    deep = (rgb.astype(np.uint16) * 257)
+    deep = rgb.astype(np.uint16) * 257
     alpha = np.dstack([rgb, np.full((64, 64), 255, np.uint8)])
     for refused in (deep, np.dstack([deep, deep[..., 0]])):  # 16-bit RGB (6), RGBA (8)
         assert code(encode(refused, ".png"), limits) == "image_too_large"

@@ -13,8 +13,9 @@ def test_identity_import_is_light() -> None:
         "heavy = {'cv2', 'torch', 'dlib', 'hnswlib', 'sqlalchemy', 'onnxruntime', 'PIL'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert out.stdout.strip() == "[]", out.stdout
 
 

@@ -13,8 +13,10 @@ np = pytest.importorskip("numpy")
 from ruleplus.identity._minifasnet import build_minifasnet  # noqa: E402
 
 
-@pytest.mark.parametrize(("kind", "name"), [("v2", "2.7_80x80_MiniFASNetV2.pth"),
-                                            ("v1se", "4_0_0_80x80_MiniFASNetV1SE.pth")])
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("v2", "2.7_80x80_MiniFASNetV2.pth"), ("v1se", "4_0_0_80x80_MiniFASNetV1SE.pth")],
+)
 def test_identity_state_dicts_load_strictly(face_models: Path, kind: str, name: str) -> None:
     state = torch.load(face_models / name, map_location="cpu", weights_only=True)
     assert all(k.startswith("module.") for k in state)
@@ -26,18 +28,21 @@ def test_identity_state_dicts_load_strictly(face_models: Path, kind: str, name: 
         build_minifasnet(other, state)
 
 
-@pytest.mark.parametrize(("name", "live"), [("image_T1.jpg", True), ("image_F1.jpg", False),
-                                            ("image_F2.jpg", False)])
-def test_identity_shared_liveness_samples(engine: Any, liveness_dir: Path, name: str,
-                                          live: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "live"), [("image_T1.jpg", True), ("image_F1.jpg", False), ("image_F2.jpg", False)]
+)
+def test_identity_shared_liveness_samples(
+    engine: Any, liveness_dir: Path, name: str, live: bool
+) -> None:
     analysis = engine.liveness(liveness_dir / name)
     assert analysis.liveness.live is live
     assert (analysis.liveness.score > 0.9) if live else (analysis.liveness.score < 0.4)
 
 
 @pytest.mark.parametrize("strength", [0.4, 0.6, 0.75, 1.0, 1.25])
-def test_identity_colour_cast_does_not_make_a_recapture_live(engine: Any, liveness_dir: Path,
-                                                             strength: float) -> None:
+def test_identity_colour_cast_does_not_make_a_recapture_live(
+    engine: Any, liveness_dir: Path, strength: float
+) -> None:
     # Under a tungsten cast MiniFASNet alone scores F1 as live from strength 0.6 (0.51; 0.75 at
     # strength 1, F2 0.57); the grey-world balance before scoring keeps them spoofs.
     from ruleplus.identity.degrade import colour_cast
@@ -47,8 +52,9 @@ def test_identity_colour_cast_does_not_make_a_recapture_live(engine: Any, livene
         assert analysis.liveness.live is live, (name, analysis.liveness.score)
 
 
-def test_identity_onnx_runtime_matches_torch(engine: Any, liveness_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_identity_onnx_runtime_matches_torch(
+    engine: Any, liveness_dir: Path, tmp_path: Path
+) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     from ruleplus.identity.liveness import OnnxLiveness, PassiveLiveness, export_onnx
@@ -62,8 +68,9 @@ def test_identity_onnx_runtime_matches_torch(engine: Any, liveness_dir: Path,
         assert abs(a.score - b.score) < 1e-4 and a.live == b.live
 
 
-def test_identity_eval_liveness_iso_metrics(engine: Any, liveness_dir: Path,
-                                            tmp_path: Path) -> None:
+def test_identity_eval_liveness_iso_metrics(
+    engine: Any, liveness_dir: Path, tmp_path: Path
+) -> None:
     from ruleplus.identity.evaluate import evaluate_liveness
 
     report = evaluate_liveness(engine, liveness_dir)  # no label file: Silent-Face names
@@ -77,7 +84,8 @@ def test_identity_eval_liveness_iso_metrics(engine: Any, liveness_dir: Path,
     (folder / "not_an_image.jpg").write_bytes(b"garbage")
     (folder / "labels.csv").write_text(
         "file,label\nimage_T1.jpg,live\nimage_F1.jpg,spoof\nimage_F2.jpg,spoof\n"
-        "not_an_image.jpg,live\n")
+        "not_an_image.jpg,live\n"
+    )
     report = evaluate_liveness(engine, folder)
     assert report["n"] == 4 and report["fta"] == 1
     assert report["apcer"] == 0.0 and report["bpcer"] == 0.5

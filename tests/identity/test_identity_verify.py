@@ -101,8 +101,9 @@ def test_identity_pose_estimate_signs() -> None:
     assert estimate_pose(no_mouth)[1] is None
 
 
-def test_identity_eval_pairs_counts_every_pair(engine: Any, pairs_dir: Path,
-                                               tmp_path: Path) -> None:
+def test_identity_eval_pairs_counts_every_pair(
+    engine: Any, pairs_dir: Path, tmp_path: Path
+) -> None:
     from ruleplus.identity.evaluate import evaluate_pairs
 
     images = tmp_path / "imgs"
@@ -112,8 +113,10 @@ def test_identity_eval_pairs_counts_every_pair(engine: Any, pairs_dir: Path,
     cv2.imwrite(str(images / "blank.jpg"), np.full((300, 300, 3), 90, np.uint8))
     (images / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     csv = tmp_path / "pairs.csv"
-    csv.write_text("file_x,file_y,Decision\nimg1.jpg,img2.jpg,Yes\nimg1.jpg,img3.jpg,No\n"
-                   "img1.jpg,blank.jpg,Yes\nimg2.jpg,broken.jpg,No\nimg3.jpg,missing.jpg,Yes\n")
+    csv.write_text(
+        "file_x,file_y,Decision\nimg1.jpg,img2.jpg,Yes\nimg1.jpg,img3.jpg,No\n"
+        "img1.jpg,blank.jpg,Yes\nimg2.jpg,broken.jpg,No\nimg3.jpg,missing.jpg,Yes\n"
+    )
     report = evaluate_pairs(engine, csv, images)
     assert report["n"] == 5 and report["fta_pairs"] == 3
     assert report["tp"] == 1 and report["tn"] == 2 and report["fn"] == 2
@@ -121,15 +124,17 @@ def test_identity_eval_pairs_counts_every_pair(engine: Any, pairs_dir: Path,
     assert report["frr"] == pytest.approx(2 / 3) and report["far"] == 0.0
 
 
-def test_identity_face_cli(face_models: Path, pairs_dir: Path, liveness_dir: Path,
-                           tmp_path: Path) -> None:
+def test_identity_face_cli(
+    face_models: Path, pairs_dir: Path, liveness_dir: Path, tmp_path: Path
+) -> None:
     typer_testing = pytest.importorskip("typer.testing")
     from ruleplus.cli.face import app
 
     runner = typer_testing.CliRunner()
     args = ["--json", "--model-dir", str(face_models)]
-    result = runner.invoke(app, ["verify", str(pairs_dir / "img1.jpg"),
-                                 str(pairs_dir / "img2.jpg"), *args])
+    result = runner.invoke(
+        app, ["verify", str(pairs_dir / "img1.jpg"), str(pairs_dir / "img2.jpg"), *args]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["match"] is True and {"score", "live"} <= set(data["liveness"])
@@ -147,22 +152,37 @@ def test_identity_face_cli(face_models: Path, pairs_dir: Path, liveness_dir: Pat
     report = json.loads(result.output)
     assert {"accuracy", "far", "frr", "threshold", "n", "median_ms", "fta"} <= set(report)
     assert report["accuracy"] == 1.0
-    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
-                                 "--degrade", "colour_cast", "--details"])
+    result = runner.invoke(
+        app,
+        [
+            "eval-pairs",
+            str(csv),
+            "--images",
+            str(pairs_dir),
+            *args,
+            "--degrade",
+            "colour_cast",
+            "--details",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["accuracy"] == 1.0 and report["separability"] == 1.0
-    assert [p[:3] for p in report["pairs"]] == [["img1.jpg", "img2.jpg", True],
-                                                 ["img1.jpg", "img3.jpg", False]]
+    assert [p[:3] for p in report["pairs"]] == [
+        ["img1.jpg", "img2.jpg", True],
+        ["img1.jpg", "img3.jpg", False],
+    ]
     page = tmp_path / "pairs.html"
-    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
-                                 "--html", str(page)])
+    result = runner.invoke(
+        app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args, "--html", str(page)]
+    )
     assert result.exit_code == 0, result.output
     assert "pairs" not in json.loads(result.output)
     text = page.read_text(encoding="utf-8")
     assert text.count("<svg") == 2 and "Pairs decided wrongly (0)" in text and "None." in text
-    result = runner.invoke(app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args,
-                                 "--degrade", "sunburn"])
+    result = runner.invoke(
+        app, ["eval-pairs", str(csv), "--images", str(pairs_dir), *args, "--degrade", "sunburn"]
+    )
     assert result.exit_code != 0 and "--degrade must be one of" in result.output
     result = runner.invoke(app, ["eval-liveness", str(liveness_dir), *args])
     assert json.loads(result.output)["acer"] == 0.0
@@ -235,8 +255,7 @@ def test_identity_separability_is_the_best_threshold(pairs: list[tuple[bool, int
 
 
 @pytest.mark.parametrize("code", ["ROTATE_90_CLOCKWISE", "ROTATE_90_COUNTERCLOCKWISE"])
-def test_identity_sideways_photo_is_turned_upright(engine: Any, pairs_dir: Path,
-                                                   code: str) -> None:
+def test_identity_sideways_photo_is_turned_upright(engine: Any, pairs_dir: Path, code: str) -> None:
     image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
     upright = engine.analyze(image)
     sideways = engine.analyze(cv2.rotate(image, getattr(cv2, code)))
@@ -247,9 +266,18 @@ def test_identity_sideways_photo_is_turned_upright(engine: Any, pairs_dir: Path,
 def test_identity_pairs_report_lists_errors_nearest_the_threshold_first() -> None:
     from ruleplus.identity.report import render_pairs_report
 
-    report = {"n": 4, "accuracy": 0.5, "distance_threshold": 0.6, "threshold": 0.7,
-              "pairs": [["a.jpg", "b.jpg", True, 0.3], ["a.jpg", "c.jpg", False, 0.58],
-                        ["d.jpg", "e.jpg", True, None], ["<x>.jpg", "f.jpg", False, 0.9]]}
+    report = {
+        "n": 4,
+        "accuracy": 0.5,
+        "distance_threshold": 0.6,
+        "threshold": 0.7,
+        "pairs": [
+            ["a.jpg", "b.jpg", True, 0.3],
+            ["a.jpg", "c.jpg", False, 0.58],
+            ["d.jpg", "e.jpg", True, None],
+            ["<x>.jpg", "f.jpg", False, 0.9],
+        ],
+    }
     text = render_pairs_report(report, "t")
     assert "Pairs decided wrongly (2)" in text
     assert text.index("c.jpg") < text.index("no face")
@@ -258,8 +286,9 @@ def test_identity_pairs_report_lists_errors_nearest_the_threshold_first() -> Non
         render_pairs_report({"n": 0, "distance_threshold": 0.6})
 
 
-def test_identity_dark_sideways_photo_is_brightened_and_turned(engine: Any,
-                                                               pairs_dir: Path) -> None:
+def test_identity_dark_sideways_photo_is_brightened_and_turned(
+    engine: Any, pairs_dir: Path
+) -> None:
     image = cv2.resize(engine.load(pairs_dir / "img1.jpg"), None, fx=0.5, fy=0.5)
     dark = (image.astype(np.float32) * 0.04).astype(np.uint8)  # YuNet needs it brightened
     upright = engine.analyze(dark)
@@ -269,8 +298,9 @@ def test_identity_dark_sideways_photo_is_brightened_and_turned(engine: Any,
     assert np.linalg.norm(sideways.template - upright.template) < 0.15
 
 
-def test_identity_dedupe_groups_the_same_person(engine: Any, pairs_dir: Path,
-                                                tmp_path: Path) -> None:
+def test_identity_dedupe_groups_the_same_person(
+    engine: Any, pairs_dir: Path, tmp_path: Path
+) -> None:
     from ruleplus.identity.dedupe import find_duplicates, image_files
 
     for name in ("img1.jpg", "img2.jpg", "img22.jpg", "img23.jpg", "img8.jpg"):
@@ -280,8 +310,10 @@ def test_identity_dedupe_groups_the_same_person(engine: Any, pairs_dir: Path,
     seen: list[int] = []
     report = find_duplicates(engine, image_files(tmp_path), seen.append)
     assert report["n"] == 6 and report["embedded"] == 5 and seen[-1] == 6
-    assert [g["files"] for g in report["groups"]] == [["img1.jpg", "img2.jpg"],
-                                                      ["img22.jpg", "img23.jpg"]]
+    assert [g["files"] for g in report["groups"]] == [
+        ["img1.jpg", "img2.jpg"],
+        ["img22.jpg", "img23.jpg"],
+    ]
     assert all(g["min_similarity"] >= report["threshold"] for g in report["groups"])
     assert report["failures"] == [{"file": "blank.png", "code": "no_face"}]
     assert "template" not in str(report)
@@ -309,10 +341,10 @@ def test_identity_dedupe_cli(face_models: Path, pairs_dir: Path, tmp_path: Path)
     for name in ("img22.jpg", "img23.jpg", "img8.jpg"):
         (tmp_path / name).write_bytes((pairs_dir / name).read_bytes())
     runner = typer_testing.CliRunner()
-    result = runner.invoke(app, ["dedupe", str(tmp_path), "--json", "--model-dir",
-                                 str(face_models)])
+    result = runner.invoke(
+        app, ["dedupe", str(tmp_path), "--json", "--model-dir", str(face_models)]
+    )
     assert result.exit_code == 0, result.output
-    assert [g["files"] for g in json.loads(result.output)["groups"]] == [["img22.jpg",
-                                                                          "img23.jpg"]]
+    assert [g["files"] for g in json.loads(result.output)["groups"]] == [["img22.jpg", "img23.jpg"]]
     result = runner.invoke(app, ["dedupe", str(tmp_path / "img8.jpg"), "--json"])
     assert result.exit_code == 2 and "is not a folder" in result.output

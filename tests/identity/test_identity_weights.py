@@ -13,8 +13,8 @@ import pytest
 
 pytest.importorskip("httpx")
 
-from ruleplus.identity import weights as m
 from ruleplus.errors import IdentityError
+from ruleplus.identity import weights as m
 
 DOWNLOADABLE = [s for s in m.MANIFEST if s.url]
 
@@ -33,8 +33,9 @@ def serve() -> Iterator[object]:
         handler = functools.partial(_Quiet, directory=str(folder))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.timeout = 5
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -44,8 +45,11 @@ def serve() -> Iterator[object]:
         server.server_close()
 
 
-def test_identity_download_verifies_and_installs(serve, face_models: Path,  # type: ignore[no-untyped-def]
-                                                 tmp_path: Path) -> None:
+def test_identity_download_verifies_and_installs(
+    serve,
+    face_models: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     base = serve(face_models)
     report = m.install_models(tmp_path, base_url=base, timeout=10)
     assert {r["status"] for r in report} == {"installed"}
@@ -57,8 +61,11 @@ def test_identity_download_verifies_and_installs(serve, face_models: Path,  # ty
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_identity_download_rejects_bad_checksum(serve, face_models: Path,  # type: ignore[no-untyped-def]
-                                                tmp_path: Path) -> None:
+def test_identity_download_rejects_bad_checksum(
+    serve,
+    face_models: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for spec in DOWNLOADABLE:
@@ -105,8 +112,9 @@ def test_identity_resolve_missing_and_tampered(tmp_path: Path, face_models: Path
 
 def test_identity_manifest_has_no_68_point_model() -> None:
     assert all("68" not in spec.name for spec in m.MANIFEST)
-    assert all(spec.url is None or spec.url.startswith("https://github.com/")
-               for spec in m.MANIFEST)
+    assert all(
+        spec.url is None or spec.url.startswith("https://github.com/") for spec in m.MANIFEST
+    )
 
 
 def test_identity_models_cli(face_models: Path, tmp_path: Path) -> None:
@@ -114,8 +122,9 @@ def test_identity_models_cli(face_models: Path, tmp_path: Path) -> None:
     from ruleplus.cli.face import models_app
 
     runner = typer_testing.CliRunner()
-    result = runner.invoke(models_app, ["install", "--from", str(face_models), "--model-dir",
-                                        str(tmp_path), "--json"])
+    result = runner.invoke(
+        models_app, ["install", "--from", str(face_models), "--model-dir", str(tmp_path), "--json"]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(models_app, ["list", "--model-dir", str(tmp_path), "--json"])
     assert result.exit_code == 0

@@ -29,8 +29,11 @@ def b64(path: Path) -> str:
 def client(engine: Any) -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)
-    app.include_router(build_router(engine, InMemoryGalleryStore(), index="flat",
-                                    issuer=ChallengeIssuer(b"k" * 32)))
+    app.include_router(
+        build_router(
+            engine, InMemoryGalleryStore(), index="flat", issuer=ChallengeIssuer(b"k" * 32)
+        )
+    )
     return TestClient(app)
 
 
@@ -56,22 +59,32 @@ def test_identity_api_errors(client: TestClient, pairs_dir: Path) -> None:
 
 
 def test_identity_api_liveness(client: TestClient, liveness_dir: Path) -> None:
-    r = client.post("/v1/identity/liveness", json={"image": b64(liveness_dir / "image_F2.jpg")},
-                    headers=H)
+    r = client.post(
+        "/v1/identity/liveness", json={"image": b64(liveness_dir / "image_F2.jpg")}, headers=H
+    )
     assert r.status_code == 200 and r.json()["live"] is False
     ch = client.post("/v1/identity/liveness/challenge", headers=H).json()
     assert ch["token"] and len(ch["actions"]) == 2
     frame = b64(liveness_dir / "image_T1.jpg")
-    r = client.post("/v1/identity/liveness/verify", json={"token": ch["token"],
-                                                          "frames": [frame] * 3}, headers=H)
+    r = client.post(
+        "/v1/identity/liveness/verify",
+        json={"token": ch["token"], "frames": [frame] * 3},
+        headers=H,
+    )
     assert r.status_code == 200 and r.json()["passed"] is False
-    r = client.post("/v1/identity/liveness/verify", json={"token": ch["token"],
-                                                          "frames": [frame] * 3}, headers=H)
+    r = client.post(
+        "/v1/identity/liveness/verify",
+        json={"token": ch["token"], "frames": [frame] * 3},
+        headers=H,
+    )
     assert r.status_code == 409 and r.json()["code"] == "challenge_replayed"
     other = {"X-Tenant": "other"}
     ch = client.post("/v1/identity/liveness/challenge", headers=H).json()
-    r = client.post("/v1/identity/liveness/verify", json={"token": ch["token"],
-                                                          "frames": [frame] * 3}, headers=other)
+    r = client.post(
+        "/v1/identity/liveness/verify",
+        json={"token": ch["token"], "frames": [frame] * 3},
+        headers=other,
+    )
     assert r.status_code == 400 and r.json()["code"] == "challenge_invalid"
 
 
@@ -81,13 +94,15 @@ def test_identity_api_gallery(client: TestClient, pairs_dir: Path) -> None:
     r = client.post(f"{url}/enroll", json=alice, headers=H)
     assert r.status_code == 200, r.text
     template_id = r.json()["template_id"]
-    client.post(f"{url}/enroll", json={"subject_id": "bob", "image": b64(pairs_dir / "img3.jpg")},
-                headers=H)
+    client.post(
+        f"{url}/enroll", json={"subject_id": "bob", "image": b64(pairs_dir / "img3.jpg")}, headers=H
+    )
     r = client.post(f"{url}/search", json={"image": b64(pairs_dir / "img2.jpg")}, headers=H)
     assert r.json()["match"]["subject_id"] == "alice"
     assert r.json()["match"]["template_id"] == template_id
-    r = client.post(f"{url}/search", json={"image": b64(pairs_dir / "img2.jpg")},
-                    headers={"X-Tenant": "other"})
+    r = client.post(
+        f"{url}/search", json={"image": b64(pairs_dir / "img2.jpg")}, headers={"X-Tenant": "other"}
+    )
     assert r.json()["match"] is None and r.json()["hits"] == []
     r = client.post(f"{url}/delete", json={"subject_id": "alice"}, headers=H)
     assert r.json()["deleted"] == 1

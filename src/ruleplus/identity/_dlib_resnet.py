@@ -31,7 +31,11 @@ import numpy as np
 from ruleplus.errors import IdentityError
 
 __all__ = [
-    "ONNX_NAME", "DlibResNet", "DlibResNetWeights", "OnnxDlibResNet", "export_onnx",
+    "ONNX_NAME",
+    "DlibResNet",
+    "DlibResNetWeights",
+    "OnnxDlibResNet",
+    "export_onnx",
     "read_dlib_resnet",
 ]
 
@@ -71,7 +75,7 @@ class _Reader:
         size = head & 0x0F
         if size > 8 or pos + 1 + size > len(self.data):
             raise ValueError(f"bad integer at byte {pos}")
-        value = int.from_bytes(self.data[pos + 1: pos + 1 + size], "little")
+        value = int.from_bytes(self.data[pos + 1 : pos + 1 + size], "little")
         return (-value if head & 0x80 else value), pos + 1 + size
 
     def real(self, pos: int) -> tuple[float, int]:
@@ -81,7 +85,7 @@ class _Reader:
 
     def string(self, pos: int) -> tuple[str, int]:
         size, pos = self.integer(pos)
-        return self.data[pos: pos + size].decode("latin-1"), pos + size
+        return self.data[pos : pos + size].decode("latin-1"), pos + size
 
     def tensor(self, pos: int) -> tuple[np.ndarray, tuple[int, ...], int]:
         version, pos = self.integer(pos)
@@ -133,8 +137,14 @@ def read_dlib_resnet(path: Path) -> DlibResNetWeights:
                 cut = filters * channels * rows * cols
                 if cut + filters != flat.size:
                     raise ValueError(f"convolution {len(convs)} has {flat.size} parameters")
-                convs.append(_Conv(flat[:cut].reshape(filters, channels, rows, cols).copy(),
-                                   flat[cut:].copy(), stride, padding))
+                convs.append(
+                    _Conv(
+                        flat[:cut].reshape(filters, channels, rows, cols).copy(),
+                        flat[cut:].copy(),
+                        stride,
+                        padding,
+                    )
+                )
             elif name == "affine_":
                 flat, _, pos = reader.tensor(pos)
                 half = flat.size // 2
@@ -146,13 +156,19 @@ def read_dlib_resnet(path: Path) -> DlibResNetWeights:
                 linear = flat.reshape(inputs, outputs).copy()
     except (ValueError, IndexError) as exc:
         raise IdentityError("model_invalid", f"{Path(path).name}: {exc}") from None
-    if (mean is None or linear is None or len(convs) != _CONVOLUTIONS
-            or len(affines) != _CONVOLUTIONS or linear.shape != (256, 128)
-            or any(c.weight.shape[0] != a[0].size for c, a in zip(convs, affines, strict=True))):
+    if (
+        mean is None
+        or linear is None
+        or len(convs) != _CONVOLUTIONS
+        or len(affines) != _CONVOLUTIONS
+        or linear.shape != (256, 128)
+        or any(c.weight.shape[0] != a[0].size for c, a in zip(convs, affines, strict=True))
+    ):
         raise IdentityError(
             "model_invalid",
             f"{Path(path).name} is not dlib's face-recognition ResNet "
-            f"({len(convs)} convolutions, {len(affines)} affine layers)")
+            f"({len(convs)} convolutions, {len(affines)} affine layers)",
+        )
     return DlibResNetWeights(mean, convs, affines, linear)
 
 
@@ -190,9 +206,14 @@ class DlibResNet:
         for conv, (gamma, beta) in zip(weights.convolutions, weights.affines, strict=True):
             weight = conv.weight * gamma[:, None, None, None]
             bias = conv.bias * gamma + beta
-            self._layers.append((torch.from_numpy(np.ascontiguousarray(weight)),
-                                 torch.from_numpy(bias.astype(np.float32)), conv.stride,
-                                 conv.padding))
+            self._layers.append(
+                (
+                    torch.from_numpy(np.ascontiguousarray(weight)),
+                    torch.from_numpy(bias.astype(np.float32)),
+                    conv.stride,
+                    conv.padding,
+                )
+            )
         self._linear = torch.from_numpy(weights.linear)
 
     def _conv(self, x: Any, index: int, relu: bool) -> Any:
@@ -239,8 +260,7 @@ class OnnxDlibResNet:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
 
     def __call__(self, chips: np.ndarray) -> np.ndarray:
@@ -271,10 +291,16 @@ def export_onnx(weights_path: Path, directory: Path) -> Path:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # exporter deprecation chatter
-        torch.onnx.export(_Module(), (torch.zeros(1, 150, 150, 3),), buffer,  # type: ignore[arg-type]
-                          input_names=["chips"], output_names=["descriptors"],
-                          dynamic_axes={"chips": {0: "n"}, "descriptors": {0: "n"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(
+            _Module(),
+            (torch.zeros(1, 150, 150, 3),),
+            buffer,  # type: ignore[arg-type]
+            input_names=["chips"],
+            output_names=["descriptors"],
+            dynamic_axes={"chips": {0: "n"}, "descriptors": {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
     target = directory / ONNX_NAME
     target.write_bytes(buffer.getvalue())
     return target

@@ -37,11 +37,20 @@ _PLUGINS = (JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
 _ACCEPTED = "a JPEG, PNG or WebP photo"
 # Named in a refusal so that a client knows what it sent (JPEG, PNG, WebP: when Pillow fails).
 _MAGIC = (
-    (0, b"\xff\xd8\xff", "JPEG"), (0, b"\x89PNG\r\n\x1a\n", "PNG"),
-    (0, b"BM", "BMP"), (0, b"II*\x00", "TIFF"), (0, b"MM\x00*", "TIFF"), (0, b"GIF8", "GIF"),
-    (4, b"ftypheic", "HEIC"), (4, b"ftypheix", "HEIC"), (4, b"ftypmif1", "HEIF"),
-    (4, b"ftypavif", "AVIF"), (0, b"%PDF", "PDF"), (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
-    (0, b"\xff\x0a", "JPEG XL"), (0, b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (0, b"BM", "BMP"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"GIF8", "GIF"),
+    (4, b"ftypheic", "HEIC"),
+    (4, b"ftypheix", "HEIC"),
+    (4, b"ftypmif1", "HEIF"),
+    (4, b"ftypavif", "AVIF"),
+    (0, b"%PDF", "PDF"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (0, b"\xff\x0a", "JPEG XL"),
+    (0, b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
 )
 _PNG_END = b"IEND\xaeB`\x82"
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # IHDR colour type -> samples per pixel
@@ -145,21 +154,22 @@ def _sniff(data: bytes) -> _Header:
                 cut = _is_cut(data, name)
                 raise IdentityError(
                     "image_truncated" if cut else "image_invalid",
-                    f"the {name} file ends inside its header" if cut
+                    f"the {name} file ends inside its header"
+                    if cut
                     else f"the {name} header is corrupt",
                     format=name,
                 ) from exc
             if name is not None:
                 raise IdentityError(
-                    "image_invalid", f"unsupported image format {name}; send {_ACCEPTED}",
+                    "image_invalid",
+                    f"unsupported image format {name}; send {_ACCEPTED}",
                     format=name,
                 ) from exc
-            raise IdentityError(
-                "image_invalid", f"the bytes are not {_ACCEPTED}"
-            ) from exc
+            raise IdentityError("image_invalid", f"the bytes are not {_ACCEPTED}") from exc
     if animated:
         raise IdentityError(
-            "image_invalid", f"animated {fmt} images are not accepted; send a still photo",
+            "image_invalid",
+            f"animated {fmt} images are not accepted; send a still photo",
             format=fmt,
         )
     if fmt == "MPO":  # a phone JPEG with a second (depth or preview) image after the first EOI
@@ -186,7 +196,8 @@ def _png_bytes_per_pixel(data: bytes) -> int:
     depth, colour = data[24], data[25]
     if depth not in _PNG_DEPTHS.get(colour, ()):
         raise IdentityError(
-            "image_invalid", f"the PNG declares bit depth {depth} with colour type {colour}",
+            "image_invalid",
+            f"the PNG declares bit depth {depth} with colour type {colour}",
             format="PNG",
         )
     sample_bytes = 2 if depth == 16 else 1  # 1-, 2- and 4-bit samples unpack to a byte each
@@ -247,8 +258,9 @@ def _decode_jpeg(data: bytes, head: _Header, limits: ImageLimits) -> np.ndarray:
     try:
         script = read_scan_script(data, _MAX_SCANS)
     except ValueError as exc:
-        raise IdentityError("image_invalid", "the JPEG marker structure is malformed",
-                            format="JPEG") from exc
+        raise IdentityError(
+            "image_invalid", "the JPEG marker structure is malformed", format="JPEG"
+        ) from exc
     if script.scans > _MAX_SCANS:
         raise IdentityError(
             "image_too_large",
@@ -266,8 +278,11 @@ def _decode_jpeg(data: bytes, head: _Header, limits: ImageLimits) -> np.ndarray:
     try:
         # strict: any libjpeg warning (premature end of data, corrupt Huffman data) is an error
         image = simplejpeg.decode_jpeg(
-            data, colorspace="BGR", strict=True,
-            min_height=height if factor > 1 else 0, min_width=width if factor > 1 else 0,
+            data,
+            colorspace="BGR",
+            strict=True,
+            min_height=height if factor > 1 else 0,
+            min_width=width if factor > 1 else 0,
         )
     except ValueError as exc:
         if "premature end" in str(exc).lower():
@@ -281,7 +296,8 @@ def _decode_jpeg(data: bytes, head: _Header, limits: ImageLimits) -> np.ndarray:
         ) from exc
     if image.shape[:2] != (height, width):
         raise IdentityError(
-            "image_invalid", "the JPEG header and its image data disagree on the size",
+            "image_invalid",
+            "the JPEG header and its image data disagree on the size",
             format="JPEG",
         )
     turn = _ORIENT.get(head.orientation)
@@ -370,11 +386,13 @@ def decode_image(data: bytes, limits: ImageLimits = _DEFAULT) -> np.ndarray:
     except IdentityError:
         raise
     except MemoryError as exc:
-        raise IdentityError("image_too_large", "the image does not fit in memory",
-                            format=head.fmt) from exc
+        raise IdentityError(
+            "image_too_large", "the image does not fit in memory", format=head.fmt
+        ) from exc
     except Exception as exc:  # a decoder failing in any way is the client's bad file, not a 500
-        raise IdentityError("image_invalid", f"the {head.fmt} image could not be decoded",
-                            format=head.fmt) from exc
+        raise IdentityError(
+            "image_invalid", f"the {head.fmt} image could not be decoded", format=head.fmt
+        ) from exc
     if image is None:  # libpng / libwebp refused: rows or frames are missing or corrupt
         raise IdentityError(
             "image_truncated",

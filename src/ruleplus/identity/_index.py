@@ -45,7 +45,10 @@ class FlatIndex:
             keep = self._labels != label
             self._vecs[~keep] = 0
             self._vecs, self._norms, self._labels = (
-                self._vecs[keep], self._norms[keep], self._labels[keep])
+                self._vecs[keep],
+                self._norms[keep],
+                self._labels[keep],
+            )
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(labels, distances)`` of the ``k`` nearest (Euclidean), nearest first."""
@@ -78,16 +81,27 @@ class HnswIndex:
         Threads used for bulk adds (-1: all cores).
     """
 
-    def __init__(self, dim: int, capacity: int = 1024, m: int = 16, ef_construction: int = 100,
-                 ef_search: int | None = None, threads: int = -1) -> None:
+    def __init__(
+        self,
+        dim: int,
+        capacity: int = 1024,
+        m: int = 16,
+        ef_construction: int = 100,
+        ef_search: int | None = None,
+        threads: int = -1,
+    ) -> None:
         import hnswlib
 
         self.dim = dim
         self.ef_search = ef_search
         self.threads = threads
         self._index = hnswlib.Index(space="l2", dim=dim)
-        self._index.init_index(max_elements=max(16, capacity), M=m,
-                               ef_construction=ef_construction, allow_replace_deleted=True)
+        self._index.init_index(
+            max_elements=max(16, capacity),
+            M=m,
+            ef_construction=ef_construction,
+            allow_replace_deleted=True,
+        )
         self._index.set_ef(ef_search or 128)
         self._live = 0
         self._rng = np.random.default_rng()
@@ -104,8 +118,7 @@ class HnswIndex:
             needed = self._index.get_current_count() + len(labels)
             if needed > self._index.get_max_elements():
                 self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
-            self._index.add_items(vectors, labels, num_threads=self.threads,
-                                  replace_deleted=True)
+            self._index.add_items(vectors, labels, num_threads=self.threads, replace_deleted=True)
             self._live += len(labels)
 
     def remove(self, label: int) -> None:

@@ -19,20 +19,36 @@ __all__ = ["MINIFASNET_V1SE", "MINIFASNET_V2", "MiniFASNet", "build_minifasnet"]
 
 #: Expansion widths of each inverted-residual block, read from the checkpoints.
 MINIFASNET_V2: dict[str, Sequence[int]] = {
-    "conv_23": [103], "conv_3": [13, 13, 13, 13], "conv_34": [231],
-    "conv_4": [231, 52, 26, 77, 26, 26], "conv_45": [308], "conv_5": [26, 26],
+    "conv_23": [103],
+    "conv_3": [13, 13, 13, 13],
+    "conv_34": [231],
+    "conv_4": [231, 52, 26, 77, 26, 26],
+    "conv_45": [308],
+    "conv_5": [26, 26],
 }
 MINIFASNET_V1SE: dict[str, Sequence[int]] = {
-    "conv_23": [103], "conv_3": [13, 26, 13, 52], "conv_34": [231],
-    "conv_4": [154, 52, 26, 52, 26, 26], "conv_45": [308], "conv_5": [26, 26],
+    "conv_23": [103],
+    "conv_3": [13, 26, 13, 52],
+    "conv_34": [231],
+    "conv_4": [154, 52, 26, 52, 26, 26],
+    "conv_45": [308],
+    "conv_5": [26, 26],
 }
 
 
 class ConvBlock(nn.Module):
     """Convolution (no bias) → batch norm → PReLU, or without PReLU when ``linear``."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int = 1, stride: int = 1,
-                 padding: int = 0, groups: int = 1, linear: bool = False) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int = 1,
+        stride: int = 1,
+        padding: int = 0,
+        groups: int = 1,
+        linear: bool = False,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride, padding, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(c_out)
@@ -65,8 +81,9 @@ class SEModule(nn.Module):
 class DepthWise(nn.Module):
     """Inverted residual: 1×1 expand → 3×3 depthwise → 1×1 linear projection (+ SE, + skip)."""
 
-    def __init__(self, c_in: int, width: int, c_out: int, stride: int, residual: bool,
-                 se: bool = False) -> None:
+    def __init__(
+        self, c_in: int, width: int, c_out: int, stride: int, residual: bool, se: bool = False
+    ) -> None:
         super().__init__()
         self.conv = ConvBlock(c_in, width)
         self.conv_dw = ConvBlock(width, width, 3, stride, 1, groups=width)
@@ -89,10 +106,12 @@ class Residual(nn.Module):
     def __init__(self, channels: int, widths: Sequence[int], se: bool) -> None:
         super().__init__()
         n = len(widths)
-        self.model = nn.Sequential(*[
-            DepthWise(channels, w, channels, 1, True, se=se and i == n - 1)
-            for i, w in enumerate(widths)
-        ])
+        self.model = nn.Sequential(
+            *[
+                DepthWise(channels, w, channels, 1, True, se=se and i == n - 1)
+                for i, w in enumerate(widths)
+            ]
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the stage."""
@@ -131,8 +150,18 @@ class MiniFASNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits for ``x`` of shape ``(n, 3, 80, 80)``."""
-        for stage in (self.conv1, self.conv2_dw, self.conv_23, self.conv_3, self.conv_34,
-                      self.conv_4, self.conv_45, self.conv_5, self.conv_6_sep, self.conv_6_dw):
+        for stage in (
+            self.conv1,
+            self.conv2_dw,
+            self.conv_23,
+            self.conv_3,
+            self.conv_34,
+            self.conv_4,
+            self.conv_45,
+            self.conv_5,
+            self.conv_6_sep,
+            self.conv_6_dw,
+        ):
             x = stage(x)
         return self.prob(self.bn(self.linear(torch.flatten(x, 1))))  # type: ignore[no-any-return]
 

@@ -42,8 +42,8 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cv2
@@ -94,8 +94,13 @@ class Challenge:
 
     def to_dict(self) -> dict[str, Any]:
         """Return what the client needs."""
-        return {"challenge_id": self.challenge_id, "actions": self.actions,
-                "issued_at": self.issued_at, "expires_at": self.expires_at, "token": self.token}
+        return {
+            "challenge_id": self.challenge_id,
+            "actions": self.actions,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+            "token": self.token,
+        }
 
 
 class ChallengeStore(Protocol):
@@ -140,8 +145,13 @@ class ChallengeIssuer:
         Actions per challenge (distinct, random order).
     """
 
-    def __init__(self, secret: bytes, store: ChallengeStore | None = None, ttl: float = 60.0,
-                 n_actions: int = 2) -> None:
+    def __init__(
+        self,
+        secret: bytes,
+        store: ChallengeStore | None = None,
+        ttl: float = 60.0,
+        n_actions: int = 2,
+    ) -> None:
         if len(secret) < 16:
             raise ValueError("the challenge secret must be at least 16 bytes")
         self._secret = secret
@@ -153,8 +163,9 @@ class ChallengeIssuer:
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
 
-    def issue(self, tenant_id: str, actions: list[str] | None = None,
-              now: float | None = None) -> Challenge:
+    def issue(
+        self, tenant_id: str, actions: list[str] | None = None, now: float | None = None
+    ) -> Challenge:
         """Issue a challenge for ``tenant_id`` (random actions unless given)."""
         now = time.time() if now is None else now
         if actions is None:
@@ -164,14 +175,27 @@ class ChallengeIssuer:
         unknown = set(actions) - set(ACTIONS)
         if unknown:
             raise IdentityError("challenge_invalid", f"unknown actions {sorted(unknown)}")
-        payload = {"id": uuid.uuid4().hex, "nonce": secrets.token_hex(16), "t": tenant_id,
-                   "a": actions, "iat": now, "exp": now + self.ttl}
+        payload = {
+            "id": uuid.uuid4().hex,
+            "nonce": secrets.token_hex(16),
+            "t": tenant_id,
+            "a": actions,
+            "iat": now,
+            "exp": now + self.ttl,
+        }
         body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-        return Challenge(str(payload["id"]), tenant_id, list(actions), now, now + self.ttl,
-                         f"{body}.{self._sign(body)}")
+        return Challenge(
+            str(payload["id"]),
+            tenant_id,
+            list(actions),
+            now,
+            now + self.ttl,
+            f"{body}.{self._sign(body)}",
+        )
 
-    def open(self, token: str, tenant_id: str, now: float | None = None,
-             consume: bool = True) -> dict[str, Any]:
+    def open(
+        self, token: str, tenant_id: str, now: float | None = None, consume: bool = True
+    ) -> dict[str, Any]:
         """Check a token (signature, tenant, expiry, one-time use) and return its payload.
 
         Raises
@@ -208,8 +232,9 @@ class FrameSignals:
     mouth_drop: float | None
 
 
-def _patch(grey: np.ndarray, center: np.ndarray, half_w: float, half_h: float,
-           dy: float = 0.0) -> np.ndarray:
+def _patch(
+    grey: np.ndarray, center: np.ndarray, half_w: float, half_h: float, dy: float = 0.0
+) -> np.ndarray:
     x, y = float(center[0]), float(center[1]) + dy
     x0, x1 = max(0, int(x - half_w)), min(grey.shape[1], int(x + half_w) + 1)
     y0, y1 = max(0, int(y - half_h)), min(grey.shape[0], int(y + half_h) + 1)
@@ -253,8 +278,11 @@ def _action_seen(
         return state.get("closed", False) and ratio >= BLINK_OPEN
     if action == "open_mouth":
         dark = sig.mouth_dark - base.mouth_dark >= MOUTH_DARK_GAIN
-        drop = (sig.mouth_drop is not None and base.mouth_drop is not None
-                and sig.mouth_drop >= base.mouth_drop * (1 + MOUTH_DROP))
+        drop = (
+            sig.mouth_drop is not None
+            and base.mouth_drop is not None
+            and sig.mouth_drop >= base.mouth_drop * (1 + MOUTH_DROP)
+        )
         return dark or drop
     return False
 
@@ -272,12 +300,17 @@ class ActiveResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict."""
-        return {"passed": self.passed, "live": self.passed, "reasons": self.reasons,
-                "actions": self.actions, "frames": self.frames,
-                "max_identity_distance": None if self.max_identity_distance is None
-                else round(self.max_identity_distance, 4),
-                "passive_score": None if self.passive_score is None
-                else round(self.passive_score, 4)}
+        return {
+            "passed": self.passed,
+            "live": self.passed,
+            "reasons": self.reasons,
+            "actions": self.actions,
+            "frames": self.frames,
+            "max_identity_distance": None
+            if self.max_identity_distance is None
+            else round(self.max_identity_distance, 4),
+            "passive_score": None if self.passive_score is None else round(self.passive_score, 4),
+        }
 
 
 class ActiveLivenessVerifier:
@@ -292,21 +325,30 @@ class ActiveLivenessVerifier:
         Also require passive liveness on the first frame.
     """
 
-    def __init__(self, engine: IdentityEngine, issuer: ChallengeIssuer, min_frames: int = 2,
-                 max_frames: int = 40, check_passive: bool = True) -> None:
+    def __init__(
+        self,
+        engine: IdentityEngine,
+        issuer: ChallengeIssuer,
+        min_frames: int = 2,
+        max_frames: int = 40,
+        check_passive: bool = True,
+    ) -> None:
         self.engine = engine
         self.issuer = issuer
         self.min_frames = min_frames
         self.max_frames = max_frames
         self.check_passive = check_passive
 
-    def verify(self, token: str, tenant_id: str, frames: Sequence[ImageInput],
-               now: float | None = None) -> ActiveResult:
+    def verify(
+        self, token: str, tenant_id: str, frames: Sequence[ImageInput], now: float | None = None
+    ) -> ActiveResult:
         """Check the token, then the frames (see the module docstring for the order)."""
         if not self.min_frames <= len(frames) <= self.max_frames:
-            raise IdentityError("frames_invalid",
-                                f"send between {self.min_frames} and {self.max_frames} frames",
-                                frames=len(frames))
+            raise IdentityError(
+                "frames_invalid",
+                f"send between {self.min_frames} and {self.max_frames} frames",
+                frames=len(frames),
+            )
         payload = self.issuer.open(token, tenant_id, now)
         actions: list[str] = list(payload["a"])
         images, signals = [], []
@@ -347,5 +389,6 @@ class ActiveLivenessVerifier:
             passive = self.engine.liveness_model.score(images[0], signals[0].face)
             if not passive.live:
                 reasons.append("liveness.spoof")
-        return ActiveResult(not reasons, reasons, found, worst,
-                            passive.score if passive else None, len(frames))
+        return ActiveResult(
+            not reasons, reasons, found, worst, passive.score if passive else None, len(frames)
+        )

@@ -32,8 +32,9 @@ _BLOCK = 1024
 
 def image_files(folder: Path) -> list[Path]:
     """Image files directly in ``folder`` (by suffix), sorted by name."""
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(
+        p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
 
 
 def _matching_pairs(templates: np.ndarray, limit: float) -> list[tuple[int, int, float]]:
@@ -42,8 +43,8 @@ def _matching_pairs(templates: np.ndarray, limit: float) -> list[tuple[int, int,
     norms = (x**2).sum(axis=1)
     pairs: list[tuple[int, int, float]] = []
     for start in range(0, len(x), _BLOCK):
-        block = x[start: start + _BLOCK]
-        d2 = norms[start: start + _BLOCK, None] + norms[None, :] - 2.0 * block @ x.T
+        block = x[start : start + _BLOCK]
+        d2 = norms[start : start + _BLOCK, None] + norms[None, :] - 2.0 * block @ x.T
         rows, cols = np.nonzero(d2 <= limit * limit + 1e-9)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             i = start + r
@@ -98,8 +99,11 @@ def find_duplicates(
         ``image_invalid`` when more than 20,000 photos are given (use the gallery).
     """
     if len(photos) > _MAX_PHOTOS:
-        raise IdentityError("image_invalid", f"{len(photos):,} photos; dedupe takes at most "
-                            f"{_MAX_PHOTOS:,} — enroll larger sets in the gallery")
+        raise IdentityError(
+            "image_invalid",
+            f"{len(photos):,} photos; dedupe takes at most "
+            f"{_MAX_PHOTOS:,} — enroll larger sets in the gallery",
+        )
     names: list[str] = []
     vectors: list[np.ndarray] = []
     failures: list[dict[str, str]] = []
@@ -121,15 +125,29 @@ def find_duplicates(
     groups: list[dict[str, Any]] = []
     for members in _groups(len(names), pairs):
         inside = set(members)
-        links = sorted((p for i in members for p in by_member.get(i, []) if p[1] in inside),
-                       key=lambda p: p[2])
-        groups.append({
-            "files": [names[i] for i in sorted(members, key=lambda i: names[i])],
-            "pairs": [{"a": names[i], "b": names[j],
-                       "similarity": round(similarity_from_distance(d), 4)} for i, j, d in links],
-            "min_similarity": round(similarity_from_distance(max(d for *_, d in links)), 4),
-        })
+        links = sorted(
+            (p for i in members for p in by_member.get(i, []) if p[1] in inside), key=lambda p: p[2]
+        )
+        groups.append(
+            {
+                "files": [names[i] for i in sorted(members, key=lambda i: names[i])],
+                "pairs": [
+                    {
+                        "a": names[i],
+                        "b": names[j],
+                        "similarity": round(similarity_from_distance(d), 4),
+                    }
+                    for i, j, d in links
+                ],
+                "min_similarity": round(similarity_from_distance(max(d for *_, d in links)), 4),
+            }
+        )
     groups.sort(key=lambda g: (-len(g["files"]), g["files"][0]))
-    return {"n": len(photos), "embedded": len(names),
-            "threshold": similarity_from_distance(limit), "distance_threshold": limit,
-            "groups": groups, "failures": failures}
+    return {
+        "n": len(photos),
+        "embedded": len(names),
+        "threshold": similarity_from_distance(limit),
+        "distance_threshold": limit,
+        "groups": groups,
+        "failures": failures,
+    }

@@ -15,9 +15,22 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "ALL_DEGRADATIONS", "DEGRADATIONS", "EXTRA_DEGRADATIONS", "backlight", "blur", "colour_cast",
-    "crowd", "haze", "jpeg", "low_light", "low_resolution", "motion_blur", "noise", "rain",
-    "strong_light", "tilt",
+    "ALL_DEGRADATIONS",
+    "DEGRADATIONS",
+    "EXTRA_DEGRADATIONS",
+    "backlight",
+    "blur",
+    "colour_cast",
+    "crowd",
+    "haze",
+    "jpeg",
+    "low_light",
+    "low_resolution",
+    "motion_blur",
+    "noise",
+    "rain",
+    "strong_light",
+    "tilt",
 ]
 
 
@@ -98,8 +111,9 @@ def low_resolution(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> n
     side = max(64, int(320 / max(strength, 1e-3)))
     h, w = image.shape[:2]
     scale = min(1.0, side / max(h, w))
-    result: np.ndarray = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))),
-                                    interpolation=cv2.INTER_AREA)
+    result: np.ndarray = cv2.resize(
+        image, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA
+    )
     return result
 
 
@@ -164,12 +178,15 @@ def crowd(image: np.ndarray, strength: float = 1.0, seed: int = 0) -> np.ndarray
     """
     h, w = image.shape[:2]
     scale = float(np.clip(0.3 * strength, 0.1, 0.5))
-    small = cv2.resize(cv2.flip(image, 1), (max(1, int(w * scale)), max(1, int(h * scale))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        cv2.flip(image, 1),
+        (max(1, int(w * scale)), max(1, int(h * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
     out = image.copy()
     sh, sw = small.shape[:2]
-    out[h - sh:, :sw] = small
-    out[h - sh:, w - sw:] = small
+    out[h - sh :, :sw] = small
+    out[h - sh :, w - sw :] = small
     return out
 
 

@@ -105,8 +105,9 @@ class YuNetDetector:
         factor = min(1.0, self.max_side / max(h, w))
         small = image
         if factor < 1.0:
-            small = cv2.resize(image, (round(w * factor), round(h * factor)),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA
+            )
         sh, sw = small.shape[:2]
         with self._lock:
             self._net.setInputSize((sw, sh))
@@ -146,8 +147,12 @@ class HogDetector:
         """Return the faces in ``image`` (BGR ``uint8``)."""
         h, w = image.shape[:2]
         factor = min(1.0, self.max_side / max(h, w))
-        small = image if factor == 1.0 else cv2.resize(
-            image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA
+        small = (
+            image
+            if factor == 1.0
+            else cv2.resize(
+                image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA
+            )
         )
         rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
         rects, scores, _ = self._detector.run(rgb, self.upsample, 0.0)
@@ -160,8 +165,7 @@ class HogDetector:
             eyes = sorted([left_img, right_img], key=lambda p: p[0])
             marks = np.full((5, 2), np.nan)
             marks[0], marks[1], marks[2] = eyes[0], eyes[1], pts[4]
-            box = (float(rect.left()), float(rect.top()), float(rect.width()),
-                   float(rect.height()))
+            box = (float(rect.left()), float(rect.top()), float(rect.width()), float(rect.height()))
             conf = float(1.0 / (1.0 + np.exp(-2.0 * score)))
             faces.append(Face(box, conf, marks, "hog").scaled(1.0 / factor))
         return _order(faces)

@@ -111,8 +111,11 @@ class DlibEmbedder:
         self._fast_net: DlibResNet | OnnxDlibResNet | None = None
         self._net: Any = None  # dlib ships no type information
         if runtime == "auto":
-            if (onnx_path is not None and Path(onnx_path).is_file()
-                    and importlib.util.find_spec("onnxruntime") is not None):
+            if (
+                onnx_path is not None
+                and Path(onnx_path).is_file()
+                and importlib.util.find_spec("onnxruntime") is not None
+            ):
                 runtime = "onnx"
             elif importlib.util.find_spec("torch") is not None:
                 runtime = "torch"
@@ -120,8 +123,11 @@ class DlibEmbedder:
                 runtime = "dlib"
         if runtime == "onnx":
             if onnx_path is None or not Path(onnx_path).is_file():
-                raise IdentityError("model_missing", "the ONNX face embedding is not exported; "
-                                    "run: ruleplus face export-onnx MODEL_DIR")
+                raise IdentityError(
+                    "model_missing",
+                    "the ONNX face embedding is not exported; "
+                    "run: ruleplus face export-onnx MODEL_DIR",
+                )
             self._fast_net = OnnxDlibResNet(Path(onnx_path))
         elif runtime == "torch":
             self._fast_net = DlibResNet(read_dlib_resnet(Path(recognition_model_path)))
@@ -156,8 +162,13 @@ class DlibEmbedder:
 
 #: The standard ArcFace 112×112 five-point template (InsightFace).
 ARCFACE_TEMPLATE = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
-     [70.7299, 92.2041]],
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
     dtype=np.float32,
 )
 
@@ -167,8 +178,9 @@ def align_arcface(image: np.ndarray, face: Face, size: int = 112) -> np.ndarray:
     marks = face.landmarks.astype(np.float32)
     if np.isnan(marks).any():
         raise ValueError("ArcFace alignment needs all five landmarks")
-    matrix, _ = cv2.estimateAffinePartial2D(marks, ARCFACE_TEMPLATE * (size / 112.0),
-                                           method=cv2.LMEDS)
+    matrix, _ = cv2.estimateAffinePartial2D(
+        marks, ARCFACE_TEMPLATE * (size / 112.0), method=cv2.LMEDS
+    )
     if matrix is None:
         raise ValueError("cannot estimate the alignment transform")
     return cv2.warpAffine(image, matrix, (size, size), borderValue=(0, 0, 0))
@@ -193,8 +205,9 @@ class OnnxArcFaceEmbedder:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
-        self._session = ort.InferenceSession(str(model_path), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
         self._input = self._session.get_inputs()[0].name
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.threshold = threshold
@@ -203,8 +216,9 @@ class OnnxArcFaceEmbedder:
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray:
         """Return the L2-normalised template of ``face``."""
         chip = align_arcface(image, face)
-        blob = cv2.dnn.blobFromImage(chip, 1 / 127.5, (112, 112), (127.5, 127.5, 127.5),
-                                     swapRB=True)
+        blob = cv2.dnn.blobFromImage(
+            chip, 1 / 127.5, (112, 112), (127.5, 127.5, 127.5), swapRB=True
+        )
         out = np.asarray(self._session.run(None, {self._input: blob})[0], dtype=np.float32)[0]
         result: np.ndarray = out / max(float(np.linalg.norm(out)), 1e-12)
         return result
@@ -228,7 +242,7 @@ class PixelEmbedder:
     def embed(self, image: np.ndarray, face: Face) -> np.ndarray:
         """Return a thumbnail template of ``face``."""
         x, y, w, h = (round(v) for v in face.box)
-        crop = image[max(0, y): max(0, y) + max(1, h), max(0, x): max(0, x) + max(1, w)]
+        crop = image[max(0, y) : max(0, y) + max(1, h), max(0, x) : max(0, x) + max(1, w)]
         grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
         thumb = cv2.resize(grey, (8, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
         thumb = thumb.ravel() - thumb.mean()

@@ -78,8 +78,11 @@ class FaceAnalysis:
         """JSON-friendly description (no pixels, no template)."""
         x, y, w, h = self.face.box
         return {
-            "face": {"box": [round(x), round(y), round(w), round(h)],
-                     "score": round(self.face.score, 3), "detector": self.face.detector},
+            "face": {
+                "box": [round(x), round(y), round(w), round(h)],
+                "score": round(self.face.score, 3),
+                "detector": self.face.detector,
+            },
             "faces_found": 1 + len(self.others),
             "quality": self.quality.to_dict(),
             "enhanced": self.enhanced,
@@ -146,8 +149,10 @@ class VerifyResult:
             "distance": round(self.distance, 4),
             "distance_threshold": self.distance_threshold,
             "liveness": self.liveness.to_dict() if self.liveness else None,
-            "quality": {"selfie": self.selfie.quality.to_dict(),
-                        "id_photo": self.id_photo.quality.to_dict()},
+            "quality": {
+                "selfie": self.selfie.quality.to_dict(),
+                "id_photo": self.id_photo.quality.to_dict(),
+            },
             "faces": {"selfie": self.selfie.summary(), "id_photo": self.id_photo.summary()},
             "reasons": self.reasons,
             "model": self.model,
@@ -234,14 +239,20 @@ class IdentityEngine:
         if embedder is None:
             from ruleplus.identity._dlib_resnet import ONNX_NAME
 
-            embedder = DlibEmbedder(m.resolve_model(m.DLIB_RESNET, directory), sp5,
-                                    onnx_path=Path(onnx_dir or directory) / ONNX_NAME)
+            embedder = DlibEmbedder(
+                m.resolve_model(m.DLIB_RESNET, directory),
+                sp5,
+                onnx_path=Path(onnx_dir or directory) / ONNX_NAME,
+            )
         runtime: PassiveLiveness | None = None
         if liveness == "torch":
             from ruleplus.identity.liveness import TorchLiveness
 
-            runtime = PassiveLiveness(TorchLiveness(m.resolve_model(m.FAS_V2, directory),
-                                                    m.resolve_model(m.FAS_V1SE, directory)))
+            runtime = PassiveLiveness(
+                TorchLiveness(
+                    m.resolve_model(m.FAS_V2, directory), m.resolve_model(m.FAS_V1SE, directory)
+                )
+            )
         elif liveness == "onnx":
             from ruleplus.identity.liveness import OnnxLiveness
 
@@ -290,8 +301,7 @@ class IdentityEngine:
         if faces and faces[0].score >= UPRIGHT_SCORE:
             return best
         floor = faces[0].score + TURN_MARGIN if faces else 0.0
-        for degrees, code in ((90, cv2.ROTATE_90_CLOCKWISE),
-                              (270, cv2.ROTATE_90_COUNTERCLOCKWISE)):
+        for degrees, code in ((90, cv2.ROTATE_90_CLOCKWISE), (270, cv2.ROTATE_90_COUNTERCLOCKWISE)):
             turned = cv2.rotate(image, code)
             found = self.detector.detect(turned)
             if found and found[0].score >= floor:
@@ -337,7 +347,8 @@ class IdentityEngine:
         gains = white_balance_gains(original, means)
         balanced = use_enhance and cast > self.thresholds.balance_colour_cast
         image, faces, steps = self.find_faces(
-            white_balance(original, gains) if balanced else original)
+            white_balance(original, gains) if balanced else original
+        )
         if not faces:
             raise IdentityError("no_face", "no face was found in the image")
         face, others = faces[0], faces[1:]
@@ -348,8 +359,7 @@ class IdentityEngine:
                 f"{1 + len(others)} faces found; the image must show one person",
                 faces=1 + len(others),
             )
-        result = FaceAnalysis(image, face, others, quality,
-                              ["white_balance"] * balanced + steps)
+        result = FaceAnalysis(image, face, others, quality, ["white_balance"] * balanced + steps)
         if liveness and self.liveness_model is not None:
             # liveness sees captured pixels (a turned copy only re-orders them; a brightened one
             # is used only when nothing else found the face), colour-balanced as said above
@@ -422,7 +432,10 @@ class IdentityEngine:
             id_photo=b,
             reasons=reasons + quality_reasons,
             decision=decision,
-            timings_ms={"selfie": (t1 - t0) * 1e3, "id_photo": (t2 - t1) * 1e3,
-                        "total": (time.perf_counter() - t0) * 1e3},
+            timings_ms={
+                "selfie": (t1 - t0) * 1e3,
+                "id_photo": (t2 - t1) * 1e3,
+                "total": (time.perf_counter() - t0) * 1e3,
+            },
             model=self.embedder.name,
         )

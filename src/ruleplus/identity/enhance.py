@@ -28,7 +28,11 @@ from ruleplus.identity.detect import Face
 from ruleplus.identity.quality import QualityReport, channel_means
 
 __all__ = [
-    "correct_illumination", "denoise", "enhance_face", "enhance_for_detection", "white_balance",
+    "correct_illumination",
+    "denoise",
+    "enhance_face",
+    "enhance_for_detection",
+    "white_balance",
     "white_balance_gains",
 ]
 
@@ -40,8 +44,9 @@ def _gamma_to(region: np.ndarray, current_mean: float, target: float) -> np.ndar
     return cv2.LUT(region, lut)
 
 
-def correct_illumination(region: np.ndarray, face_mean: float, target: float = 125.0,
-                         clahe: bool = True) -> np.ndarray:
+def correct_illumination(
+    region: np.ndarray, face_mean: float, target: float = 125.0, clahe: bool = True
+) -> np.ndarray:
     """Gamma towards ``target`` mean grey, then CLAHE on the L channel (BGR in, BGR out)."""
     out = _gamma_to(region, face_mean, target)
     if clahe:
@@ -68,8 +73,10 @@ def white_balance(region: np.ndarray, gains: np.ndarray | None = None) -> np.nda
     if gains is None:
         gains = white_balance_gains(region)
     levels = np.arange(256, dtype=np.float32)
-    channels = [cv2.LUT(region[..., i].copy(), np.clip(levels * g, 0, 255).astype(np.uint8))
-                for i, g in enumerate(gains)]
+    channels = [
+        cv2.LUT(region[..., i].copy(), np.clip(levels * g, 0, 255).astype(np.uint8))
+        for i, g in enumerate(gains)
+    ]
     result: np.ndarray = cv2.merge(channels)
     return result
 
@@ -117,8 +124,9 @@ def enhance_face(
         rh, rw = region.shape[:2]
         factor = min(1.0, max_side / max(rh, rw))
         if factor < 1.0:
-            small = cv2.resize(region, (int(rw * factor), int(rh * factor)),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                region, (int(rw * factor), int(rh * factor)), interpolation=cv2.INTER_AREA
+            )
             region = cv2.resize(denoise(small, sigma), (rw, rh), interpolation=cv2.INTER_CUBIC)
         else:
             region = denoise(region, sigma)

@@ -26,12 +26,48 @@ from ruleplus.identity.match import distance, similarity_from_distance
 __all__ = ["evaluate_liveness", "evaluate_pairs", "read_liveness_labels", "read_pairs"]
 
 _TRUE = {"yes", "y", "true", "t", "1", "same", "match", "genuine", "positive"}
-_FALSE = {"no", "n", "false", "f", "0", "different", "diff", "nonmatch", "non-match",
-          "impostor", "negative"}
-_LIVE = {"live", "real", "genuine", "bonafide", "bona_fide", "bona-fide", "true", "t", "1",
-         "positive", "alive"}
-_SPOOF = {"spoof", "fake", "attack", "presentation_attack", "pa", "false", "f", "0", "negative",
-          "print", "replay", "screen", "mask", "photo"}
+_FALSE = {
+    "no",
+    "n",
+    "false",
+    "f",
+    "0",
+    "different",
+    "diff",
+    "nonmatch",
+    "non-match",
+    "impostor",
+    "negative",
+}
+_LIVE = {
+    "live",
+    "real",
+    "genuine",
+    "bonafide",
+    "bona_fide",
+    "bona-fide",
+    "true",
+    "t",
+    "1",
+    "positive",
+    "alive",
+}
+_SPOOF = {
+    "spoof",
+    "fake",
+    "attack",
+    "presentation_attack",
+    "pa",
+    "false",
+    "f",
+    "0",
+    "negative",
+    "print",
+    "replay",
+    "screen",
+    "mask",
+    "photo",
+}
 Transform = Callable[[np.ndarray, str], np.ndarray]
 
 
@@ -58,8 +94,10 @@ def read_pairs(path: Path) -> list[tuple[str, str, bool]]:
         rows = rows[1:]
     else:
         li, files = 2, [0, 1]
-    return [(r[files[0]].strip(), r[files[1]].strip(),
-             _label(r[li], _TRUE, _FALSE, "pair")) for r in rows]
+    return [
+        (r[files[0]].strip(), r[files[1]].strip(), _label(r[li], _TRUE, _FALSE, "pair"))
+        for r in rows
+    ]
 
 
 def _analyze_file(
@@ -147,7 +185,10 @@ def evaluate_pairs(
         "median_ms": statistics.median(times) if times else 0.0,
         "genuine": genuine,
         "impostor": impostor,
-        "tp": tp, "tn": tn, "fp": fp, "fn": fn,
+        "tp": tp,
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
         "model": engine.embedder.name,
         **extra,
     }
@@ -169,17 +210,32 @@ def _separability(scored: list[list[Any]]) -> float:
     return float(correct[finite & cut].max() / len(scored))
 
 
-_LABEL_NAMES = ("labels", "label", "labels.csv", "label.csv", "labels.txt", "label.txt",
-                "labels.tsv", "labels.json", "label.json", "ground_truth.csv", "gt.csv")
+_LABEL_NAMES = (
+    "labels",
+    "label",
+    "labels.csv",
+    "label.csv",
+    "labels.txt",
+    "label.txt",
+    "labels.tsv",
+    "labels.json",
+    "label.json",
+    "ground_truth.csv",
+    "gt.csv",
+)
 
 
 def _find_label_file(directory: Path) -> Path | None:
     for name in _LABEL_NAMES:
         if (directory / name).is_file():
             return directory / name
-    found = sorted(p for p in directory.iterdir()
-                   if p.is_file() and p.stem.lower().startswith("label")
-                   and p.suffix.lower() in {".csv", ".txt", ".tsv", ".json", ""})
+    found = sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file()
+        and p.stem.lower().startswith("label")
+        and p.suffix.lower() in {".csv", ".txt", ".tsv", ".json", ""}
+    )
     return found[0] if found else None
 
 
@@ -199,8 +255,12 @@ def read_liveness_labels(directory: Path) -> dict[str, bool]:
     labels: dict[str, bool] = {}
     if label_file is not None and label_file.suffix.lower() == ".json":
         data = json.loads(label_file.read_text(encoding="utf-8"))
-        items = data.items() if isinstance(data, dict) else (
-            (d.get("file") or d.get("image") or d.get("filename"), d.get("label")) for d in data
+        items = (
+            data.items()
+            if isinstance(data, dict)
+            else (
+                (d.get("file") or d.get("image") or d.get("filename"), d.get("label")) for d in data
+            )
         )
         for name, value in items:
             labels[str(name)] = _label(str(value), _LIVE, _SPOOF, "liveness")
@@ -266,16 +326,27 @@ def evaluate_liveness(
         else:
             attacks += 1
             attacks_accepted += predicted
-        items.append({"file": name, "label": "live" if live else "spoof",
-                      "score": None if score is None else round(score, 4),
-                      "live": predicted, "error": error})
+        items.append(
+            {
+                "file": name,
+                "label": "live" if live else "spoof",
+                "score": None if score is None else round(score, 4),
+                "live": predicted,
+                "error": error,
+            }
+        )
     apcer = attacks_accepted / attacks if attacks else 0.0
     bpcer = bona_rejected / bona if bona else 0.0
     threshold = engine.liveness_model.threshold if engine.liveness_model else None
     return {
-        "n": len(items), "attacks": attacks, "bona_fide": bona,
-        "apcer": apcer, "bpcer": bpcer, "acer": (apcer + bpcer) / 2,
-        "fta": fta, "threshold": threshold,
+        "n": len(items),
+        "attacks": attacks,
+        "bona_fide": bona,
+        "apcer": apcer,
+        "bpcer": bpcer,
+        "acer": (apcer + bpcer) / 2,
+        "fta": fta,
+        "threshold": threshold,
         "median_ms": statistics.median(times) if times else 0.0,
         "items": items,
     }

@@ -35,9 +35,13 @@ class SearchHit:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict."""
-        return {"template_id": self.template_id, "subject_id": self.subject_id,
-                "distance": round(self.distance, 4), "similarity": round(self.similarity, 4),
-                "match": self.match}
+        return {
+            "template_id": self.template_id,
+            "subject_id": self.subject_id,
+            "distance": round(self.distance, 4),
+            "similarity": round(self.similarity, 4),
+            "match": self.match,
+        }
 
 
 class _Tenant:
@@ -62,8 +66,9 @@ class Gallery:
     index : {"hnsw", "flat"}, default="hnsw"
     """
 
-    def __init__(self, store: GalleryStore, model: str, dim: int, threshold: float,
-                 index: str = "hnsw") -> None:
+    def __init__(
+        self, store: GalleryStore, model: str, dim: int, threshold: float, index: str = "hnsw"
+    ) -> None:
         self.store = store
         self.model = model
         self.dim = dim
@@ -97,8 +102,9 @@ class Gallery:
     def _check(self, template: np.ndarray) -> np.ndarray:
         vec = np.asarray(template, np.float32).ravel()
         if vec.size != self.dim or not np.isfinite(vec).all():
-            raise IdentityError("template_invalid",
-                                f"expected a finite template of {self.dim} values")
+            raise IdentityError(
+                "template_invalid", f"expected a finite template of {self.dim} values"
+            )
         return vec
 
     def enroll(self, tenant_id: str, subject_id: str, template: np.ndarray) -> str:
@@ -124,13 +130,20 @@ class Gallery:
                 if label not in tenant.by_label:
                     continue
                 template_id, subject_id = tenant.by_label[label]
-                hits.append(SearchHit(template_id, subject_id, float(dist),
-                                      similarity_from_distance(float(dist)),
-                                      float(dist) <= self.threshold))
+                hits.append(
+                    SearchHit(
+                        template_id,
+                        subject_id,
+                        float(dist),
+                        similarity_from_distance(float(dist)),
+                        float(dist) <= self.threshold,
+                    )
+                )
             return hits
 
-    def delete(self, tenant_id: str, *, subject_id: str | None = None,
-               template_id: str | None = None) -> list[str]:
+    def delete(
+        self, tenant_id: str, *, subject_id: str | None = None, template_id: str | None = None
+    ) -> list[str]:
         """Delete a subject (all templates) or one template, everywhere; return the ids."""
         if subject_id is None and template_id is None:
             raise IdentityError("not_found", "name a subject_id or a template_id to delete")

@@ -44,8 +44,9 @@ class GalleryStore(Protocol):
         """Store a template and return it with its new id."""
         ...
 
-    def delete(self, tenant_id: str, *, subject_id: str | None = None,
-               template_id: str | None = None) -> list[str]:
+    def delete(
+        self, tenant_id: str, *, subject_id: str | None = None, template_id: str | None = None
+    ) -> list[str]:
         """Delete a subject's templates or one template; return the deleted ids."""
         ...
 
@@ -73,19 +74,30 @@ class InMemoryGalleryStore:
         self, tenant_id: str, subject_id: str, model: str, template: np.ndarray
     ) -> StoredTemplate:
         """Store a template and return it with its new id."""
-        row = StoredTemplate(str(uuid.uuid4()), tenant_id, subject_id, model,
-                             np.array(template, dtype=np.float32), datetime.now(UTC))
+        row = StoredTemplate(
+            str(uuid.uuid4()),
+            tenant_id,
+            subject_id,
+            model,
+            np.array(template, dtype=np.float32),
+            datetime.now(UTC),
+        )
         with self._lock:
             self._rows[row.id] = row
         return row
 
-    def delete(self, tenant_id: str, *, subject_id: str | None = None,
-               template_id: str | None = None) -> list[str]:
+    def delete(
+        self, tenant_id: str, *, subject_id: str | None = None, template_id: str | None = None
+    ) -> list[str]:
         """Delete a subject's templates or one template; return the deleted ids."""
         with self._lock:
-            ids = [r.id for r in self._rows.values() if r.tenant_id == tenant_id
-                   and (subject_id is None or r.subject_id == subject_id)
-                   and (template_id is None or r.id == template_id)]
+            ids = [
+                r.id
+                for r in self._rows.values()
+                if r.tenant_id == tenant_id
+                and (subject_id is None or r.subject_id == subject_id)
+                and (template_id is None or r.id == template_id)
+            ]
             for i in ids:
                 self._rows[i].template.fill(0)
                 del self._rows[i]
@@ -94,8 +106,7 @@ class InMemoryGalleryStore:
     def iter_tenant(self, tenant_id: str, model: str) -> Iterator[StoredTemplate]:
         """Yield every template of a tenant made by ``model``."""
         with self._lock:
-            rows = [r for r in self._rows.values()
-                    if r.tenant_id == tenant_id and r.model == model]
+            rows = [r for r in self._rows.values() if r.tenant_id == tenant_id and r.model == model]
         yield from rows
 
     def tenants(self) -> list[str]:
@@ -118,8 +129,14 @@ class SqlGalleryStore:
         Create the table when it does not exist.
     """
 
-    def __init__(self, engine: Any, cipher: TemplateCipher, table_name: str = "face_templates",
-                 schema: str | None = None, create: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        cipher: TemplateCipher,
+        table_name: str = "face_templates",
+        schema: str | None = None,
+        create: bool = True,
+    ) -> None:
         import sqlalchemy as sa
 
         self._sa = sa
@@ -148,14 +165,23 @@ class SqlGalleryStore:
         now = datetime.now(UTC)
         blob = self.cipher.encrypt(template, _aad(tenant_id, row_id, subject_id, model))
         with self.engine.begin() as conn:
-            conn.execute(self.table.insert().values(
-                id=row_id, tenant_id=tenant_id, subject_id=subject_id, model=model,
-                template=blob, created_at=now))
-        return StoredTemplate(row_id, tenant_id, subject_id, model,
-                              np.array(template, dtype=np.float32), now)
+            conn.execute(
+                self.table.insert().values(
+                    id=row_id,
+                    tenant_id=tenant_id,
+                    subject_id=subject_id,
+                    model=model,
+                    template=blob,
+                    created_at=now,
+                )
+            )
+        return StoredTemplate(
+            row_id, tenant_id, subject_id, model, np.array(template, dtype=np.float32), now
+        )
 
-    def delete(self, tenant_id: str, *, subject_id: str | None = None,
-               template_id: str | None = None) -> list[str]:
+    def delete(
+        self, tenant_id: str, *, subject_id: str | None = None, template_id: str | None = None
+    ) -> list[str]:
         """Delete a subject's templates or one template; return the deleted ids."""
         t = self.table
         cond = t.c.tenant_id == tenant_id

@@ -32,8 +32,14 @@ import numpy as np
 from ruleplus.identity.detect import Face
 
 __all__ = [
-    "QualityCheck", "QualityReport", "QualityThresholds", "assess_quality", "cast_of_means",
-    "channel_means", "colour_cast", "estimate_pose",
+    "QualityCheck",
+    "QualityReport",
+    "QualityThresholds",
+    "assess_quality",
+    "cast_of_means",
+    "channel_means",
+    "colour_cast",
+    "estimate_pose",
 ]
 
 _LAPLACE_NOISE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
@@ -119,8 +125,13 @@ class QualityCheck:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict."""
         value = None if self.value is None else round(float(self.value), 3)
-        return {"name": self.name, "value": value, "threshold": self.threshold, "op": self.op,
-                "passed": self.passed}
+        return {
+            "name": self.name,
+            "value": value,
+            "threshold": self.threshold,
+            "op": self.op,
+            "passed": self.passed,
+        }
 
 
 @dataclass(frozen=True)
@@ -158,8 +169,11 @@ class QualityReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict."""
-        return {"passed": self.passed, "reasons": self.reasons,
-                "checks": {c.name: c.to_dict() for c in self.checks}}
+        return {
+            "passed": self.passed,
+            "reasons": self.reasons,
+            "checks": {c.name: c.to_dict() for c in self.checks},
+        }
 
 
 def estimate_pose(landmarks: np.ndarray) -> tuple[float | None, float | None, float]:
@@ -213,7 +227,7 @@ def _surround_brightness(image: np.ndarray, face: Face) -> float:
     region = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
     mask = np.ones(region.shape, bool)
     fx0, fy0 = max(0, int(x) - x0), max(0, int(y) - y0)
-    mask[fy0: fy0 + int(bh), fx0: fx0 + int(bw)] = False
+    mask[fy0 : fy0 + int(bh), fx0 : fx0 + int(bw)] = False
     return float(region[mask].mean()) if mask.any() else float(region.mean())
 
 
@@ -237,9 +251,7 @@ def cast_of_means(means: np.ndarray) -> float:
     return float(np.max(np.abs(np.log(means / means.mean()))))
 
 
-def measure(
-    image: np.ndarray, face: Face, cast: float | None = None
-) -> dict[str, float | None]:
+def measure(image: np.ndarray, face: Face, cast: float | None = None) -> dict[str, float | None]:
     """Return the raw measurements behind :func:`assess_quality`.
 
     ``cast`` is the colour cast when already measured — on the original capture, when
@@ -255,10 +267,17 @@ def measure(
     brightness = float(inner.mean())
     backlight = _surround_brightness(image, face) - brightness
     yaw, pitch, roll = estimate_pose(face.landmarks)
-    return {"face_size": face.size, "sharpness": sharpness, "noise": noise_sigma,
-            "brightness": brightness, "backlight": backlight,
-            "colour_cast": colour_cast(image) if cast is None else cast, "yaw": yaw,
-            "pitch": pitch, "roll": roll}
+    return {
+        "face_size": face.size,
+        "sharpness": sharpness,
+        "noise": noise_sigma,
+        "brightness": brightness,
+        "backlight": backlight,
+        "colour_cast": colour_cast(image) if cast is None else cast,
+        "yaw": yaw,
+        "pitch": pitch,
+        "roll": roll,
+    }
 
 
 def _check(name: str, value: float | None, threshold: float, op: str) -> QualityCheck:
@@ -299,7 +318,8 @@ def assess_quality(
     t = thresholds or QualityThresholds()
     m = measure(image, face, cast)
     competing = [
-        f for f in others or []
+        f
+        for f in others or []
         if f.size >= t.competing_face_ratio * face.size and f.score >= t.competing_face_score
     ]
     checks = [

@@ -169,12 +169,15 @@ def resolve_model(spec: ModelFile, directory: Path | None = None, verify: bool =
             else "ruleplus models install (or --from DIR)"
         )
         raise IdentityError(
-            "model_missing", f"model file {spec.name} is not installed; run `{hint}`",
-            model=spec.name, model_dir=str(directory),
+            "model_missing",
+            f"model file {spec.name} is not installed; run `{hint}`",
+            model=spec.name,
+            model_dir=str(directory),
         )
     if verify and not _verified(path, path.stat().st_mtime_ns, spec.sha256):
         raise IdentityError(
-            "model_invalid", f"model file {spec.name} does not match its sha256; reinstall it",
+            "model_invalid",
+            f"model file {spec.name} does not match its sha256; reinstall it",
             model=spec.name,
         )
     return path
@@ -202,9 +205,7 @@ def model_status(directory: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def _atomic_write(
-    target: Path, spec: ModelFile, chunks: Iterable[bytes], source: str
-) -> None:
+def _atomic_write(target: Path, spec: ModelFile, chunks: Iterable[bytes], source: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -241,14 +242,17 @@ def _download(spec: ModelFile, url: str, target: Path, timeout: float) -> None:
         with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
             if response.status_code != 200:
                 raise IdentityError(
-                    "download_failed", f"{url} answered HTTP {response.status_code}",
+                    "download_failed",
+                    f"{url} answered HTTP {response.status_code}",
                     model=spec.name,
                 )
             _atomic_write(target, spec, response.iter_bytes(1 << 16), url)
     except httpx.HTTPError as exc:
         raise IdentityError(
-            "download_failed", f"cannot download {spec.name}: {type(exc).__name__}",
-            model=spec.name, url=url,
+            "download_failed",
+            f"cannot download {spec.name}: {type(exc).__name__}",
+            model=spec.name,
+            url=url,
         ) from exc
 
 
@@ -315,4 +319,3 @@ def install_models(
         if progress is not None:
             progress(spec.name, status)
     return report
-
