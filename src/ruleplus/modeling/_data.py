@@ -1,4 +1,4 @@
-# ruff: noqa: N803, N806  (scikit-learn / maths naming: X, C, matrices)
+# ruff: noqa: N803  (scikit-learn / maths naming: X, C, matrices)
 """Turning user tables into checked numpy columns, with errors that name the column.
 
 Every estimator of :mod:`ruleplus.modeling` accepts pandas or polars frames (and 2-D arrays).
@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 from numpy.typing import NDArray
-from scipy import sparse
 from sklearn.utils.validation import check_array, column_or_1d
 
 from ruleplus.modeling._errors import DataError
@@ -83,19 +82,16 @@ def as_frame(
         return X
     if isinstance(X, pl.Series):
         return X.to_frame()
-    module = type(X).__module__
-    if module.startswith("pandas"):
-        if isinstance(X, pd.Series):
-            X = X.to_frame()
-        frame = X.copy()
-        frame.columns = [str(c) for c in frame.columns]
+    if isinstance(X, pd.Series | pd.DataFrame):
+        frame = (X.to_frame() if isinstance(X, pd.Series) else X).copy()
+        frame.columns = pd.Index([str(c) for c in frame.columns])
         try:
             return pl.from_pandas(frame.reset_index(drop=True))
         except Exception:
             return pl.DataFrame(
                 [_object_series(c, frame[c].to_numpy(dtype=object)) for c in frame.columns]
             )
-    if isinstance(X, dict) and not sparse.issparse(X):  # a DOK matrix is a dict
+    if isinstance(X, dict) and not _is_sparse(X):  # a DOK matrix is a dict
         return pl.DataFrame(X, strict=False)
     arr = _checked_array(X, what, ensure_2d=ensure_2d, numeric=numeric)
     if arr.ndim == 1:
@@ -109,9 +105,14 @@ def as_frame(
 
 def is_positional(X: Any) -> bool:
     """Whether the columns of ``X`` are known by position only (an array, not a frame)."""
-    if isinstance(X, pl.DataFrame | pl.Series) or (isinstance(X, dict) and not sparse.issparse(X)):
-        return False
-    return not type(X).__module__.startswith("pandas")
+    if isinstance(X, dict):
+        return _is_sparse(X)
+    return not isinstance(X, pl.DataFrame | pl.Series | pd.DataFrame | pd.Series)
+
+
+def _is_sparse(X: Any) -> bool:
+    """A scipy sparse matrix or array (without importing scipy)."""
+    return type(X).__module__.startswith("scipy.sparse")
 
 
 def _checked_array(X: Any, what: str, *, ensure_2d: bool, numeric: bool) -> NDArray[Any]:

@@ -24,5 +24,5 @@ class DataError(errors.DataError, ValueError):
     """Input an estimator refuses (the context names the column); also a ``ValueError``."""
 
 
-class NotFittedError(errors.NotFittedError, SklearnNotFittedError):
+class NotFittedError(errors.NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
     """An estimator was used before ``fit``; also scikit-learn's ``NotFittedError``."""

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import Tags
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
 
 from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
 from ruleplus.modeling._data import output_frame

@@ -28,7 +28,7 @@ import polars as pl
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs
 
 from ruleplus.modeling._contract import binary_tags, check_fitted, fit_data, input_frame
 from ruleplus.modeling._data import as_frame, check_weights, numeric_column

@@ -41,7 +41,7 @@ def _thin(frame: pd.DataFrame, points: int = 200) -> dict[str, list[float]]:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dict(orient="records"):
-        out.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
+        out.append({str(k): (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()})
     return out
 
 
