@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from ruleplus.commands.model import app
+from ruleplus.cli.model import app
 from ruleplus.datasets import write_table
 from ruleplus.decision import load_strategy
 
