@@ -31,7 +31,9 @@ def _fail_skip(report: Any) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome: Any = yield
     report = outcome.get_result()
-    if report.skipped and _strict():
+    # an expected failure (strict xfail: a scikit-learn check that cannot apply, with its
+    # reason) ran and failed as declared; pytest reports it as skipped, but nothing was lost
+    if report.skipped and _strict() and not hasattr(report, "wasxfail"):
         _fail_skip(report)
 
 
