@@ -643,9 +643,15 @@ def crash_run(
     concurrency: int = 16,
     resend_answered: int = 50,
     workers: int = 1,
+    min_stored: int = 200,
+    max_load_s: float = 45.0,
 ) -> dict[str, Any]:
     """Load a server with unique idempotency keys, SIGKILL it mid-load, restart it on the same
     database and re-send every unanswered request plus ``resend_answered`` answered ones.
+
+    The kill comes after at least ``load_s`` seconds of load and once ``min_stored`` decisions
+    are stored (at the latest after ``max_load_s``), so it lands mid-load however long the
+    workers take to warm up on a slow or busy machine.
 
     Returns the facts to check: ``acknowledged_missing`` (answered before the crash but not
     stored), ``changed_ids`` (a retry answered with another decision than the first answer),
@@ -672,7 +678,13 @@ def crash_run(
 
         thread = threading.Thread(target=load, daemon=True)
         thread.start()
+        started = time.monotonic()
         time.sleep(load_s)
+        while (
+            len(decision_ids(server.db_url)) < min_stored
+            and time.monotonic() - started < max_load_s
+        ):
+            time.sleep(0.1)
         server.kill()
         thread.join(120)
         first = box["r"]
