@@ -165,3 +165,42 @@ def test_a_legacy_database_is_rekeyed_when_the_service_opens_it(tmp_path: Path) 
             "ok": True,
             "entries": 9,
         }
+
+
+def test_a_rollback_of_entries_and_head_is_caught_by_a_recorded_head(client: TestClient) -> None:
+    _seed_with_decisions(client, count=2)
+    with _db(client).engine.connect() as connection:  # an old copy of the signed head
+        old_head = dict(connection.execute(text("SELECT * FROM audit_head")).mappings().one())
+    partner_key = new_partner(client, "other")[1]
+    deploy(client, client.get("/v1/admin/partners", headers=ADMIN).json()[-1]["partner_id"])
+    answer = client.post(
+        "/v1/decisions/loan", json={**GOOD, "applicantId": "late"}, headers=partner_key
+    )
+    assert answer.status_code == 200
+    recorded = client.get("/v1/admin/audit/head", headers=ADMIN).json()
+    assert recorded["verified"] is True and recorded["count"] > old_head["count"]
+    expect = {k: recorded[k] for k in ("count", "last_hash", "mac")}
+    answer = client.post("/v1/admin/audit/verify", json={"expect_head": expect}, headers=ADMIN)
+    assert answer.json() == {"ok": True, "entries": recorded["count"]}
+    forged = {**expect, "mac": "0" * 64}
+    report = client.post("/v1/admin/audit/verify", json={"expect_head": forged}, headers=ADMIN)
+    assert report.json()["ok"] is False and "MAC" in report.json()["problem"]
+    # roll everything back to the earlier, consistent state: entries, decisions and head
+    with _db(client).engine.begin() as connection:
+        later = connection.execute(
+            text("SELECT entity, entity_id FROM audit_log WHERE seq > :n"),
+            {"n": old_head["count"]},
+        ).all()
+        for entity, entity_id in later:
+            if entity == "decision":
+                connection.execute(text("DELETE FROM decisions WHERE id = :id"), {"id": entity_id})
+        connection.execute(text("DELETE FROM audit_log WHERE seq > :n"), {"n": old_head["count"]})
+        connection.execute(text("DELETE FROM audit_head"))
+        columns = ", ".join(old_head)
+        values = ", ".join(f":{c}" for c in old_head)
+        connection.execute(text(f"INSERT INTO audit_head ({columns}) VALUES ({values})"), old_head)
+    assert client.get("/v1/admin/audit/verify", headers=ADMIN).json()["ok"] is True  # consistent
+    report = client.post("/v1/admin/audit/verify", json={"expect_head": expect}, headers=ADMIN)
+    assert report.json()["ok"] is False and "expected head" in report.json()["problem"]
+    bad = client.post("/v1/admin/audit/verify", json={"expect_head": {"count": -1}}, headers=ADMIN)
+    assert bad.status_code == 422

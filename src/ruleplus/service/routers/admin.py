@@ -287,6 +287,38 @@ async def put_artifact(request: Request, actor: Admin) -> dict[str, Any]:
     return await asyncio.to_thread(admin.put_artifact, state.database, store, content, actor)
 
 
+class ExpectedHead(BaseModel):
+    """A head recorded earlier outside the database (the answer of ``GET /audit/head``)."""
+
+    count: int = Field(ge=0, description="entries in the chain when the head was recorded")
+    last_hash: str = Field(pattern="^[0-9a-f]{64}$", description="the last entry's hash")
+    mac: str | None = Field(
+        default=None, pattern="^[0-9a-f]{64}$", description="the head's MAC, checked when given"
+    )
+
+
+class VerifyAudit(BaseModel):
+    expect_head: ExpectedHead | None = Field(
+        default=None,
+        description="the chain must still contain this head: detects a rollback of both the "
+        "entries and the head stored with them",
+    )
+
+
 @router.get("/audit/verify", summary="Verify the audit hash chain and the audited decisions")
 def verify(request: Request, actor: Admin) -> dict[str, Any]:
     return admin.verify_audit(state_of(request).database)
+
+
+@router.post(
+    "/audit/verify",
+    summary="Verify the audit log against a head recorded outside the database",
+)
+def verify_against(body: VerifyAudit, request: Request, actor: Admin) -> dict[str, Any]:
+    expected = body.expect_head.model_dump(exclude_none=True) if body.expect_head else None
+    return admin.verify_audit(state_of(request).database, expected)
+
+
+@router.get("/audit/head", summary="The signed head of the audit log, to record elsewhere")
+def head(request: Request, actor: Admin) -> dict[str, Any]:
+    return admin.audit_head(state_of(request).database)
