@@ -204,3 +204,18 @@ def test_a_rollback_of_entries_and_head_is_caught_by_a_recorded_head(client: Tes
     assert report.json()["ok"] is False and "expected head" in report.json()["problem"]
     bad = client.post("/v1/admin/audit/verify", json={"expect_head": {"count": -1}}, headers=ADMIN)
     assert bad.status_code == 422
+
+
+def test_a_server_with_another_secret_refuses_to_start(tmp_path: Path) -> None:
+    import pytest
+
+    from ruleplus.errors import ConfigError
+    from ruleplus.service import ServiceConfig, ServiceState
+
+    env = {"RULEPLUS_DATA_DIR": str(tmp_path / "var"), "RULEPLUS_SECRET_KEY": "the-first-secret"}
+    ServiceState.build(ServiceConfig.from_env(env=env)).close()
+    other = ServiceConfig.from_env(env={**env, "RULEPLUS_SECRET_KEY": "another-secret"})
+    with pytest.raises(ConfigError, match="does not verify with this server's secret") as info:
+        ServiceState.build(other)
+    assert info.value.context["key"] == "RULEPLUS_SECRET_KEY"
+    ServiceState.build(ServiceConfig.from_env(env=env)).close()  # the right secret still starts

@@ -9,6 +9,7 @@ from typing import Any
 
 from ruleplus.config import Settings
 from ruleplus.decision import NO_ARTIFACTS, ArtifactResolver, StoredArtifacts
+from ruleplus.errors import ConfigError
 from ruleplus.fraud import DatabaseVelocity, RedisVelocity, VelocityStore
 from ruleplus.service.gate import GateLimits
 from ruleplus.service.metrics import ServiceMetrics
@@ -25,6 +26,16 @@ __all__ = ["ServiceConfig", "ServiceState"]
 
 ServiceConfig = Settings
 """The service reads :class:`ruleplus.config.Settings`; the old name stays importable."""
+
+_UNWRITABLE = {
+    "bad-head": "the audit log's signed head does not verify with this server's secret: start "
+    "with the secret the log was written with (RULEPLUS_SECRET_KEY, or data_dir/secret.key), "
+    "or see `ruleplus audit verify`",
+    "no-head": "the audit log has keyed entries but no signed head (it was deleted): run "
+    "`ruleplus audit verify` before serving",
+    "legacy-broken": "the legacy audit chain is broken and cannot be re-signed: run "
+    "`ruleplus audit verify`, then `ruleplus audit rekey --accept-broken` once understood",
+}
 
 
 @dataclass
@@ -58,7 +69,12 @@ class ServiceState:
         secret = config.server_secret()
         database = Database(config.database_url, audit_key=derive_key(secret))
         database.migrate()
-        database.ensure_keyed()  # a new log's signed head, or the legacy chain re-signed once
+        # a new log's signed head, or the legacy chain re-signed once; a log this server
+        # cannot append to refuses the start rather than answering every decision with a 500
+        refusal = _UNWRITABLE.get(database.ensure_keyed())
+        if refusal is not None:
+            database.dispose()
+            raise ConfigError(refusal, key="RULEPLUS_SECRET_KEY")
         writer = DecisionWriter(database)
         writer.start()
         velocity: VelocityStore = (
