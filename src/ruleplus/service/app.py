@@ -129,6 +129,6 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     app.include_router(admin.router)
     app.include_router(ops.router)
 
-    app.add_middleware(Gate, limits=gate_limits(config))
+    app.add_middleware(Gate, limits=gate_limits(config), fast=decisions.decide_in_gate)
     app.add_middleware(AccessLog)  # outermost: it also counts what the gate refuses
     return app
