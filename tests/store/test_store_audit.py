@@ -708,3 +708,49 @@ def test_a_legacy_decision_altered_before_the_conversion_is_not_resigned(
         assert "was deleted" in report["problem"]
     finally:
         database.dispose()
+
+
+def test_decisions_audited_before_the_fast_digest_still_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ruleplus.store.audit as audit_module
+    import ruleplus.store.writer as writer_module
+
+    database = _db(tmp_path)
+    assert database.ensure_keyed() == "created"
+    partner_id = admin.create_partner(database, "acme")["partner_id"]
+    rows = [_row(partner_id, i) for i in range(6)]
+    for form, batch in (("v1", rows[:3]), ("fast", rows[3:])):
+        if form == "v1":  # as the writer did before the fast digest
+            monkeypatch.setattr(writer_module, "record_digest", audit_module._record_digest_v1)
+        writer = DecisionWriter(database)
+        writer.start()
+        try:
+            assert all(f.result(30).stored for f in [writer.submit(r) for r in batch])
+        finally:
+            writer.stop()
+        monkeypatch.undo()
+    with database.engine.connect() as connection:
+        audited = [
+            p["record"]
+            for p in connection.execute(
+                select(ENTRIES.c.payload)
+                .where(ENTRIES.c.entity == "decision")
+                .order_by(ENTRIES.c.seq)
+            ).scalars()
+        ]
+    assert [a.startswith("o1:") for a in audited] == [False] * 3 + [True] * 3
+    assert admin.verify_audit(database) == {"ok": True, "entries": 7}
+    for victim in (rows[1]["id"], rows[4]["id"]):  # one row of each form, altered
+        with database.engine.begin() as connection:
+            connection.execute(
+                update(DECISIONS).where(DECISIONS.c.id == victim).values(outcome="approve?")
+            )
+        report = admin.verify_audit(database)
+        assert report["ok"] is False and report["decision"] == victim
+        with database.engine.begin() as connection:
+            original = next(r for r in rows if r["id"] == victim)["outcome"]
+            connection.execute(
+                update(DECISIONS).where(DECISIONS.c.id == victim).values(outcome=original)
+            )
+    assert admin.verify_audit(database)["ok"] is True

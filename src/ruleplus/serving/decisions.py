@@ -41,7 +41,7 @@ from ruleplus.serving.identity_facts import image_digests
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.serving.sensitive import Redactor, sensitive_inputs
 from ruleplus.store import Database
-from ruleplus.store.canonical import canonical_digest
+from ruleplus.store.canonical import fast_hex
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, ListRepo, MappingRepo, StrategyRepo
 from ruleplus.store.secrets import value_digest
 from ruleplus.store.tables import DecisionRecord, Deployment
@@ -86,7 +86,7 @@ def request_digest(request: DecisionRequest) -> str:
         "body": body,
     }
     try:
-        return canonical_digest(scope)
+        return fast_hex(scope)
     except (TypeError, ValueError) as exc:  # only what JSON parsing produced gets here
         raise DataError(f"the body cannot be digested: {exc}") from None
 

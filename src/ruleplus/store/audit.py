@@ -42,7 +42,7 @@ from sqlalchemy import Connection, Select, bindparam, insert, select, text, upda
 from sqlalchemy.orm import Session
 
 from ruleplus.errors import ConfigError, RuleplusError
-from ruleplus.store.canonical import canonical, canonical_digest
+from ruleplus.store.canonical import FAST_PREFIX, canonical, canonical_digest, fast_digest
 from ruleplus.store.tables import AuditEntry, AuditHead, DecisionRecord, utcnow
 
 __all__ = [
@@ -172,8 +172,20 @@ def record_digest(row: Any) -> str:
     Returns
     -------
     str
-        SHA-256 hex digest; datetimes count as UTC ISO-8601 text with microseconds.
+        ``o1:`` and the SHA-256 hex of the fields in orjson's canonical form
+        (:func:`ruleplus.store.canonical.fast_digest`); datetimes count as UTC ISO-8601 text
+        with microseconds. Entries written earlier hold the bare hex of :func:`canonical`;
+        :func:`record_matches` checks either.
     """
+    return fast_digest(_digested_fields(row))
+
+
+def _record_digest_v1(row: Any) -> str:
+    """:func:`record_digest` as written before ``fast_digest`` (bare hex of ``canonical``)."""
+    return digest(_digested_fields(row))
+
+
+def _digested_fields(row: Any) -> dict[str, Any]:
     get = _getter(row)
     fields: dict[str, Any] = {}
     for name in DIGESTED:
@@ -181,7 +193,16 @@ def record_digest(row: Any) -> str:
         if value is None:
             continue
         fields[name] = _time_text(value) if isinstance(value, dt.datetime) else value
-    return digest(fields)
+    return fields
+
+
+def record_matches(row: Any, audited: Any) -> bool:
+    """Whether ``row`` is the decision its entry's digest vouches for (either form)."""
+    if not isinstance(audited, str):
+        return False
+    if audited.startswith(FAST_PREFIX):
+        return hmac.compare_digest(record_digest(row), audited)
+    return hmac.compare_digest(_record_digest_v1(row), audited)
 
 
 def _legacy_record_digest(row: Any) -> str:
@@ -551,16 +572,16 @@ def _merge(entries: Iterator[Any], rows: Iterator[Any]) -> Iterator[tuple[Any, A
 
 
 def _check_decisions(
-    session: Session | Connection, expected: Any, digest_of: Any
+    session: Session | Connection, expected: Any, matches: Any
 ) -> AuditReport | None:
     """The first decision problem: a row without its entry, an entry without its row (the row
     was deleted), or a row that does not match its entry's digest."""
     with closing(_pairs(session)) as pairs:
-        return _first_decision_problem(pairs, expected, digest_of)
+        return _first_decision_problem(pairs, expected, matches)
 
 
 def _first_decision_problem(
-    pairs: Iterator[tuple[Any, Any]], expected: Any, digest_of: Any
+    pairs: Iterator[tuple[Any, Any]], expected: Any, matches: Any
 ) -> AuditReport | None:
     seen: str | None = None
     for entry, row in pairs:
@@ -585,7 +606,7 @@ def _first_decision_problem(
         if entry is None:
             return AuditReport(False, 0, "decision has no audit entry", None, row.id)
         seen = row.id
-        if digest_of(row._mapping) != expected(entry.payload):
+        if not matches(row._mapping, expected(entry.payload)):
             return AuditReport(
                 False,
                 0,
@@ -606,7 +627,9 @@ def _verify_legacy(session: Session | Connection) -> AuditReport:
         report = _legacy_links(entries)
     if not report.ok:
         return report
-    problem = _check_decisions(session, lambda p: p.get("record"), _legacy_record_digest)
+    problem = _check_decisions(
+        session, lambda p: p.get("record"), lambda row, want: _legacy_record_digest(row) == want
+    )
     if problem is not None:
         problem.entries = report.entries
         return problem
@@ -808,7 +831,7 @@ def verify_log(
     report = _verify_entries(session, _check_key(key), expect_head)
     if not report.ok:
         return report
-    problem = _check_decisions(session, _keyed_record, record_digest)
+    problem = _check_decisions(session, _keyed_record, record_matches)
     if problem is not None:
         problem.entries = report.entries
         return problem

@@ -8,7 +8,6 @@ loses an acknowledged decision. Each decision's audit entry is chained in the sa
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -17,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import sqlite
 
@@ -214,8 +214,9 @@ def _from_json(table: Any, suffix: str, skip: tuple[str, ...] = ()) -> Any:
 
 
 def _dumps(rows: list[dict[str, Any]]) -> str:
-    # datetimes as ISO text with offset (PostgreSQL reads them back to the microsecond)
-    return json.dumps(rows, default=str)
+    # orjson: a decision's few kilobytes of trace in a tenth of the standard library's time;
+    # datetimes as RFC 3339 text with offset (PostgreSQL reads them back to the microsecond)
+    return orjson.dumps(rows, default=str).decode()
 
 
 _DIGESTED = DIGESTED
