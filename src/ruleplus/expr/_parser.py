@@ -444,8 +444,8 @@ def parse_unary_tests(text: str) -> Node:
 def _parse(text: str, start: str) -> Node:
     if not text.strip():
         raise ExpressionSyntaxError("expression is empty")
-    lark, build = _parser()
-    with _LOCK:
+    with _LOCK:  # also around the first call: threads starting together build one parser
+        lark, build = _parser()
         return _parse_locked(lark, build, text, start)
 
 

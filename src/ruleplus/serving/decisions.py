@@ -227,6 +227,23 @@ class _Pending:
                     self._counts.pop(k, None)
 
 
+class _KeyLocks:
+    """One lock per cache key (single-flight loads), created on demand and never dropped: the
+    keys are strategy versions and (partner, product) bindings, both bounded by what the
+    administrator created."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, key: tuple[str, ...]) -> threading.Lock:
+        with self._guard:
+            found = self._locks.get(key)
+            if found is None:
+                found = self._locks[key] = threading.Lock()
+            return found
+
+
 class DecisionService:
     """Decides applications for partners.
 
@@ -276,6 +293,7 @@ class DecisionService:
         self._strategies: dict[tuple[str, str], CompiledStrategy] = {}
         self._products: OrderedDict[tuple[str, str], _Product] = OrderedDict()
         self._products_lock = threading.Lock()
+        self._loading = _KeyLocks()
         self._lists: tuple[float, dict[tuple[str, str], set[str]]] = (0.0, {})
         self._claims = _Claims()
         self._pending = _Pending()
@@ -292,35 +310,55 @@ class DecisionService:
         immutable, and their number is the administrator's, not a partner's)."""
         key = (strategy_id, version)
         compiled = self._strategies.get(key)
-        if compiled is None:
-            with self.database.session() as session:
-                row = StrategyRepo(session).get(strategy_id, version)
-                document = row.document
-            compiled = compile_strategy(
-                document, name=f"{strategy_id}@{version}", artifacts=self.artifacts
-            )
-            self._strategies[key] = compiled
+        if compiled is not None:
+            return compiled
+        with self._loading.lock(("strategy", *key)):  # one thread compiles, the others wait
+            compiled = self._strategies.get(key)
+            if compiled is None:
+                with self.database.session() as session:
+                    document = StrategyRepo(session).get(strategy_id, version).document
+                compiled = compile_strategy(
+                    document, name=f"{strategy_id}@{version}", artifacts=self.artifacts
+                )
+                self._strategies[key] = compiled
         return compiled
 
     def live(self, partner_id: str, product: str, channel: str) -> _Live:
         """The live deployment of (partner, product) for ``channel`` (exact channel first,
         then ``*``), with its compiled arms, mapping and redactor."""
         key = (partner_id, product)
-        with self._products_lock:
-            cached = self._products.get(key)
-            if cached is not None:
-                self._products.move_to_end(key)
+        cached = self._cached_product(key)
         if cached is None or time.monotonic() - cached.loaded_at >= self.cache_ttl_s:
-            cached = self._load_product(partner_id, product)
-            with self._products_lock:
-                self._products[key] = cached
-                self._products.move_to_end(key)
-                while len(self._products) > self.max_products:
-                    self._products.popitem(last=False)
+            # one thread (re)loads a product; while it does, the others use the entry that
+            # expired, or wait for the first load (a stampede of compiles and queries would
+            # cost every partner's requests their CPU)
+            loading = self._loading.lock(("product", *key))
+            if loading.acquire(blocking=cached is None):
+                try:
+                    fresh = self._cached_product(key)
+                    if fresh is not None and time.monotonic() - fresh.loaded_at < self.cache_ttl_s:
+                        cached = fresh
+                    else:
+                        cached = self._load_product(partner_id, product)
+                        with self._products_lock:
+                            self._products[key] = cached
+                            self._products.move_to_end(key)
+                            while len(self._products) > self.max_products:
+                                self._products.popitem(last=False)
+                finally:
+                    loading.release()
+            assert cached is not None
         live = cached.by_channel.get(channel) or cached.by_channel.get("*")
         if live is None:
             raise NotFoundError(f"no strategy is deployed for product {product!r}", product=product)
         return live
+
+    def _cached_product(self, key: tuple[str, str]) -> _Product | None:
+        with self._products_lock:
+            cached = self._products.get(key)
+            if cached is not None:
+                self._products.move_to_end(key)
+        return cached
 
     def _load_product(self, partner_id: str, product: str) -> _Product:
         with self.database.session() as session:
@@ -368,9 +406,16 @@ class DecisionService:
     def _list_digests(self) -> dict[tuple[str, str], set[str]]:
         loaded, digests = self._lists
         if time.monotonic() - loaded > self.cache_ttl_s:
-            with self.database.session() as session:
-                digests = ListRepo(session, self.secret).digests()
-            self._lists = (time.monotonic(), digests)
+            loading = self._loading.lock(("lists",))
+            if loading.acquire(blocking=loaded == 0.0):  # the others keep the expired lists
+                try:
+                    loaded, digests = self._lists
+                    if time.monotonic() - loaded > self.cache_ttl_s:
+                        with self.database.session() as session:
+                            digests = ListRepo(session, self.secret).digests()
+                        self._lists = (time.monotonic(), digests)
+                finally:
+                    loading.release()
         return digests
 
     # the path ----------------------------------------------------------------------------------
