@@ -494,6 +494,16 @@ class DecisionService:
             stored_request = (
                 payload if identity_summary is None else {**payload, "identity": identity_summary}
             )
+            # the JSON columns in one round trip: stored, hashed and answered alike
+            columns = json_safe(
+                {
+                    "request": live.redactor.request(stored_request),
+                    "application": live.redactor.application(application),
+                    "outputs": decision.outputs,
+                    "trace": [t.to_dict() for t in decision.trace or []],
+                    "shadow": shadows,
+                }
+            )
             row = {
                 "id": "d_" + uuid.uuid4().hex,
                 "partner_id": request.partner_id,
@@ -501,13 +511,13 @@ class DecisionService:
                 "channel": request.channel,
                 "idempotency_key": request.idempotency_key,
                 "request_digest": request.digest,
-                "request": json_safe(live.redactor.request(stored_request)),
-                "application": json_safe(live.redactor.application(application)),
+                "request": columns["request"],
+                "application": columns["application"],
                 "outcome": None if decision.decision is None else str(decision.decision),
-                "outputs": json_safe(decision.outputs),
+                "outputs": columns["outputs"],
                 "reasons": [r.to_dict() for r in decision.reasons],
-                "trace": json_safe([t.to_dict() for t in decision.trace or []]),
-                "shadow": json_safe(shadows),
+                "trace": columns["trace"],
+                "shadow": columns["shadow"],
                 "strategy_id": strategy.id,
                 "strategy_version": strategy.version,
                 "arm": arm,

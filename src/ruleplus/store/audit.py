@@ -286,17 +286,33 @@ def _lock(session: Session | Connection) -> None:
     _LOCK.acquire()
     try:
         if _dialect(session) == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+            if isinstance(session, Connection):  # the writer's path: once per batch, raw SQL
+                session.exec_driver_sql(_PG_LOCK, {"k": _ADVISORY_KEY})
+            else:
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
     except BaseException:
         _LOCK.release()
         raise
 
 
+# the writer's statements on PostgreSQL, as the driver takes them: once per group commit, and
+# SQLAlchemy's statement construction, caching and result wrapping cost more than the SQL
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%(k)s)"
+_PG_READ_HEAD = "SELECT count, last_hash, mac FROM audit_head WHERE id = %(id)s"
+_PG_WRITE_HEAD = (
+    "UPDATE audit_head SET count = %(count)s, last_hash = %(last_hash)s, mac = %(mac)s "
+    "WHERE id = %(id)s"
+)
+
+
 def read_head(session: Session | Connection) -> dict[str, Any] | None:
     """The stored head (``count``, ``last_hash``, ``mac``), or None when there is none."""
-    row = session.execute(
-        select(_HEADS.c.count, _HEADS.c.last_hash, _HEADS.c.mac).where(_HEADS.c.id == _HEAD_ID)
-    ).first()
+    if isinstance(session, Connection) and _dialect(session) == "postgresql":
+        row = session.exec_driver_sql(_PG_READ_HEAD, {"id": _HEAD_ID}).first()
+    else:
+        row = session.execute(
+            select(_HEADS.c.count, _HEADS.c.last_hash, _HEADS.c.mac).where(_HEADS.c.id == _HEAD_ID)
+        ).first()
     if row is None:
         return None
     count, last_hash, mac = row  # by position: ``Row.count`` is the tuple method
@@ -307,7 +323,9 @@ def _write_head(
     session: Session | Connection, key: bytes, count: int, last: str, exists: bool
 ) -> None:
     values = {"count": count, "last_hash": last, "mac": head_mac(key, count, last)}
-    if exists:
+    if exists and isinstance(session, Connection) and _dialect(session) == "postgresql":
+        session.exec_driver_sql(_PG_WRITE_HEAD, {"id": _HEAD_ID, **values})
+    elif exists:
         session.execute(update(_HEADS).where(_HEADS.c.id == _HEAD_ID).values(**values))
     else:
         session.execute(insert(_HEADS).values(id=_HEAD_ID, **values))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import sqlite
 
 from ruleplus.store import Database
@@ -156,7 +156,9 @@ class DecisionWriter:
                 if self._postgres:
                     batch_json = _dumps(rows)
                     inserted = set(
-                        connection.execute(self._insert_decisions, {"rows": batch_json}).scalars()
+                        connection.exec_driver_sql(
+                            self._insert_decisions, {"rows": batch_json}
+                        ).scalars()
                     )
                 else:
                     connection.execute(self._insert_decisions, rows)
@@ -188,10 +190,12 @@ class DecisionWriter:
                         for row, payload in payloads
                     ]
                     if entries:
-                        connection.execute(
-                            self._insert_audit,
-                            {"rows": _dumps(entries)} if self._postgres else entries,
-                        )
+                        if self._postgres:
+                            connection.exec_driver_sql(
+                                self._insert_audit, {"rows": _dumps(entries)}
+                            )
+                        else:
+                            connection.execute(self._insert_audit, entries)
                     events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
                     if events:
                         connection.execute(self._insert_events, events)
@@ -213,14 +217,14 @@ class DecisionWriter:
             future.set_result(WriteResult(row["id"] in inserted))
 
 
-def _from_json(table: Any, suffix: str, skip: tuple[str, ...] = ()) -> Any:
-    """``INSERT INTO t (cols) SELECT cols FROM json_populate_recordset(NULL::t, :rows)`` (in
-    the order given) ``suffix``. Each row must carry every column: a missing key is NULL, not
-    the column's default."""
+def _from_json(table: Any, suffix: str, skip: tuple[str, ...] = ()) -> str:
+    """``INSERT INTO t (cols) SELECT cols FROM json_populate_recordset(NULL::t, %(rows)s)`` (in
+    the order given) ``suffix``, as the driver takes it (``exec_driver_sql``). Each row must
+    carry every column: a missing key is NULL, not the column's default."""
     cols = ", ".join(f'"{c.name}"' for c in table.columns if c.name not in skip)
-    return text(
+    return (
         f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM json_populate_recordset('
-        f'NULL::"{table.name}", :rows) WITH ORDINALITY AS r ORDER BY r.ordinality {suffix}'
+        f'NULL::"{table.name}", %(rows)s) WITH ORDINALITY AS r ORDER BY r.ordinality {suffix}'
     )
 
 
