@@ -83,3 +83,80 @@ def test_errors_are_json_with_exit_code_2(env: Path) -> None:
     )
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["type"] == "ConflictError"
+
+
+CHILD = """\
+id: child
+version: "1"
+inputs:
+  income: {type: number, required: true}
+outputs: [tier]
+nodes:
+  - id: grade
+    type: ruleset
+    mode: first
+    rules:
+      - {when: income < 1000, then: {tier: C}}
+      - {when: "true", then: {tier: A}}
+"""
+
+PARENT = """\
+id: parent
+version: "1"
+# a comment that the rewrite does not keep
+inputs:
+  salary: {type: number, required: true}
+outputs: [grade]
+nodes:
+  - id: sub
+    type: call
+    strategy: parts/child.yaml
+    inputs: {income: salary}
+    outputs: {grade: tier}
+"""
+
+
+def test_publish_with_references_stores_them_first(env: Path, tmp_path: Path) -> None:
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "child.yaml").write_text(CHILD, encoding="utf-8")
+    parent = tmp_path / "parent.yaml"
+    parent.write_text(PARENT, encoding="utf-8")
+    refused = runner.invoke(app, ["strategies", "publish", str(parent), "--json"])
+    assert refused.exit_code == 2  # a path is not a reference the service resolves
+    assert "parts/child.yaml" in json.loads(refused.stdout)["error"]["message"]
+    published = run("strategies", "publish", str(parent), "--with-references")
+    assert published["status"] == "published"
+    with sqlite3.connect(env / "ruleplus.db") as connection:
+        (document,) = connection.execute(
+            "SELECT document FROM strategy_versions WHERE strategy_id = 'parent'"
+        ).fetchone()
+        actions = [r[0] for r in connection.execute("SELECT action FROM audit_log")]
+    assert "sha256:" in document and "parts/child.yaml" not in document
+    assert actions.count("put-artifact") == 1
+    # a server on the same data directory decides with it
+    from fastapi.testclient import TestClient
+
+    from ruleplus.service import ServiceConfig, create_app
+
+    config = ServiceConfig.from_env(
+        env={"RULEPLUS_DATA_DIR": str(env), "RULEPLUS_ADMIN_KEY": "k", "RULEPLUS_IDENTITY": "off"}
+    )
+    with TestClient(create_app(config)) as client:
+        admin_headers = {"X-Admin-Key": "k"}
+        made = client.post("/v1/admin/partners", json={"name": "p"}, headers=admin_headers).json()
+        deployed = client.post(
+            "/v1/admin/deployments",
+            json={
+                "partner_id": made["partner_id"],
+                "product": "loan",
+                "strategy_id": "parent",
+                "champion": "1",
+            },
+            headers=admin_headers,
+        )
+        assert deployed.status_code == 201, deployed.text
+        answer = client.post(
+            "/v1/decisions/loan", json={"salary": 500}, headers={"X-API-Key": made["api_key"]}
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"]["grade"] == "C"

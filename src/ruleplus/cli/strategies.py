@@ -27,14 +27,38 @@ strategies_app = typer.Typer(
 def strategies_publish(
     path: Path,
     draft: Annotated[bool, typer.Option("--draft", help="validate only, do not publish")] = False,
+    with_references: Annotated[
+        bool,
+        typer.Option(
+            "--with-references",
+            help="store the sub-strategies and model files it names (paths relative to it) in "
+            "the artifact store first, and publish it naming them by sha256",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Upload a strategy file: draft -> validated -> published."""
+    from ruleplus.decision import StoredArtifacts
     from ruleplus.serving import admin
+    from ruleplus.serving.strategies import with_stored_references
+    from ruleplus.store.artifacts import ArtifactStore
 
-    database, _ = open_database()
-    text = run(lambda: read_text(path), as_json)
-    info = run(lambda: admin.publish_strategy(database, text, "cli", publish=not draft), as_json)
+    database, config = open_database()
+    store = ArtifactStore(config.data_dir / "artifacts")  # the service's store
+    if with_references:
+
+        def put(content: bytes) -> str:
+            return str(admin.put_artifact(database, store, content, "cli")["ref"])
+
+        text = run(lambda: with_stored_references(path, put), as_json)
+    else:
+        text = run(lambda: read_text(path), as_json)
+    info = run(
+        lambda: admin.publish_strategy(
+            database, text, "cli", publish=not draft, artifacts=StoredArtifacts(store)
+        ),
+        as_json,
+    )
     emit(info, as_json, f"{info['strategy_id']} {info['version']}: {info['status']}")
 
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import yaml
 from sqlalchemy.orm import Session
 
 from ruleplus.decision import ArtifactResolver, compile_strategy, load_document_text
+from ruleplus.errors import DataError, StrategyLoadError
+from ruleplus.store.artifacts import is_ref
 from ruleplus.store.repos import StrategyDraft, StrategyRepo
 from ruleplus.store.tables import StrategyVersion
 
-__all__ = ["add_draft", "read_draft", "transition", "validator"]
+__all__ = ["add_draft", "read_draft", "transition", "validator", "with_stored_references"]
 
 
 def read_draft(text: str) -> StrategyDraft:
@@ -73,3 +78,73 @@ def transition(
     return StrategyRepo(session).transition(
         strategy_id, version, action, check=validator(artifacts)
     )
+
+
+def with_stored_references(
+    path: Path, put: Callable[[bytes], str], _seen: tuple[Path, ...] = ()
+) -> str:
+    """The text of the strategy file ``path`` with every file it references stored by ``put``
+    and named by the ``sha256:`` reference ``put`` returns, ready to publish to the service.
+
+    ``call.strategy`` and ``model.artifact`` paths are relative to the file that names them; a
+    sub-strategy's own references are stored first, so its stored text (and digest) is the
+    one the service will resolve. References that are already ``sha256:`` stay. The document
+    is rewritten through YAML, so comments and layout are not kept.
+
+    Raises
+    ------
+    StrategyLoadError
+        A file is not a strategy document, or a strategy calls itself.
+    DataError
+        A referenced file cannot be read.
+    """
+    path = path.resolve()
+    if path in _seen:
+        raise StrategyLoadError(
+            f"{path.name} calls itself (through {' -> '.join(p.name for p in _seen)})",
+            file=str(path),
+        )
+    text = _read(path)
+    load_document_text(text, name=str(path))  # a strategy, within the loader's limits
+    data = yaml.safe_load(text)
+
+    def store(ref: str, kind: str) -> str:
+        if is_ref(ref):
+            return ref
+        target = (path.parent / ref).resolve()
+        if kind == "strategy":
+            content = with_stored_references(target, put, (*_seen, path)).encode()
+        else:
+            try:
+                content = target.read_bytes()
+            except OSError as exc:
+                raise DataError(
+                    f"cannot read {ref}: {exc.strerror}", file=str(path), field=kind
+                ) from None
+        return put(content)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: walk(v) for k, v in value.items()}
+            if out.get("type") == "call" and isinstance(out.get("strategy"), str):
+                out["strategy"] = store(out["strategy"], "strategy")
+            if out.get("type") == "model" and isinstance(out.get("artifact"), str):
+                out["artifact"] = store(out["artifact"], "artifact")
+            return out
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    rewritten = walk(data)
+    if rewritten == data:
+        return text  # nothing referenced: the file as it is
+    return str(yaml.safe_dump(rewritten, sort_keys=False, allow_unicode=True))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not UTF-8 text", file=str(path)) from None
