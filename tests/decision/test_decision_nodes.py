@@ -876,3 +876,46 @@ def test_validation_gives_one_problem_per_field_and_strict_dates() -> None:
         with pytest.raises(InputValidationError) as info:
             s.evaluate(record)
         assert "; ".join(str(p) for p in info.value.problems) == text
+
+
+def _big_table(n: int, hit_policy: str) -> str:
+    rows = "".join(f'      - ["[{i}..{i + 1})", {i * 10}]\n' for i in range(n))
+    return (
+        "id: big\ninputs:\n  score: {type: number}\noutputs: [limit]\nnodes:\n"
+        f"  - id: t\n    type: table\n    hit_policy: {hit_policy}\n    inputs: [score]\n"
+        f"    outputs: [{{name: limit, type: number}}]\n    rules:\n{rows}"
+    )
+
+
+@pytest.mark.parametrize(("n", "hit_policy"), [(1100, "first"), (90, "unique"), (70, "first")])
+def test_long_tables_compile_flat_and_agree_with_the_vector_back_end(
+    n: int, hit_policy: str
+) -> None:
+    import polars as pl
+
+    from ruleplus.decision import compile_strategy
+
+    strategy = compile_strategy(_big_table(n, hit_policy))  # 1,000 elif levels overflowed
+    scores = [0.5, n / 2 + 0.25, n - 0.5, n + 3.0, -1.0]
+    rows = [strategy.evaluate({"score": s}).outputs.get("limit") for s in scores]
+    assert rows == [0, (n // 2) * 10, (n - 1) * 10, None, None]
+    frame = strategy.evaluate_frame(pl.DataFrame({"score": scores}))
+    assert frame.get_column("limit").to_list() == rows
+
+
+def test_a_long_first_ruleset_compiles_flat() -> None:
+    from ruleplus.decision import compile_strategy
+
+    rules = "".join(
+        f'      - {{when: "score < {i}", then: {{band: {i}}}}}\n' for i in range(1, 200)
+    )
+    strategy = compile_strategy(
+        "id: bands\ninputs:\n  score: {type: number}\noutputs: [band]\nnodes:\n"
+        f"  - id: r\n    type: ruleset\n    mode: first\n    rules:\n{rules}"
+    )
+    assert "while True" in strategy.generated_source
+    assert [strategy.evaluate({"score": s}).outputs.get("band") for s in (0, 57.5, 500)] == [
+        1,
+        58,
+        None,
+    ]

@@ -48,6 +48,7 @@ __all__ = [
     "SubStrategy",
     "VecGen",
     "append_to",
+    "first_match",
     "literal_node",
     "value_tree",
 ]
@@ -121,6 +122,46 @@ def append_to(target: str, value: ast.expr, method: str = "append") -> ast.stmt:
             keywords=[],
         )
     )
+
+
+FLAT_CHAIN_FROM = 64
+"""Branches from which :func:`first_match` lays a chain out flat instead of as ``elif``."""
+
+
+def first_match(
+    branches: list[tuple[ast.expr, list[ast.stmt]]], default: list[ast.stmt] | None = None
+) -> list[ast.stmt]:
+    """The body of the first branch whose test holds (else ``default``) as statements.
+
+    Up to :data:`FLAT_CHAIN_FROM` branches this is an ``if``/``elif`` chain. A longer chain
+    nests one level per branch, and Python's compiler recurses on it (a table of a thousand
+    rows exceeded the recursion limit), so it becomes flat tests inside a loop that runs once::
+
+        while True:
+            if t1: body1; break
+            if t2: body2; break
+            default; break
+    """
+    if not branches:
+        return list(default or [])
+    if len(branches) < FLAT_CHAIN_FROM:
+        top: ast.If | None = None
+        tail: ast.If | None = None
+        for test, body in branches:
+            stmt = ast.If(test=test, body=body or [ast.Pass()], orelse=[])
+            if tail is None:
+                top = stmt
+            else:
+                tail.orelse = [stmt]
+            tail = stmt
+        assert top is not None and tail is not None
+        tail.orelse = list(default or [])
+        return [top]
+    flat: list[ast.stmt] = [
+        ast.If(test=test, body=[*body, ast.Break()], orelse=[]) for test, body in branches
+    ]
+    flat.extend([*(default or []), ast.Break()])
+    return [ast.While(test=ast.Constant(True), body=flat, orelse=[])]
 
 
 def literal_node(value: Any) -> Node:

@@ -14,7 +14,14 @@ from typing import Any
 import polars as pl
 
 from ruleplus.decision._document import RuleDoc, RuleNode, RulesetNode
-from ruleplus.decision.nodes._base import CompiledNode, NodeContext, RowGen, VecGen, reads_of
+from ruleplus.decision.nodes._base import (
+    CompiledNode,
+    NodeContext,
+    RowGen,
+    VecGen,
+    first_match,
+    reads_of,
+)
 from ruleplus.expr import Kind, Node, Ty
 
 __all__ = ["CompiledRules", "check_rule", "check_ruleset"]
@@ -54,7 +61,7 @@ class CompiledRules(CompiledNode):
         escalate = (
             g.helper("_escalate", _make_escalate(self.severity)) if self.mode == "all" else None
         )
-        chain: ast.If | None = None
+        first: list[tuple[ast.expr, list[ast.stmt]]] = []
         for rule in self.rules:
             body: list[ast.stmt] = []
             for name, tree in rule.then.items():
@@ -82,15 +89,11 @@ class CompiledRules(CompiledNode):
                 )
             label = ast.Constant(rule.label)
             body.extend(g.add_detail(label) if self.mode == "all" else g.detail(label))
-            stmt = ast.If(test=g.cond(rule.when), body=body or [ast.Pass()], orelse=[])
             if self.mode == "all":
-                out.append(stmt)
-            elif chain is None:
-                out.append(stmt)
-                chain = stmt
+                out.append(ast.If(test=g.cond(rule.when), body=body or [ast.Pass()], orelse=[]))
             else:
-                chain.orelse = [stmt]
-                chain = stmt
+                first.append((g.cond(rule.when), body))
+        out.extend(first_match(first))
         return out
 
     # vector ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from ruleplus.decision.nodes._base import (
     RowGen,
     VecGen,
     append_to,
+    first_match,
     literal_node,
     reads_of,
 )
@@ -102,22 +103,15 @@ class CompiledTable(CompiledNode):
         return [g.store(n, g.expr(t)) for n, t in zip(self.output_names, row.outputs, strict=True)]
 
     def _row_first(self, g: RowGen) -> list[ast.stmt]:
-        top: ast.If | None = None
-        chain: ast.If | None = None
+        branches: list[tuple[ast.expr, list[ast.stmt]]] = []
         for row in self.rows:
             body = self._assign_outputs(g, row) + g.detail(ast.Constant(row.label))
-            stmt = ast.If(test=self._cond(g, row), body=body, orelse=[])
-            if chain is None:
-                top = stmt
-            else:
-                chain.orelse = [stmt]
-            chain = stmt
-            if isinstance(stmt.test, ast.Constant) and stmt.test.value is True:
-                break  # a catch-all row: nothing after it can match
-        assert top is not None and chain is not None
-        if not (isinstance(chain.test, ast.Constant) and chain.test.value is True):
-            chain.orelse = self._assign_outputs(g, None) + g.detail(ast.Constant(None))
-        return [top]
+            test = self._cond(g, row)
+            if isinstance(test, ast.Constant) and test.value is True:
+                # a catch-all row: nothing after it can match, and it is the default
+                return first_match(branches, body)
+            branches.append((test, body))
+        return first_match(branches, self._assign_outputs(g, None) + g.detail(ast.Constant(None)))
 
     def _hits(self, g: RowGen) -> list[ast.stmt]:
         out: list[ast.stmt] = [
@@ -153,15 +147,18 @@ class CompiledTable(CompiledNode):
                 value=ast.Call(func=choose, args=[hits, values], keywords=[]),
             )
         )
-        chain: list[ast.stmt] = self._assign_outputs(g, None)
-        for row in reversed(self.rows):
-            test = ast.Compare(
-                left=ast.Name(id="_h", ctx=ast.Load()),
-                ops=[ast.Eq()],
-                comparators=[ast.Constant(row.index)],
+        chosen: list[tuple[ast.expr, list[ast.stmt]]] = [
+            (
+                ast.Compare(
+                    left=ast.Name(id="_h", ctx=ast.Load()),
+                    ops=[ast.Eq()],
+                    comparators=[ast.Constant(row.index)],
+                ),
+                self._assign_outputs(g, row),
             )
-            chain = [ast.If(test=test, body=self._assign_outputs(g, row), orelse=chain)]
-        out.extend(chain)
+            for row in self.rows
+        ]
+        out.extend(first_match(chosen, self._assign_outputs(g, None)))
         out.extend(
             g.detail(
                 ast.Call(
