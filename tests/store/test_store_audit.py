@@ -754,3 +754,29 @@ def test_decisions_audited_before_the_fast_digest_still_verify(
                 update(DECISIONS).where(DECISIONS.c.id == victim).values(outcome=original)
             )
     assert admin.verify_audit(database)["ok"] is True
+
+
+def test_the_writer_reconnects_when_its_connection_dies(pg_server: Any) -> None:
+    server, created = pg_server
+    name = f"rp_writer_{uuid.uuid4().hex[:10]}"
+    server.execute(f'CREATE DATABASE "{name}"')
+    created.append(name)
+    database = Database(f"{PG_SERVER}/{name}", audit_key=KEY)
+    database.migrate()
+    assert database.ensure_keyed() == "created"
+    partner_id = admin.create_partner(database, "acme")["partner_id"]
+    writer = DecisionWriter(database)
+    writer.start()
+    try:
+        assert writer.submit(_row(partner_id, 1)).result(30).stored
+        # the database drops every connection of the writer (a restart, a failover)
+        server.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        assert writer.submit(_row(partner_id, 2)).result(30).stored  # retried on a new one
+    finally:
+        writer.stop()
+    assert admin.verify_audit(database) == {"ok": True, "entries": 3}
+    database.dispose()

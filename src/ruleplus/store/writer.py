@@ -8,16 +8,18 @@ loses an acknowledged decision. Each decision's audit entry is chained in the sa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import sqlite
 
 from ruleplus.store import Database
@@ -69,6 +71,7 @@ class DecisionWriter:
         self.gap_s = gap_s
         self.max_wait_s = max_wait_s
         self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._held: Connection | None = None
         self._thread: threading.Thread | None = None
         dialect = database.engine.dialect.name
         self._postgres = dialect == "postgresql"
@@ -124,6 +127,7 @@ class DecisionWriter:
         while True:
             item = self._queue.get()
             if item is None:
+                self._drop_connection()
                 return
             batch = [item]
             deadline = time.perf_counter() + self.max_wait_s
@@ -144,12 +148,28 @@ class DecisionWriter:
                 batch.append(nxt)
             self._write(batch)
             if stop:
+                self._drop_connection()
                 return
 
-    def _write(self, batch: list[_Item]) -> None:
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """The writer's own connection, kept across batches: a checkout per group commit
+        costs a pool round trip and a pre-ping query, as much as the batch's own statements."""
+        if self._held is None or self._held.closed or self._held.invalidated:
+            self._held = self.database.engine.connect()
+        yield self._held
+
+    def _drop_connection(self) -> None:
+        if self._held is not None:
+            with contextlib.suppress(Exception):
+                self._held.rollback()
+                self._held.close()
+            self._held = None
+
+    def _write(self, batch: list[_Item], retried: bool = False) -> None:
         rows = [row for row, _, _ in batch]
         try:
-            with self.database.engine.connect() as connection:
+            with self._connection() as connection:
                 now = utcnow()
                 for row in rows:  # in the row, not a database default: the audit digest covers it
                     row.setdefault("created_at", now)
@@ -201,6 +221,11 @@ class DecisionWriter:
                         connection.execute(self._insert_events, events)
                     head.commit()  # the signed head moves in the same transaction
         except Exception as exc:  # the requests learn it; the writer keeps running
+            self._drop_connection()
+            if getattr(exc, "connection_invalidated", False) and not retried:
+                # the kept connection died (a database restart): once more on a new one
+                self._write(batch, retried=True)
+                return
             if len(batch) > 1:  # one bad row must not fail its neighbours: write them one by one
                 log.warning(
                     "decision batch of %d failed (%s); writing its rows one by one",
