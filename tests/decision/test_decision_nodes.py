@@ -919,3 +919,40 @@ def test_a_long_first_ruleset_compiles_flat() -> None:
         58,
         None,
     ]
+
+
+def _wide_switch(n: int) -> dict[str, Any]:
+    cases = [{"when": f"x < {i}", "goto": "low" if i % 2 else "high"} for i in range(1, n)]
+    return {
+        "id": "wide",
+        "inputs": {"x": {"type": "integer"}},
+        "nodes": [
+            {"id": "route", "type": "switch", "cases": cases, "default": "top"},
+            {"id": "low", "type": "expression", "assign": {"band": '"low"'}, "next": "end"},
+            {"id": "high", "type": "expression", "assign": {"band": '"high"'}, "next": "end"},
+            {"id": "top", "type": "expression", "assign": {"band": '"top"'}, "next": "end"},
+        ],
+    }
+
+
+def test_a_switch_of_many_cases_compiles_flat() -> None:
+    from ruleplus.decision import compile_strategy
+
+    n = 1100  # nested elif overflowed Python's compiler from about 1,000 branches
+    strategy = compile_strategy(_wide_switch(n))
+    assert "while True" in strategy.generated_source
+    bands = [strategy.evaluate({"x": x}).outputs["band"] for x in (0, 1, 2, n - 2, n + 5)]
+    assert bands == ["low", "high", "low", "low", "top"]
+
+
+def test_a_flat_switch_agrees_with_the_vector_back_end() -> None:
+    import polars as pl
+
+    from ruleplus.decision import compile_strategy
+
+    strategy = compile_strategy(_wide_switch(70))  # flat from 64 branches
+    assert "while True" in strategy.generated_source
+    xs = list(range(-1, 72))
+    rows = [strategy.evaluate({"x": x}).outputs["band"] for x in xs]
+    frame = strategy.evaluate_frame(pl.DataFrame({"x": xs}))
+    assert frame.get_column("band").to_list() == rows

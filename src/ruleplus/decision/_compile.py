@@ -26,6 +26,7 @@ from ruleplus.decision.nodes import (
     RawRow,
     RowGen,
     SubCompiler,
+    first_match,
 )
 from ruleplus.errors import FieldProblem, StrategyCompileError
 from ruleplus.expr import Kind, Ty, build_function, function_def
@@ -300,8 +301,8 @@ class _RowBuilder:
                 setup, branches = node.row_branches(g)
                 out.extend(setup)
                 reads = ast.Tuple(elts=[g.load(r) for r in node.reads], ctx=ast.Load())
-                top: list[ast.stmt] = []
-                tail: list[ast.stmt] | None = None
+                chosen: list[tuple[ast.expr, list[ast.stmt]]] = []
+                default: list[ast.stmt] | None = None
                 envs: list[Env] = []
                 for test, target, arm in branches:
                     benv = dict(env)
@@ -321,18 +322,11 @@ class _RowBuilder:
                     bbody.extend(self._chain(g, target, join, benv))
                     envs.append(benv)
                     if test is None:
-                        if tail is None:
-                            top = bbody or [ast.Pass()]
-                        else:
-                            tail.extend(bbody or [ast.Pass()])
+                        default = bbody or [ast.Pass()]
                         break
-                    stmt = ast.If(test=test, body=bbody or [ast.Pass()], orelse=[])
-                    if tail is None:
-                        top = [stmt]
-                    else:
-                        tail.append(stmt)
-                    tail = stmt.orelse
-                out.extend(top)
+                    chosen.append((test, bbody))
+                # if/elif, or flat tests in a loop run once for long chains (see first_match)
+                out.extend(first_match(chosen, default))
                 if join == END:
                     return out  # every branch returned
                 merged = merge_envs(envs, lambda f, a, b: ValueError(f))

@@ -14,6 +14,7 @@ from ruleplus.decision.nodes._base import (
     SubStrategy,
     VecGen,
     append_to,
+    first_match,
 )
 from ruleplus.decision.nodes.call import check_call
 from ruleplus.decision.nodes.expression import check_expression
@@ -35,6 +36,7 @@ __all__ = [
     "SubStrategy",
     "VecGen",
     "append_to",
+    "first_match",
 ]
 
 NodeChecker = Callable[[Any, dict[str, Ty], NodeContext], CompiledNode]
