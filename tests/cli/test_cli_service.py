@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ruleplus.cli import app
+from strategy_documents import CHILD, PARENT
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "examples" / "strategies" / "reference_loan.yaml"
@@ -85,42 +86,11 @@ def test_errors_are_json_with_exit_code_2(env: Path) -> None:
     assert json.loads(result.stdout)["error"]["type"] == "ConflictError"
 
 
-CHILD = """\
-id: child
-version: "1"
-inputs:
-  income: {type: number, required: true}
-outputs: [tier]
-nodes:
-  - id: grade
-    type: ruleset
-    mode: first
-    rules:
-      - {when: income < 1000, then: {tier: C}}
-      - {when: "true", then: {tier: A}}
-"""
-
-PARENT = """\
-id: parent
-version: "1"
-# a comment that the rewrite does not keep
-inputs:
-  salary: {type: number, required: true}
-outputs: [grade]
-nodes:
-  - id: sub
-    type: call
-    strategy: parts/child.yaml
-    inputs: {income: salary}
-    outputs: {grade: tier}
-"""
-
-
 def test_publish_with_references_stores_them_first(env: Path, tmp_path: Path) -> None:
     (tmp_path / "parts").mkdir()
     (tmp_path / "parts" / "child.yaml").write_text(CHILD, encoding="utf-8")
     parent = tmp_path / "parent.yaml"
-    parent.write_text(PARENT, encoding="utf-8")
+    parent.write_text(PARENT.replace("REF", "parts/child.yaml"), encoding="utf-8")
     refused = runner.invoke(app, ["strategies", "publish", str(parent), "--json"])
     assert refused.exit_code == 2  # a path is not a reference the service resolves
     assert "parts/child.yaml" in json.loads(refused.stdout)["error"]["message"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -19,45 +18,10 @@ from ruleplus.decision import (
 )
 from ruleplus.decision.nodes.ml_model import MODEL_FORMATS, FakeModel
 from ruleplus.errors import StrategyCompileError
+from strategy_documents import CHILD, PARENT
+from strategy_documents import MODEL as SCORED
 
-CHILD = textwrap.dedent("""\
-    id: child
-    inputs:
-      income: {type: number, required: true}
-    outputs: [tier]
-    nodes:
-      - id: grade
-        type: ruleset
-        mode: first
-        rules:
-          - {when: income < 1000, then: {tier: C}}
-          - {when: "true", then: {tier: A}}
-    """)
-
-PARENT = textwrap.dedent("""\
-    id: parent
-    inputs:
-      salary: {type: number, required: true}
-    nodes:
-      - id: sub
-        type: call
-        strategy: REF
-        inputs: {income: salary}
-        outputs: {grade: tier}
-    """)
-
-MODEL = textwrap.dedent("""\
-    id: scored
-    inputs:
-      income: {type: number}
-    nodes:
-      - id: pd
-        type: model
-        format: onnx
-        artifact: REF
-        features: {f_income: income}
-        output: pd
-    """)
+MODEL = SCORED + "    output: pd\n"  # the probability under a name of its own
 
 
 def test_text_refuses_references_by_default(tmp_path: Path) -> None:

@@ -19,45 +19,7 @@ from ruleplus.serving import strategies
 from ruleplus.store import Database
 from ruleplus.store.artifacts import ArtifactStore, is_ref
 from ruleplus.store.repos import StrategyRepo
-
-CHILD = textwrap.dedent("""\
-    id: child
-    inputs:
-      income: {type: number, required: true}
-    outputs: [tier]
-    nodes:
-      - id: grade
-        type: ruleset
-        mode: first
-        rules:
-          - {when: income < 1000, then: {tier: C}}
-          - {when: "true", then: {tier: A}}
-    """)
-
-PARENT = textwrap.dedent("""\
-    id: parent
-    version: "1"
-    inputs:
-      salary: {type: number, required: true}
-    nodes:
-      - id: sub
-        type: call
-        strategy: REF
-        inputs: {income: salary}
-        outputs: {grade: tier}
-    """)
-
-MODEL = textwrap.dedent("""\
-    id: scored
-    inputs:
-      income: {type: number}
-    nodes:
-      - id: pd
-        type: model
-        format: onnx
-        artifact: REF
-        features: {f_income: income}
-    """)
+from strategy_documents import CHILD, MODEL, PARENT
 
 
 @pytest.fixture
