@@ -259,14 +259,7 @@ def encode_target(y: Any, name: str = "target", bad: Any = None) -> NDArray[np.i
     series = y if isinstance(y, pl.Series) else as_frame(y, what=name).to_series(0)
     if series.dtype.is_float():
         series = series.fill_nan(None)
-    missing = int(series.null_count())
-    if series.dtype == pl.String:
-        missing = int(_na_mask(series).sum())
-    if missing:
-        raise DataError(
-            f"target {name!r} has {missing} missing value(s); drop or label those rows",
-            column=name,
-        )
+    _refuse_missing(series, name)
     values = series.unique().sort().to_list()
     if len(values) < 2:
         raise DataError(
@@ -331,14 +324,7 @@ def binary_target(y: Any, name: str = "y") -> tuple[NDArray[np.int8], NDArray[An
         if bool(series.is_infinite().any()):
             raise DataError(f"Input {name} contains infinity", column=name)
         series = series.fill_nan(None)
-    missing = int(series.null_count())
-    if series.dtype == pl.String:
-        missing = int(_na_mask(series).sum())
-    if missing:
-        raise DataError(
-            f"target {name!r} has {missing} missing value(s); drop or label those rows",
-            column=name,
-        )
+    _refuse_missing(series, name)
     if series.dtype.is_float() and not bool((series == series.round(0)).all()):
         raise DataError(
             f"Unknown label type: continuous; target {name!r} must hold two classes (good/bad)",
@@ -588,3 +574,15 @@ def value_type(values: Sequence[Any]) -> str:
     ):
         return "number"
     return "string"
+
+
+def _refuse_missing(series: pl.Series, name: str) -> None:
+    """A target with missing values (null, NaN, or an "n/a"-like text) is refused."""
+    missing = int(series.null_count())
+    if series.dtype == pl.String:
+        missing = int(_na_mask(series).sum())
+    if missing:
+        raise DataError(
+            f"target {name!r} has {missing} missing value(s); drop or label those rows",
+            column=name,
+        )
