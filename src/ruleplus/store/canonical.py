@@ -6,10 +6,11 @@ decimals) by its ``str``; they differ only in how a float is spelled:
 - :func:`canonical` (the standard library's spelling, ``1e+16``) is the form of the audit
   chain's entries and head, and of the decision digests written before ``fast_digest``:
   existing chains were hashed with it, so it must never change.
-- :func:`fast_digest` (orjson's spelling, ``1e16``) hashes a whole stored decision and the
-  request behind an idempotency key: fifteen times faster on a decision's few kilobytes of
-  trace and outputs, and self-describing (``o1:`` + hex) so that a verifier knows which form
-  an entry holds.
+- :func:`fast_digest` (orjson's spelling, ``1e16``) hashes a whole stored decision: fifteen
+  times faster on a decision's few kilobytes of trace and outputs, and self-describing
+  (``o1:`` + hex) so that a verifier knows which form an entry holds. The request behind an
+  idempotency key is hashed by :func:`fast_hex` (the same form, bare hex: it fits its column
+  and is only ever compared with itself).
 """
 
 from __future__ import annotations
