@@ -17,6 +17,7 @@ from ruleplus.cli.audit import audit_app
 from ruleplus.cli.datasets import datasets_app
 from ruleplus.cli.demo import demo
 from ruleplus.cli.deployments import deployments_app
+from ruleplus.cli.lifecycle import lifecycle_app
 from ruleplus.cli.lists import lists_app
 from ruleplus.cli.mappings import mappings_app
 from ruleplus.cli.partners import partners_app
@@ -44,6 +45,7 @@ for _name, _group in (
     ("mappings", mappings_app),
     ("lists", lists_app),
     ("audit", audit_app),
+    ("lifecycle", lifecycle_app),
 ):
     app.add_typer(_group, name=_name)
 

@@ -96,6 +96,9 @@ DIGESTED = (
     "arm",
     "latency_ms",
     "created_at",
+    "application_id",
+    "parameters",
+    "offer",
 )
 """Every stored column of a decision: what its audit entry vouches for (the one list; a test
 fails when a ``DecisionRecord`` column is missing from it). NULL columns are left out of the

@@ -13,11 +13,13 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -29,10 +31,14 @@ __all__ = [
     "AuditEntry",
     "AuditHead",
     "Base",
+    "CollectionEvent",
+    "ConsoleSession",
+    "ConsoleUser",
     "DecisionRecord",
     "Deployment",
     "ListEntry",
     "Mapping",
+    "Outcome",
     "Partner",
     "StrategyVersion",
     "VelocityEvent",
@@ -92,6 +98,9 @@ class StrategyVersion(Base):
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # maker-checker: who drafted the version and who approved (published) it
+    created_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class Deployment(Base):
@@ -114,6 +123,8 @@ class Deployment(Base):
     shadows: Mapped[list[Any]] = mapped_column(JSON, default=list)
     split_key: Mapped[str] = mapped_column(String(120), default="applicantId")
     salt: Mapped[str] = mapped_column(String(120), default="")
+    # overrides of the strategy's declared ``parameters`` for this binding (validated on write)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -158,6 +169,12 @@ class DecisionRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    # the partner's application id (outcomes join on it); NULL when the request named none
+    application_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    # the parameter values that differed from the strategy's defaults (NULL: none)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # the offer of an approved decision (limit, price, schedule); NULL: no offer
+    offer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class AuditEntry(Base):
@@ -231,3 +248,69 @@ class VelocityEvent(Base):
     counter: Mapped[str] = mapped_column(String(200))  # scoped: p:<partner>:<name> or g:<name>
     digest: Mapped[str] = mapped_column(String(64))
     at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class Outcome(Base):
+    """A performance outcome of a past decision (e.g. 90+ days past due within 12 months).
+
+    One row per (partner, decision, name): recording the same outcome again with the same value
+    is a no-op, with another value an audited correction.
+    """
+
+    __tablename__ = "outcomes"
+    __table_args__ = (UniqueConstraint("partner_id", "decision_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    decision_id: Mapped[str] = mapped_column(String(40), index=True)
+    application_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    name: Mapped[str] = mapped_column(String(80))
+    value: Mapped[float] = mapped_column(Float)
+    observed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsoleUser(Base):
+    """An analysts' console user; the password is stored as an argon2 hash only."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A console login session; the cookie's token and the CSRF token are stored as digests."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    user_id: Mapped[str] = mapped_column(ForeignKey("console_users.id"), index=True)
+    csrf_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CollectionEvent(Base):
+    """What happened to a delinquent account: an action taken, a promise to pay, a payment."""
+
+    __tablename__ = "collection_events"
+    __table_args__ = (Index("ix_collection_events_account", "partner_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    account_id: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))  # action | promise | payment | outcome
+    action: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    amount: Mapped[Any | None] = mapped_column(Numeric(18, 2), nullable=True)
+    due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
