@@ -23,6 +23,7 @@ from ruleplus.cli.mappings import mappings_app
 from ruleplus.cli.partners import partners_app
 from ruleplus.cli.serve import db_app, serve
 from ruleplus.cli.strategies import strategies_app
+from ruleplus.cli.users import users_app
 
 __all__ = ["app", "main"]
 
@@ -46,6 +47,7 @@ for _name, _group in (
     ("lists", lists_app),
     ("audit", audit_app),
     ("lifecycle", lifecycle_app),
+    ("users", users_app),
 ):
     app.add_typer(_group, name=_name)
 

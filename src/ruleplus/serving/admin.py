@@ -11,6 +11,7 @@ import hmac
 from typing import Any
 
 from ruleplus.decision import ArtifactResolver
+from ruleplus.errors import ConflictError
 from ruleplus.serving import strategies
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.store import Database
@@ -22,12 +23,14 @@ from ruleplus.store.repos import (
     ListRepo,
     MappingRepo,
     PartnerRepo,
+    StrategyRepo,
 )
 from ruleplus.store.secrets import mask
 
 __all__ = [
     "add_list_entry",
     "audit_head",
+    "check_maker",
     "create_partner",
     "deploy",
     "publish_strategy",
@@ -111,10 +114,13 @@ def publish_strategy(
     """
     with db.session() as session:
         row = strategies.add_draft(session, text)
+        if row.created_by is None:  # the maker (an identical re-upload keeps the first)
+            row.created_by = actor
         if row.status == "draft":
             strategies.transition(session, row.strategy_id, row.version, "validate", artifacts)
         if publish and row.status == "validated":
             strategies.transition(session, row.strategy_id, row.version, "publish")
+            row.approved_by = actor
         append(
             session,
             db.audit_key,
@@ -139,10 +145,19 @@ def transition_strategy(
     action: str,
     actor: str = "admin",
     artifacts: ArtifactResolver | None = None,
+    maker_checker: bool = False,
 ) -> dict[str, Any]:
-    """Apply one lifecycle action (validate, publish, retire)."""
+    """Apply one lifecycle action (validate, publish, retire).
+
+    With ``maker_checker`` (the console's users), ``publish`` is refused to the user who
+    drafted the version: a second person approves it. The approver is recorded either way.
+    """
     with db.session() as session:
+        if maker_checker and action == "publish":
+            check_maker(StrategyRepo(session).get(strategy_id, version).created_by, actor)
         row = strategies.transition(session, strategy_id, version, action, artifacts)
+        if action == "publish":
+            row.approved_by = actor
         append(
             session,
             db.audit_key,
@@ -153,6 +168,22 @@ def transition_strategy(
             {"status": row.status},
         )
         return {"strategy_id": strategy_id, "version": version, "status": row.status}
+
+
+def check_maker(created_by: str | None, approver: str) -> None:
+    """Maker-checker: a version is approved by someone other than who drafted it.
+
+    Raises
+    ------
+    ConflictError
+        ``approver`` drafted the version, or nobody is recorded as its maker.
+    """
+    if created_by is None or created_by == approver:
+        raise ConflictError(
+            "maker-checker: a version is published by a different approver than the user who "
+            f"drafted it (drafted by {created_by or 'unknown'})",
+            action="publish",
+        )
 
 
 def deploy(db: Database, spec: DeploymentSpec, actor: str = "admin") -> dict[str, Any]:
