@@ -12,7 +12,8 @@ file and line) and a message that says what to do::
     ├── StrategyError               a strategy document is invalid (file, line, node, field)
     │   ├── StrategyLoadError       the document does not match the strategy schema
     │   ├── StrategyCompileError    cycles, unreachable nodes, bad references, bad expressions
-    │   └── ArtifactError           a sub-strategy or model reference is refused or unreadable
+    │   ├── ArtifactError           a sub-strategy or model reference is refused or unreadable
+    │   └── ParameterError          a parameter override is unknown, mistyped or out of range
     ├── InputValidationError        one record failed the input schema (lists every bad field)
     ├── EvaluationError             a node failed while evaluating one record
     ├── DataError                   a data file cannot be read or written
@@ -51,6 +52,7 @@ __all__ = [
     "InputValidationError",
     "NotFittedError",
     "NotFoundError",
+    "ParameterError",
     "RateLimitedError",
     "RuleplusError",
     "ServiceUnavailableError",
@@ -139,6 +141,13 @@ class ArtifactError(StrategyError):
     Nodes re-raise it as a :class:`StrategyCompileError` naming the node, the field and the
     line; the message reads as a sentence about the reference.
     """
+
+
+class ParameterError(StrategyError):
+    """A parameter override does not fit the strategy's declaration; the context names the
+    parameter (``field``) and the strategy."""
+
+    problem_type = "invalid-parameter"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from ruleplus.decision._document import (
     strategy_json_schema,
 )
 from ruleplus.decision._inputs import ERROR_COLUMN
+from ruleplus.decision._parameters import ParameterSpec, parse_parameter_text
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._strategy import CompiledStrategy, compile_strategy, load_strategy
 from ruleplus.decision._windows import parse_window
@@ -50,6 +51,7 @@ __all__ = [
     "FileArtifacts",
     "LoadedDocument",
     "NodeTrace",
+    "ParameterSpec",
     "Reason",
     "StoredArtifacts",
     "StrategyDoc",
@@ -58,6 +60,7 @@ __all__ = [
     "load_document",
     "load_document_text",
     "load_strategy",
+    "parse_parameter_text",
     "parse_window",
     "strategy_json_schema",
 ]

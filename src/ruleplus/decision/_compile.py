@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,8 @@ class FlowProgram:
     row_traced: RawRow
     row_source: str
     warnings: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    parameter_types: dict[str, Ty] = field(default_factory=dict)
 
 
 def compile_flow(
@@ -82,6 +84,7 @@ def compile_flow(
     artifacts: ArtifactResolver = NO_ARTIFACTS,
     chain: tuple[str, ...] = (),
     compile_sub: SubCompiler | None = None,
+    parameters: Mapping[str, tuple[Ty, Any]] | None = None,
 ) -> FlowProgram:
     """Check and compile a loaded document (see module docstring).
 
@@ -97,8 +100,11 @@ def compile_flow(
         Keys of the documents being compiled, outermost first (see :class:`NodeContext`).
     compile_sub : SubCompiler, optional
         Compiles the sub-strategies of ``call`` nodes.
+    parameters : mapping, optional
+        Parameter name -> (type, value): read like inputs, compiled in as constants.
     """
     doc = loaded.doc
+    parameters = dict(parameters or {})
     file = str(loaded.path) if loaded.path else loaded.name
 
     def error(node_id: str | None, message: str, **extra: Any) -> StrategyCompileError:
@@ -126,7 +132,17 @@ def compile_flow(
                 field=name,
             ) from None
     specs.extend(_signal_specs(loaded, specs, file))
-    env0: Env = {s.name: s.ty for s in specs}
+    for spec in specs:
+        if spec.name in parameters:
+            raise StrategyCompileError(
+                f"parameter {spec.name!r} has the name of an input",
+                strategy=doc.id,
+                file=file,
+                line=loaded.line_of("parameters", spec.name),
+                field=spec.name,
+            )
+    parameter_types = {name: ty for name, (ty, _) in parameters.items()}
+    env0: Env = {**{s.name: s.ty for s in specs}, **parameter_types}
 
     ids = [n.id for n in doc.nodes]
     seen: set[str] = set()
@@ -181,6 +197,13 @@ def compile_flow(
         )
         compiled = NODE_TYPES[ndoc.type](ndoc, env_in, ctx)
         for name in compiled.assigns:
+            if name in parameter_types:
+                raise error(
+                    node_id,
+                    f"node assigns parameter {name!r}; parameters are set by the strategy's "
+                    "declaration and its overrides",
+                    field=name,
+                )
             if name in env0 and name != doc.decision_field:
                 raise error(
                     node_id,
@@ -209,11 +232,24 @@ def compile_flow(
         outputs = [n for n in env_end if n not in env0 and not n.startswith("_")]
     output_types = {n: env_end[n] for n in outputs}
 
-    builder = _RowBuilder(graph, nodes, specs, outputs, doc.decision_field, raise_invalid)
+    values = {name: value for name, (_, value) in parameters.items()}
+    builder = _RowBuilder(
+        graph, nodes, specs, outputs, doc.decision_field, raise_invalid, values, parameter_types
+    )
     row, source = builder.build(trace=False)
     row_traced, _ = builder.build(trace=True)
     return FlowProgram(
-        specs, nodes, graph, outputs, output_types, row, row_traced, source, warnings
+        specs,
+        nodes,
+        graph,
+        outputs,
+        output_types,
+        row,
+        row_traced,
+        source,
+        warnings,
+        values,
+        parameter_types,
     )
 
 
@@ -234,12 +270,16 @@ class _RowBuilder:
         outputs: list[str],
         decision_field: str,
         raise_invalid: Callable[[list[FieldProblem]], Any],
+        parameters: dict[str, Any],
+        parameter_types: dict[str, Ty],
     ) -> None:
         self.graph = graph
         self.nodes = nodes
         self.specs = specs
         self.outputs = outputs
         self.raise_invalid = raise_invalid
+        self.parameters = parameters
+        self.parameter_types = parameter_types
 
     def build(self, trace: bool) -> tuple[Any, str]:
         namespace: dict[str, Any] = {"_invalid": self.raise_invalid, "_pc": time.perf_counter_ns}
@@ -267,12 +307,15 @@ class _RowBuilder:
         )
         for name in assigned:
             body.append(_store(g.local(name), ast.Constant(None)))
+        # parameters are constants of this compiled program, never read from the record
+        for name, value in self.parameters.items():
+            body.append(_store(g.local(name), g.const(value)))
         body.append(_store("_rs", ast.List(elts=[], ctx=ast.Load())))
         body.append(_store("_arm", ast.Constant(None)))
         body.append(
             _store("_tr", ast.List(elts=[], ctx=ast.Load()) if trace else ast.Constant(None))
         )
-        env = {s.name: s.ty for s in self.specs}
+        env = {**{s.name: s.ty for s in self.specs}, **self.parameter_types}
         body.extend(self._chain(g, self.graph.start, "", env))
         fn = _build("decide", body, namespace)
         source = ast.unparse(

@@ -36,6 +36,7 @@ __all__ = [
     "ListSignal",
     "ModelNode",
     "NodeDoc",
+    "ParameterField",
     "ReasonText",
     "RuleDoc",
     "RuleNode",
@@ -78,6 +79,21 @@ class InputField(_Model):
         default=False,
         description="personal data (ID number, phone…): the service stores only a keyed digest",
     )
+    description: str = ""
+
+
+class ParameterField(_Model):
+    """A named, typed parameter (a cut-off, a limit, a multiplier): read by expressions and
+    table cells like an input, set by the strategy's author, overridable per deployment and
+    per backtest without a new version."""
+
+    type: Literal["integer", "number", "string", "boolean"] = Field(
+        description="integer, number, string or boolean"
+    )
+    default: int | float | str | bool = Field(description="the value when nothing overrides it")
+    min: float | None = Field(default=None, description="smallest allowed value (numbers)")
+    max: float | None = Field(default=None, description="largest allowed value (numbers)")
+    enum: list[int | float | str | bool] | None = Field(default=None, description="allowed values")
     description: str = ""
 
 
@@ -367,6 +383,11 @@ class StrategyDoc(_Model):
         description="decision values from most to least severe (all-hits rulesets keep the worst)",
     )
     inputs: dict[str, InputField]
+    parameters: dict[str, ParameterField] = Field(
+        default_factory=dict,
+        description="named, typed values (cut-offs, limits) that deployments and backtests may "
+        "override without a new version",
+    )
     outputs: list[str] | None = Field(
         default=None, description="fields returned; default: all assigned"
     )

@@ -24,6 +24,7 @@ from ruleplus.decision._document import (
     load_document_text,
 )
 from ruleplus.decision._inputs import frame_problems
+from ruleplus.decision._parameters import ParameterSpec, parameter_specs, resolve_parameters
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._vector_flow import run_frame
 from ruleplus.decision.nodes import SubStrategy
@@ -48,7 +49,12 @@ class CompiledStrategy:
         document read from a file, else :data:`~ruleplus.decision.NO_ARTIFACTS` (refuses).
     chain : tuple of str, optional
         Keys of the calling documents (sub-strategies; see :class:`NodeContext`).
+    parameters : mapping, optional
+        Overrides of the document's declared ``parameters`` (name -> value), checked against
+        their types and ranges; see :meth:`with_parameters`.
     """
+
+    _MAX_VARIANTS = 64  # compiled parameter variants kept per strategy (deployments, sweeps)
 
     def __init__(
         self,
@@ -56,6 +62,7 @@ class CompiledStrategy:
         *,
         artifacts: ArtifactResolver | None = None,
         chain: tuple[str, ...] | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.document: StrategyDoc = loaded.doc
         self.path: Path | None = loaded.path
@@ -68,8 +75,21 @@ class CompiledStrategy:
         if chain is None:
             chain = (str(loaded.path.resolve()),) if loaded.path else ()
         self.artifacts = artifacts
+        self._loaded = loaded
+        self._chain = chain
+        self._specs = parameter_specs(loaded.doc.parameters, strategy=loaded.doc.id)
+        values, self._overrides = resolve_parameters(
+            self._specs, parameters, strategy=loaded.doc.id
+        )
+        self._values = values
+        self._variants: dict[tuple[tuple[str, Any], ...], CompiledStrategy] = {}
         self._program: FlowProgram = compile_flow(
-            loaded, self._invalid, artifacts=artifacts, chain=chain, compile_sub=_compile_sub
+            loaded,
+            self._invalid,
+            artifacts=artifacts,
+            chain=chain,
+            compile_sub=_compile_sub,
+            parameters={name: (self._specs[name].ty, value) for name, value in values.items()},
         )
         self._row = self._program.row
         self._row_traced = self._program.row_traced
@@ -86,6 +106,57 @@ class CompiledStrategy:
     def input_fields(self) -> list[str]:
         """Input field names."""
         return [s.name for s in self._program.specs]
+
+    @property
+    def parameters(self) -> dict[str, ParameterSpec]:
+        """The declared parameters (name -> declaration with type, default and bounds)."""
+        return dict(self._specs)
+
+    @property
+    def parameter_values(self) -> dict[str, Any]:
+        """Every parameter's value in this compiled variant."""
+        return dict(self._values)
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """The parameters whose value differs from the declared default (empty: none)."""
+        return dict(self._overrides)
+
+    def with_parameters(self, overrides: Mapping[str, Any] | None) -> CompiledStrategy:
+        """The same strategy version with ``overrides`` in place of the declared defaults.
+
+        Overrides replace the defaults (they do not add to this variant's own overrides). The
+        variant is compiled once and kept (up to 64 per strategy), so a deployment's cut-offs or
+        a sweep's values cost one compile each.
+
+        Parameters
+        ----------
+        overrides : mapping or None
+            Parameter name -> value; ``None`` or empty gives the defaults.
+
+        Returns
+        -------
+        CompiledStrategy
+            ``self`` when the values are those of this variant.
+
+        Raises
+        ------
+        ParameterError
+            An undeclared name, a value of the wrong type, out of range or not allowed.
+        """
+        values, changed = resolve_parameters(self._specs, overrides, strategy=self.id)
+        if values == self._values and changed == self._overrides:
+            return self
+        key = tuple(sorted((name, (type(v).__name__, v)) for name, v in changed.items()))
+        variant = self._variants.get(key)
+        if variant is None:
+            variant = CompiledStrategy(
+                self._loaded, artifacts=self.artifacts, chain=self._chain, parameters=changed
+            )
+            if len(self._variants) >= self._MAX_VARIANTS:
+                self._variants.pop(next(iter(self._variants)))
+            self._variants[key] = variant
+        return variant
 
     @property
     def warnings(self) -> list[str]:
@@ -195,6 +266,7 @@ def compile_strategy(
     *,
     name: str | None = None,
     artifacts: ArtifactResolver | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> CompiledStrategy:
     """Compile a strategy from its YAML/JSON text, a file, a mapping or a loaded document.
 
@@ -211,6 +283,8 @@ def compile_strategy(
         nothing for text and mappings (:data:`~ruleplus.decision.NO_ARTIFACTS`: a strategy with
         references does not compile). A server passes its
         :class:`~ruleplus.store.artifacts.ArtifactStore`.
+    parameters : mapping, optional
+        Overrides of the declared parameters (see :meth:`CompiledStrategy.with_parameters`).
 
     Raises
     ------
@@ -218,6 +292,8 @@ def compile_strategy(
         The document is not valid YAML/JSON, is over a size limit or does not match the schema.
     StrategyCompileError
         Cycles, unknown or mistyped fields, refused or missing references (with node and line).
+    ParameterError
+        An override that does not fit the declared parameters.
     """
     if isinstance(source, LoadedDocument):
         loaded = source
@@ -225,7 +301,7 @@ def compile_strategy(
         loaded = load_document_text(source, name=name)
     else:
         loaded = load_document(source, name=name)
-    return CompiledStrategy(loaded, artifacts=artifacts)
+    return CompiledStrategy(loaded, artifacts=artifacts, parameters=parameters)
 
 
 def _compile_sub(source: StrategySource, chain: tuple[str, ...]) -> SubStrategy:

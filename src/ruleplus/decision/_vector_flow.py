@@ -23,7 +23,11 @@ def run_frame(
     Rows that fail the input schema get their problems in ``_error`` and null outputs; nothing
     is dropped, and the output has the input's row order.
     """
-    g = VecGen(normalise_frame(frame, program.specs, ERROR_COLUMN))
+    constants = {
+        name: pl.lit(value, dtype=polars_dtype(program.parameter_types[name]))
+        for name, value in program.parameters.items()
+    }
+    g = VecGen(normalise_frame(frame, program.specs, ERROR_COLUMN), constants)
     graph = program.graph
     incoming: dict[str, list[pl.Expr]] = {n: [] for n in [*graph.topo, END]}
     arm: Any = None

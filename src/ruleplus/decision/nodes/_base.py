@@ -418,16 +418,24 @@ class VecGen:
     ----------
     frame : polars.DataFrame
         The normalised input frame (evaluated lazily; one collect at the end).
+    constants : mapping, optional
+        Field name -> literal (the strategy's parameters: read like columns, never assigned).
     """
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, constants: Mapping[str, pl.Expr] | None = None) -> None:
         self.source = frame
+        self.constants = dict(constants or {})
         self.frame: pl.LazyFrame = frame.lazy()
         self.emitter = VectorEmitter(self._col)
         self.pending: dict[str, pl.Expr] = {}
         self.reasons: list[pl.Expr] = []
         self.errors: list[pl.Expr] = []
         self.known: set[str] = set(frame.columns)
+        if self.constants:  # also as columns, for nodes that read a column by name
+            self.frame = self.frame.with_columns(
+                [value.alias(name) for name, value in self.constants.items()]
+            )
+            self.known.update(self.constants)
         self._tmp = itertools.count()
 
     def error(self, problem: pl.Expr) -> None:
@@ -435,6 +443,9 @@ class VecGen:
         self.errors.append(problem)
 
     def _col(self, name: str) -> pl.Expr:
+        constant = self.constants.get(name)
+        if constant is not None:
+            return constant
         if name not in self.known:
             return pl.lit(None)
         return pl.col(name)
@@ -445,6 +456,9 @@ class VecGen:
 
     def current(self, name: str, ty: Ty | None = None) -> pl.Expr:
         """The field's column, or a typed null when it has not been assigned yet."""
+        constant = self.constants.get(name)
+        if constant is not None:
+            return constant
         if name in self.known:
             return pl.col(name)
         dtype = polars_dtype(ty) if ty is not None else None
