@@ -19,6 +19,7 @@ __all__ = [
     "REPORT_CSS",
     "bar_chart",
     "escape",
+    "heat_map",
     "line_chart",
 ]
 
@@ -186,3 +187,73 @@ def bar_chart(
         legend.append((name, color))
     parts += _legend(legend)
     return _svg(parts)
+
+
+def _heat_colour(frac: float) -> str:
+    """White (0) to red (1)."""
+    f = min(max(frac, 0.0), 1.0)
+    g = round(255 - (255 - 57) * f)
+    b = round(255 - (255 - 43) * f)
+    r = round(255 - (255 - 192) * f)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def heat_map(
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    xlabel: str = "",
+    ylabel: str = "",
+    fmt: str = ".1%",
+    vmax: float | None = None,
+) -> str:
+    """A matrix of coloured cells (white = 0 to red = ``vmax``, default the largest value),
+    each showing its value in ``fmt``; ``None`` cells are grey and empty (e.g. roll rates:
+    rows = bucket this month, columns = bucket next month)."""
+    known = [v for row in values for v in row if v is not None]
+    top = vmax if vmax is not None else max(known, default=1.0)
+    top = top if top > 0 else 1.0
+    cell, left, head = 52, 64, 36
+    width = left + cell * max(len(col_labels), 1) + 8
+    height = head + cell * max(len(row_labels), 1) + 28
+    parts = []
+    for j, label in enumerate(col_labels):
+        x = left + cell * (j + 0.5)
+        parts.append(
+            f'<text x="{x:.1f}" y="{head - 6}" font-size="11" text-anchor="middle">'
+            f"{_e(label)}</text>"
+        )
+    for i, label in enumerate(row_labels):
+        y = head + cell * i
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" font-size="11" '
+            f'text-anchor="end">{_e(label)}</text>'
+        )
+        for j, v in enumerate(values[i]):
+            x = left + cell * j
+            fill = "#eeeeee" if v is None else _heat_colour(v / top)
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" '
+                f'stroke="#fff"><title>{_e(label)} -> {_e(col_labels[j])}: '
+                f"{'n/a' if v is None else format(v, fmt)}</title></rect>"
+            )
+            if v is not None:
+                dark = v / top > 0.6
+                parts.append(
+                    f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" font-size="10" '
+                    f'text-anchor="middle" fill="{"#fff" if dark else "#222"}">'
+                    f"{format(v, fmt)}</text>"
+                )
+    parts.append(
+        f'<text x="{left + cell * len(col_labels) / 2:.1f}" y="{height - 8}" font-size="11" '
+        f'text-anchor="middle">{_e(xlabel)}</text>'
+    )
+    parts.append(
+        f'<text x="12" y="{head + cell * len(row_labels) / 2:.1f}" font-size="11" '
+        f'text-anchor="middle" transform="rotate(-90 12 {head + cell * len(row_labels) / 2:.1f})">'
+        f"{_e(ylabel)}</text>"
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif">' + "".join(parts) + "</svg>"
+    )

@@ -4,4 +4,19 @@ marketing lists)."""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ruleplus.lending.delinquency import BUCKETS
+from ruleplus.lending.rollrate import RollRates, roll_rates
+from ruleplus.lending.status_data import StatusColumns, StatusData, read_status, status_data
+from ruleplus.lending.vintage import Vintages, vintages
+
+__all__: list[str] = [
+    "BUCKETS",
+    "RollRates",
+    "StatusColumns",
+    "StatusData",
+    "Vintages",
+    "read_status",
+    "roll_rates",
+    "status_data",
+    "vintages",
+]

@@ -1,11 +1,115 @@
-"""``ruleplus lifecycle`` commands (portfolio)."""
+"""``ruleplus lifecycle …`` commands (portfolio): roll rates, vintages, behaviour score,
+collections queue, campaign lists."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
+from ruleplus.cli._common import JsonFlag, emit, err, run
+from ruleplus.errors import DataError
+
+if TYPE_CHECKING:
+    from ruleplus.lending.status_data import StatusData
+
 __all__ = ["register"]
+
+AccountCol = Annotated[str, typer.Option("--account-col", help="account key column")]
+MonthCol = Annotated[
+    str, typer.Option("--month-col", help="month column (integer index, date or YYYY-MM)")
+]
+StatusCol = Annotated[str, typer.Option("--status-col", help="status code column")]
+Codes = Annotated[
+    str | None,
+    typer.Option(
+        "--codes",
+        help="status codes as CODE=BUCKET pairs, e.g. 'C=current,X=current,0=M1,1=M2,2=M3,"
+        "3=M4,4=M5,5=M6+' (the default)",
+    ),
+]
+Report = Annotated[Path | None, typer.Option("--report", help="also write an HTML report")]
+
+
+def parse_codes(text: str | None) -> dict[str, str] | None:
+    """``CODE=BUCKET,…`` -> mapping (None: the default codes)."""
+    if text is None:
+        return None
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        code, sep, bucket = part.partition("=")
+        if not sep or not code.strip() or not bucket.strip():
+            raise DataError(f"--codes entry {part!r} is not CODE=BUCKET", field="codes")
+        out[code.strip()] = bucket.strip()
+    return out
+
+
+def _read(data: Path, account: str, month: str, status: str, codes: str | None) -> StatusData:
+    from ruleplus.lending.status_data import StatusColumns, read_status
+
+    return read_status(
+        data, columns=StatusColumns(account, month, status), codes=parse_codes(codes)
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``lifecycle`` group."""
+
+    @app.command("rollrate")
+    def rollrate(
+        data: Path,
+        account_col: AccountCol = "ID",
+        month_col: MonthCol = "MONTHS_BALANCE",
+        status_col: StatusCol = "STATUS",
+        codes: Codes = None,
+        summary: Annotated[
+            bool, typer.Option("--summary", help="without the per-cohort and per-month matrices")
+        ] = False,
+        report: Report = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Roll rates between delinquency buckets (month m -> m + 1), with cure and flow rates,
+        by cohort and by month."""
+        from ruleplus.lending.reports import rollrate_report, write_report
+        from ruleplus.lending.rollrate import roll_rates
+
+        status = run(lambda: _read(data, account_col, month_col, status_col, codes), as_json)
+        rolls = roll_rates(status)
+        if report is not None:
+            write_report(rollrate_report(rolls, str(data)), report)
+            err.print(f"report written to {report}")
+        result = rolls.to_dict(detail=not summary)
+        lines = [f"{'':8}" + "".join(f"{b:>9}" for b in result["buckets"])]
+        for b, row in zip(result["buckets"], result["rates"], strict=True):
+            cells = "".join(f"{v:>9.2%}" for v in row) if row else "  (none)"
+            lines.append(f"{b:8}{cells}")
+        emit(result, as_json, "\n".join(lines))
+
+    @app.command("vintage")
+    def vintage(
+        data: Path,
+        account_col: AccountCol = "ID",
+        month_col: MonthCol = "MONTHS_BALANCE",
+        status_col: StatusCol = "STATUS",
+        codes: Codes = None,
+        report: Report = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Vintage cells: per cohort and months on book, the accounts observed and the shares
+        ever 30+ / 60+ / 90+ days past due."""
+        from ruleplus.lending.reports import vintage_report, write_report
+        from ruleplus.lending.vintage import vintages
+
+        status = run(lambda: _read(data, account_col, month_col, status_col, codes), as_json)
+        vint = vintages(status)
+        if report is not None:
+            write_report(vintage_report(vint, str(data)), report)
+            err.print(f"report written to {report}")
+        result = vint.to_dict()
+        text = "\n".join(
+            f"{c['cohort']!s:>8} mob {c['mob']:>3} accounts {c['accounts']:>6} "
+            f"ever30 {c['ever_30']:.2%} ever60 {c['ever_60']:.2%} ever90 {c['ever_90']:.2%}"
+            for c in result["vintages"]
+        )
+        emit(result, as_json, text)
