@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from ruleplus.service.console import mount_console
 from ruleplus.service.gate import Gate
 from ruleplus.service.identity import mount_identity
 from ruleplus.service.problems import install_problem_handlers
@@ -128,6 +129,7 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     app.include_router(decisions.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    mount_console(app)  # /console (the web app) and /console/api (its session-cookie API)
 
     app.add_middleware(Gate, limits=gate_limits(config), fast=decisions.decide_in_gate)
     app.add_middleware(AccessLog)  # outermost: it also counts what the gate refuses

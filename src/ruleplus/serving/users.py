@@ -52,6 +52,7 @@ __all__ = [
     "may",
     "require",
     "reset_password",
+    "rotate_csrf",
     "session_identity",
     "set_role",
     "unlock_user",
@@ -418,3 +419,17 @@ def logout(db: Database, identity: ConsoleIdentity) -> None:
             .values(revoked=True)
         )
         append(session, db.audit_key, identity.name, "logout", "console-user", identity.name, {})
+
+
+def rotate_csrf(db: Database, identity: ConsoleIdentity) -> str:
+    """A new CSRF token for the session (a page opened again asks for one); the old one stops
+    working. Only its digest is stored."""
+    csrf = secrets.token_urlsafe(32)
+    with db.session() as session:
+        session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.id == identity.session_id)
+            .values(csrf_digest=_digest(csrf))
+        )
+        session.commit()
+    return csrf
