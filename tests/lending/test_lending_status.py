@@ -101,3 +101,14 @@ def test_unknown_bucket_name_and_bad_extension(tmp_path: Path) -> None:
     path.write_text("[]")
     with pytest.raises(DataError, match=r"\.parquet"):
         read_status(path)
+
+
+def test_late_text_in_a_numeric_looking_column(tmp_path: Path) -> None:
+    # the quick reader infers types from the first rows; a later text key must still be read
+    ids = [str(i // 3) for i in range(12_000)] + ["A-1"]
+    months = [-(i % 3) for i in range(12_000)] + [0]
+    path = tmp_path / "late.csv"
+    pl.DataFrame({"ID": ids, "MONTHS_BALANCE": months, "STATUS": ["C"] * 12_001}).write_csv(path)
+    data = read_status(path)
+    assert data.rows == 12_001
+    assert "A-1" in data.account_ids.to_list()
