@@ -5,17 +5,28 @@ marketing lists)."""
 from __future__ import annotations
 
 from ruleplus.lending.delinquency import BUCKETS
+from ruleplus.lending.rates import apr_irr, effective_annual_rate, flat_rate_apr, irr
 from ruleplus.lending.rollrate import RollRates, roll_rates
+from ruleplus.lending.schedule import Fee, Instalment, Schedule, build_schedule, repay_early
 from ruleplus.lending.status_data import StatusColumns, StatusData, read_status, status_data
 from ruleplus.lending.vintage import Vintages, vintages
 
 __all__: list[str] = [
     "BUCKETS",
+    "Fee",
+    "Instalment",
     "RollRates",
+    "Schedule",
     "StatusColumns",
     "StatusData",
     "Vintages",
+    "apr_irr",
+    "build_schedule",
+    "effective_annual_rate",
+    "flat_rate_apr",
+    "irr",
     "read_status",
+    "repay_early",
     "roll_rates",
     "status_data",
     "vintages",
