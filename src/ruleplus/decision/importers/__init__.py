@@ -1,0 +1,1 @@
+"""Importers of other engines' decision formats (GoRules JDM)."""
