@@ -130,3 +130,25 @@ def test_publish_with_references_stores_them_first(env: Path, tmp_path: Path) ->
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["outputs"]["grade"] == "C"
+
+
+def test_a_deployment_sets_the_partners_cut_offs(env: Path) -> None:
+    consumer = ROOT / "examples" / "strategies" / "consumer_loan.yaml"
+    partner = run("partners", "create", "acme")["partner_id"]
+    run("strategies", "publish", str(consumer))
+    made = run(
+        "deployments", "create", partner, "cash", "consumer_loan", "1.0.0",
+        "--set", "cutoff=640", "--set", "maxDti=0.45",
+    )  # fmt: skip
+    assert made["parameters"] == {"cutoff": 640, "maxDti": 0.45}
+    refused = runner.invoke(
+        app,
+        ["deployments", "create", partner, "cash", "consumer_loan", "1.0.0", "--set", "cutoff=9"],
+    )
+    assert refused.exit_code != 0
+    assert "at least 300" in refused.output
+    bad = runner.invoke(
+        app, ["deployments", "create", partner, "cash", "consumer_loan", "1.0.0", "--set", "x"]
+    )
+    assert bad.exit_code != 0
+    assert "NAME=VALUE" in bad.output

@@ -25,6 +25,7 @@ __all__ = [
     "load_strategy_file",
     "open_database",
     "out",
+    "parse_assignments",
     "print_json",
     "read_text",
     "run",
@@ -45,6 +46,30 @@ def fail(exc: RuleplusError, as_json: bool) -> NoReturn:
     else:
         err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
     raise typer.Exit(2)
+
+
+def parse_assignments(items: list[str], option: str = "--set") -> dict[str, Any]:
+    """``NAME=VALUE`` options as a mapping; a value reads as JSON (``620``, ``0.45``, ``true``)
+    and otherwise as text (``web``), so the declared type decides what fits.
+
+    Raises
+    ------
+    typer.BadParameter
+        An item without ``=`` or without a name.
+    """
+    values: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint=option)
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        if isinstance(value, list | dict) or value is None:
+            value = text
+        values[name.strip()] = value
+    return values
 
 
 def print_json(data: Any) -> None:

@@ -10,6 +10,7 @@ from ruleplus.cli._common import (
     JsonFlag,
     emit,
     open_database,
+    parse_assignments,
     run,
 )
 
@@ -34,6 +35,13 @@ def deployments_create(
     split_key: Annotated[
         str, typer.Option(help="application field hashed for the split")
     ] = "applicantId",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="NAME=VALUE: override a declared parameter for this binding, repeatable",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Deploy a champion (with optional challengers and shadows) for a partner's product."""
@@ -57,6 +65,7 @@ def deployments_create(
                 shadows=list(shadow or []),
                 channel=channel,
                 split_key=split_key,
+                parameters=parse_assignments(set_ or []),
             ),
             actor="cli",
         ),

@@ -32,7 +32,11 @@ from ruleplus.decision._document import (
     strategy_json_schema,
 )
 from ruleplus.decision._inputs import ERROR_COLUMN
-from ruleplus.decision._parameters import ParameterSpec, parse_parameter_text
+from ruleplus.decision._parameters import (
+    ParameterSpec,
+    check_parameter_overrides,
+    parse_parameter_text,
+)
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._strategy import CompiledStrategy, compile_strategy, load_strategy
 from ruleplus.decision._windows import parse_window
@@ -56,6 +60,7 @@ __all__ = [
     "StoredArtifacts",
     "StrategyDoc",
     "StrategySource",
+    "check_parameter_overrides",
     "compile_strategy",
     "load_document",
     "load_document_text",

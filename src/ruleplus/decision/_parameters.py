@@ -18,7 +18,13 @@ from ruleplus.decision._document import ParameterField
 from ruleplus.errors import ParameterError
 from ruleplus.expr import Kind, Ty
 
-__all__ = ["ParameterSpec", "parameter_specs", "parse_parameter_text", "resolve_parameters"]
+__all__ = [
+    "ParameterSpec",
+    "check_parameter_overrides",
+    "parameter_specs",
+    "parse_parameter_text",
+    "resolve_parameters",
+]
 
 _KINDS = {
     "integer": Kind.INTEGER,
@@ -220,6 +226,35 @@ def resolve_parameters(
         if value != spec.default or type(value) is not type(spec.default):
             changed[name] = value
     return values, changed
+
+
+def check_parameter_overrides(
+    declared: Mapping[str, ParameterField],
+    overrides: Mapping[str, Any] | None,
+    *,
+    strategy: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """Overrides checked against a document's declaration, converted to the declared types.
+
+    For a deployment, which stores them before any process compiles the strategy.
+
+    Raises
+    ------
+    ParameterError
+        An undeclared name or a value that does not fit (the context names the version).
+    """
+    try:
+        specs = parameter_specs(declared, strategy=strategy)
+        values, _ = resolve_parameters(specs, overrides, strategy=strategy)
+        return {name: values[name] for name in overrides or {}}
+    except ParameterError as exc:
+        if version is None:
+            raise
+        raise ParameterError(
+            f"{exc.message} (version {version})", strategy=strategy, version=version,
+            field=exc.context.get("field"),
+        ) from None
 
 
 def parse_parameter_text(spec: ParameterSpec, text: str) -> Any:

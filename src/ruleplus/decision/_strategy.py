@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,7 @@ class CompiledStrategy:
         )
         self._values = values
         self._variants: dict[tuple[tuple[str, Any], ...], CompiledStrategy] = {}
+        self._variants_lock = threading.Lock()
         self._program: FlowProgram = compile_flow(
             loaded,
             self._invalid,
@@ -153,9 +155,10 @@ class CompiledStrategy:
             variant = CompiledStrategy(
                 self._loaded, artifacts=self.artifacts, chain=self._chain, parameters=changed
             )
-            if len(self._variants) >= self._MAX_VARIANTS:
-                self._variants.pop(next(iter(self._variants)))
-            self._variants[key] = variant
+            with self._variants_lock:  # service threads share one compiled strategy
+                while len(self._variants) >= self._MAX_VARIANTS:
+                    self._variants.pop(next(iter(self._variants)))
+                variant = self._variants.setdefault(key, variant)
         return variant
 
     @property

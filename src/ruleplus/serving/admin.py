@@ -8,9 +8,10 @@ together. Secrets (API keys) never reach the audit log; listed values appear onl
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
 from typing import Any
 
-from ruleplus.decision import ArtifactResolver
+from ruleplus.decision import ArtifactResolver, check_parameter_overrides, load_document_text
 from ruleplus.errors import ConflictError
 from ruleplus.serving import strategies
 from ruleplus.serving.mapping import FieldMapping
@@ -187,13 +188,33 @@ def check_maker(created_by: str | None, approver: str) -> None:
 
 
 def deploy(db: Database, spec: DeploymentSpec, actor: str = "admin") -> dict[str, Any]:
-    """Make a deployment live for (partner, product, channel)."""
+    """Make a deployment live for (partner, product, channel).
+
+    Parameter overrides must be declared, with fitting values, by every version deployed
+    (champion, challengers and shadows): a challenger that does not declare the champion's
+    cut-off would silently ignore the partner's value.
+    """
     with db.session() as session:
         PartnerRepo(session).get(spec.partner_id)
+        if spec.parameters:
+            spec = replace(spec, parameters=_checked_overrides(session, spec))
         row = DeploymentRepo(session).deploy(spec)
         info = deployment_info(row)
         append(session, db.audit_key, actor, "deploy", "deployment", str(row.id), info)
         return info
+
+
+def _checked_overrides(session: Any, spec: DeploymentSpec) -> dict[str, Any]:
+    versions = [spec.champion, *(c.version for c in spec.challengers), *spec.shadows]
+    checked: dict[str, Any] = {}
+    strategies = StrategyRepo(session)
+    for version in dict.fromkeys(versions):
+        text = strategies.get(spec.strategy_id, version).document
+        declared = load_document_text(text, name=f"{spec.strategy_id}@{version}").doc.parameters
+        checked = check_parameter_overrides(
+            declared, spec.parameters, strategy=spec.strategy_id, version=version
+        )
+    return checked
 
 
 def rollback(
@@ -220,6 +241,7 @@ def deployment_info(row: Any) -> dict[str, Any]:
         "shadows": list(row.shadows),
         "split_key": row.split_key,
         "salt": row.salt,
+        "parameters": dict(row.parameters or {}),
     }
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +48,7 @@ from ruleplus.store.tables import DecisionRecord, Deployment
 from ruleplus.store.writer import DecisionWriter
 
 __all__ = [
+    "APPLICATION_ID_FIELDS",
     "DecisionRequest",
     "DecisionService",
     "Outcome",
@@ -56,6 +57,10 @@ __all__ = [
     "request_digest",
     "response_body",
 ]
+
+APPLICATION_ID_FIELDS = ("applicationId", "application_id")
+"""Request fields (after mapping, then as sent) whose value is stored as the decision's
+application id, which outcomes are joined on."""
 
 IdentityCheck = Callable[[Any], tuple[dict[str, Any], dict[str, Any]]]
 """``identity block -> (facts for the strategy, what is stored instead of the images)``."""
@@ -369,20 +374,20 @@ class DecisionService:
         return _Product({ch: self._build_live(d, mapping) for ch, d in deployments.items()})
 
     def _build_live(self, deployment: Deployment, mapping: FieldMapping | None) -> _Live:
+        overrides = deployment.parameters or None
+
+        def version(v: str) -> CompiledStrategy:
+            # the binding's parameter overrides (checked when it was deployed)
+            return self.strategy(deployment.strategy_id, v).with_parameters(overrides)
+
         # buckets [0, 10000): the champion first, then each challenger's share (percent -> buckets)
         arms: list[tuple[str, CompiledStrategy, int]] = []
         upper = 10_000 - sum(round(100 * float(c["share"])) for c in deployment.challengers)
-        arms.append(("champion", self.strategy(deployment.strategy_id, deployment.champion), upper))
+        arms.append(("champion", version(deployment.champion), upper))
         for c in deployment.challengers:
             upper += round(100 * float(c["share"]))
-            arms.append(
-                (
-                    f"challenger:{c['version']}",
-                    self.strategy(deployment.strategy_id, c["version"]),
-                    upper,
-                )
-            )
-        shadows = [self.strategy(deployment.strategy_id, v) for v in deployment.shadows]
+            arms.append((f"challenger:{c['version']}", version(c["version"]), upper))
+        shadows = [version(v) for v in deployment.shadows]
         return _Live(deployment, arms, shadows, mapping, self._redactor(arms, shadows, mapping))
 
     def _redactor(
@@ -522,6 +527,8 @@ class DecisionService:
                 "strategy_version": strategy.version,
                 "arm": arm,
                 "latency_ms": (time.perf_counter() - started) * 1000,
+                "application_id": _application_id(payload, application),
+                "parameters": strategy.overrides or None,
             }
         except BaseException:
             self.discard(signals)
@@ -627,6 +634,18 @@ class DecisionService:
                     self.secret, entry.list, str(value)
                 ) in digests.get((scope, entry.list), set())
         return out
+
+
+def _application_id(payload: Mapping[str, Any], application: Mapping[str, Any]) -> str | None:
+    """The partner's application id (outcomes are joined on it), when the request names one."""
+    for source in (application, payload):
+        for name in APPLICATION_ID_FIELDS:
+            value = source.get(name)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                text = str(value)
+                if 0 < len(text) <= 200:
+                    return text
+    return None
 
 
 def _shadow(shadow: CompiledStrategy, application: dict[str, Any]) -> dict[str, Any]:

@@ -318,6 +318,9 @@ class DeploymentSpec:
         The input field whose hash assigns an application to champion or challenger.
     salt : str, default=""
         Salt of that hash (default ``"<product>:<channel>"``): a new salt reshuffles the split.
+    parameters : mapping or None, default=None
+        Overrides of the strategy's declared parameters for this binding (the partner's own
+        cut-offs); checked against every deployed version's declaration before it is stored.
     """
 
     partner_id: str
@@ -329,6 +332,7 @@ class DeploymentSpec:
     shadows: tuple[str, ...] = ()
     split_key: str = "applicantId"
     salt: str = ""
+    parameters: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         shares = [c.share for c in self.challengers]
@@ -347,6 +351,7 @@ class DeploymentSpec:
         *,
         challengers: Sequence[dict[str, Any]] = (),
         shadows: Sequence[str] = (),
+        parameters: dict[str, Any] | None = None,
         **options: str,
     ) -> DeploymentSpec:
         """A spec from plain values (challengers as ``{"version", "share"}`` mappings)."""
@@ -359,6 +364,7 @@ class DeploymentSpec:
                 Challenger(str(c["version"]), float(c["share"])) for c in challengers
             ),
             shadows=tuple(str(s) for s in shadows),
+            parameters=dict(parameters) if parameters else None,
             **options,
         )
 
@@ -392,6 +398,7 @@ class DeploymentRepo:
             shadows=list(spec.shadows),
             split_key=spec.split_key,
             salt=spec.salt or f"{spec.product}:{spec.channel}",
+            parameters=dict(spec.parameters) if spec.parameters else None,
         )
         self.session.add(row)
         self.session.flush()

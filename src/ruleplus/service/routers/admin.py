@@ -59,6 +59,10 @@ class NewDeployment(BaseModel):
     shadows: list[str] = Field(default_factory=list)
     split_key: str = "applicantId"
     salt: str = ""
+    parameters: dict[str, int | float | str | bool] = Field(
+        default_factory=dict,
+        description="overrides of the strategy's declared parameters for this binding",
+    )
 
 
 class Binding(BaseModel):
@@ -204,6 +208,7 @@ def deploy(body: NewDeployment, request: Request, actor: Admin) -> dict[str, Any
         channel=body.channel,
         split_key=body.split_key,
         salt=body.salt,
+        parameters=body.parameters,
     )
     out = admin.deploy(state.database, spec, actor=actor)
     state.changed()
