@@ -21,6 +21,7 @@ __all__ = [
     "escape",
     "heat_map",
     "line_chart",
+    "marked_curve",
 ]
 
 _W, _H = 440, 280
@@ -257,3 +258,42 @@ def heat_map(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif">' + "".join(parts) + "</svg>"
     )
+
+
+def marked_curve(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    xlabel: str,
+    ylabel: str,
+    labels: Sequence[str] | None = None,
+    marked: int | None = None,
+    color: str = BLUE,
+) -> str:
+    """A curve through ``(xs[i], ys[i])`` with a dot per point (its label as tooltip) and the
+    point at index ``marked`` drawn large in red (e.g. a strategy curve: approval rate against
+    bad rate, the cut-off in force marked)."""
+    x0, x1 = min(xs, default=0.0), max(xs, default=1.0)
+    y0, y1 = min(min(ys, default=0.0), 0.0), max(ys, default=1.0)
+    if x1 == x0:
+        x0, x1 = x0 - 0.5, x1 + 0.5
+    iw, ih = _W - _PAD_L - _PAD_R, _H - _PAD_T - _PAD_B
+    parts = _axes(x0, x1, y0, y1, xlabel, ylabel)
+    coords = [
+        (_scale(x, x0, x1, _PAD_L, iw), _scale(y, y0, y1, _PAD_T, ih, True))
+        for x, y in zip(xs, ys, strict=False)
+    ]
+    points = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords)
+    parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
+    for i, (cx, cy) in enumerate(coords):
+        tip = labels[i] if labels is not None else f"{xs[i]:.4g}, {ys[i]:.4g}"
+        big = i == marked
+        parts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{6 if big else 3}" '
+            f'fill="{RED if big else color}"><title>{_e(tip)}</title></circle>'
+        )
+        if big:
+            parts.append(
+                f'<text x="{cx + 8:.1f}" y="{cy - 8:.1f}" font-size="11" fill="{RED}">'
+                f"{_e(tip)}</text>"
+            )
+    return _svg(parts)
