@@ -4,6 +4,7 @@ marketing lists)."""
 
 from __future__ import annotations
 
+from ruleplus.lending.behaviour import BehaviourModel, behaviour_features, fit_behaviour
 from ruleplus.lending.delinquency import BUCKETS
 from ruleplus.lending.rates import apr_irr, effective_annual_rate, flat_rate_apr, irr
 from ruleplus.lending.rollrate import RollRates, roll_rates
@@ -13,6 +14,7 @@ from ruleplus.lending.vintage import Vintages, vintages
 
 __all__: list[str] = [
     "BUCKETS",
+    "BehaviourModel",
     "Fee",
     "Instalment",
     "RollRates",
@@ -21,8 +23,10 @@ __all__: list[str] = [
     "StatusData",
     "Vintages",
     "apr_irr",
+    "behaviour_features",
     "build_schedule",
     "effective_annual_rate",
+    "fit_behaviour",
     "flat_rate_apr",
     "irr",
     "read_status",

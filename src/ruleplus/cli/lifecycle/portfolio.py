@@ -113,3 +113,42 @@ def register(app: typer.Typer) -> None:
             for c in result["vintages"]
         )
         emit(result, as_json, text)
+
+    @app.command("behaviour")
+    def behaviour(
+        data: Path,
+        out: Annotated[
+            Path,
+            typer.Option("--out", help="directory for the model artifact and behaviour_score.yaml"),
+        ],
+        horizon: Annotated[int, typer.Option("--horizon", help="outcome window, months")] = 6,
+        account_col: AccountCol = "ID",
+        month_col: MonthCol = "MONTHS_BALANCE",
+        status_col: StatusCol = "STATUS",
+        codes: Codes = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Train a behaviour scorecard (target: M3+ within the horizon) on status history,
+        validate it out of time, and export it as a strategy."""
+        from rich.status import Status
+
+        from ruleplus.lending.behaviour import fit_behaviour
+        from ruleplus.modeling import save_artifact
+        from ruleplus.modeling.export import to_yaml
+
+        status = run(lambda: _read(data, account_col, month_col, status_col, codes), as_json)
+        with Status("fitting the behaviour scorecard", console=err):
+            model = run(lambda: fit_behaviour(status, horizon=horizon), as_json)
+        summary = model.to_dict()
+        save_artifact(model.scorecard, out, {"behaviour": summary, "data": {"path": str(data)}})
+        strategy_path = out / "behaviour_score.yaml"
+        strategy_path.write_text(to_yaml(model.strategy()), encoding="utf-8")
+        summary["artifact"] = str(out)
+        summary["strategy"] = str(strategy_path)
+        test = summary["metrics"]["test"]
+        emit(
+            summary,
+            as_json,
+            f"out-of-time AUC {test['auc']:.3f} (KS {test['ks']:.3f}, n {test['n']}); "
+            f"strategy {strategy_path}",
+        )
