@@ -28,6 +28,7 @@ from ruleplus.decision._inputs import frame_problems
 from ruleplus.decision._parameters import ParameterSpec, parameter_specs, resolve_parameters
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._vector_flow import run_frame
+from ruleplus.decision.importers.jdm import jdm_source
 from ruleplus.decision.nodes import SubStrategy
 from ruleplus.errors import FieldProblem, InputValidationError
 
@@ -298,6 +299,9 @@ def compile_strategy(
     ParameterError
         An override that does not fit the declared parameters.
     """
+    translated = None if isinstance(source, LoadedDocument) else jdm_source(source, name)
+    if translated is not None:  # a GoRules JDM graph: compiled as the strategy it translates to
+        source = translated
     if isinstance(source, LoadedDocument):
         loaded = source
     elif isinstance(source, str):

@@ -10,14 +10,24 @@ from ruleplus.decision.importers.jdm._graph import (
     is_jdm_document,
     load_jdm,
 )
+from ruleplus.decision.importers.jdm._translate import (
+    UntranslatableError,
+    jdm_source,
+    jdm_to_strategy,
+    strategy_yaml,
+)
 
 __all__ = [
     "JDM_CONTENT_TYPE",
     "ConformanceReport",
     "FunctionNodeError",
     "JdmGraph",
+    "UntranslatableError",
     "is_jdm_document",
+    "jdm_source",
+    "jdm_to_strategy",
     "load_jdm",
     "run_suite",
     "same_json",
+    "strategy_yaml",
 ]
