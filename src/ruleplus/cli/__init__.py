@@ -17,6 +17,7 @@ from ruleplus.cli.audit import audit_app
 from ruleplus.cli.datasets import datasets_app
 from ruleplus.cli.demo import demo
 from ruleplus.cli.deployments import deployments_app
+from ruleplus.cli.jdm import conformance_app, import_app
 from ruleplus.cli.lifecycle import lifecycle_app
 from ruleplus.cli.lists import lists_app
 from ruleplus.cli.mappings import mappings_app
@@ -48,6 +49,8 @@ for _name, _group in (
     ("audit", audit_app),
     ("lifecycle", lifecycle_app),
     ("users", users_app),
+    ("import", import_app),
+    ("conformance", conformance_app),
 ):
     app.add_typer(_group, name=_name)
 
