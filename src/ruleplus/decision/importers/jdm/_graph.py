@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ruleplus.decision.importers.jdm._js import FunctionNode, js_available
 from ruleplus.errors import EvaluationError, ExpressionError, StrategyCompileError
 from ruleplus.expr.zen import (
     Scope,
@@ -109,6 +110,7 @@ class _Node:
     hit_policy: str = "first"
     statements: list[tuple[str, ZenExpression | None]] = field(default_factory=list)
     sub: JdmGraph | None = None
+    function: FunctionNode | None = None
     uses_nodes: bool = False
 
 
@@ -222,10 +224,13 @@ class JdmGraph:
         content = raw.get("content") or {}
         node = _Node(nid, label, kind, content)
         if kind == "functionNode":
-            raise FunctionNodeError(
-                f"{where}: JavaScript function nodes are not supported (no sandboxed JavaScript "
-                "engine is installed); rewrite it as expression or decision-table nodes"
-            )
+            if not js_available():
+                raise FunctionNodeError(
+                    f"{where}: JavaScript function nodes need a sandboxed JavaScript engine, "
+                    "which is not installed (pip install 'ruleplus[jdm]'), or rewrite it as "
+                    "expression or decision-table nodes"
+                )
+            node.function = FunctionNode(content, where)
         if kind == "expressionNode":
             node.transform = _transform(content, where)
             for item in content.get("expressions") or []:
@@ -429,6 +434,9 @@ class JdmGraph:
     def _run_node(self, node: _Node, node_input: Any, data: dict[str, Any], detail: Any) -> Any:
         if node.kind in ("inputNode", "outputNode", "switchNode"):
             return node_input
+        if node.function is not None:
+            payload = merge(node_input, {"$nodes": self._nodes_view(data)})
+            return from_json(node.function(to_json(payload)))
         tf = node.transform
         assert tf is not None
         try:

@@ -275,10 +275,10 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
             doc = {"id": ids[nid], "type": "table", "hit_policy": "first"}
             if nxt:
                 doc["next"] = nxt
-            outs: list[Any] = [
+            out_columns: list[Any] = [
                 {"name": f, "reason": True} if "reason" in f.lower() else f for f in out_fields
             ]
-            doc.update(inputs=columns, outputs=outs, rules=[_Flow(r) for r in rows])
+            doc.update(inputs=columns, outputs=out_columns, rules=[_Flow(r) for r in rows])
             out_nodes.append(doc)
             if _terminal(nid, succ, nodes):
                 written_last += out_fields
