@@ -5,6 +5,7 @@ marketing lists)."""
 from __future__ import annotations
 
 from ruleplus.lending.behaviour import BehaviourModel, behaviour_features, fit_behaviour
+from ruleplus.lending.collections import QueueItem, collections_queue, queue_summary
 from ruleplus.lending.delinquency import BUCKETS
 from ruleplus.lending.rates import apr_irr, effective_annual_rate, flat_rate_apr, irr
 from ruleplus.lending.rollrate import RollRates, roll_rates
@@ -17,6 +18,7 @@ __all__: list[str] = [
     "BehaviourModel",
     "Fee",
     "Instalment",
+    "QueueItem",
     "RollRates",
     "Schedule",
     "StatusColumns",
@@ -25,10 +27,12 @@ __all__: list[str] = [
     "apr_irr",
     "behaviour_features",
     "build_schedule",
+    "collections_queue",
     "effective_annual_rate",
     "fit_behaviour",
     "flat_rate_apr",
     "irr",
+    "queue_summary",
     "read_status",
     "repay_early",
     "roll_rates",

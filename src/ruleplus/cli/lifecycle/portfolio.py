@@ -152,3 +152,44 @@ def register(app: typer.Typer) -> None:
             f"out-of-time AUC {test['auc']:.3f} (KS {test['ks']:.3f}, n {test['n']}); "
             f"strategy {strategy_path}",
         )
+
+    @app.command("collections")
+    def collections(
+        accounts: Path,
+        strategy: Annotated[
+            Path | None,
+            typer.Option(
+                "--strategy",
+                help="collections strategy (outputs action, pay_probability, action_cost); "
+                "default: the packaged example",
+            ),
+        ] = None,
+        account_col: Annotated[
+            str, typer.Option("--account-col", help="account key column")
+        ] = "account_id",
+        top: Annotated[int | None, typer.Option("--top", help="print only the first N")] = None,
+        report: Report = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Today's collections queue: delinquent accounts ranked by expected recovery
+        (pay_probability x balance - action_cost), each with its action."""
+        from ruleplus.cli._common import load_strategy_file
+        from ruleplus.datasets import read_table
+        from ruleplus.lending.collections import collections_queue, queue_summary
+        from ruleplus.lending.reports import collections_report, write_report
+
+        plan = run(lambda: load_strategy_file(strategy), as_json) if strategy else None
+        frame = run(lambda: read_table(accounts), as_json)
+        queue = run(lambda: collections_queue(frame, plan, account_col=account_col), as_json)
+        rows = [q.to_dict() for q in queue]
+        if report is not None:
+            write_report(collections_report(rows, source=str(accounts)), report)
+            err.print(f"report written to {report}")
+        shown = rows if top is None else rows[:top]
+        result = {"queue": shown, "summary": queue_summary(queue)}
+        text = "\n".join(
+            f"{q['rank']:>5} {q['account_id']:<16} {q['bucket']:<4} {q['action']:<13} "
+            f"balance {q['balance']:>12} expected {q['expected_recovery']:>12}"
+            for q in shown
+        )
+        emit(result, as_json, text or "no delinquent account to work")
