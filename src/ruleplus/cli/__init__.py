@@ -18,6 +18,7 @@ from ruleplus.cli.datasets import datasets_app
 from ruleplus.cli.demo import demo
 from ruleplus.cli.deployments import deployments_app
 from ruleplus.cli.jdm import conformance_app, import_app
+from ruleplus.cli.lab import lab_app
 from ruleplus.cli.lifecycle import lifecycle_app
 from ruleplus.cli.lists import lists_app
 from ruleplus.cli.mappings import mappings_app
@@ -48,6 +49,7 @@ for _name, _group in (
     ("lists", lists_app),
     ("audit", audit_app),
     ("lifecycle", lifecycle_app),
+    ("lab", lab_app),
     ("users", users_app),
     ("import", import_app),
     ("conformance", conformance_app),

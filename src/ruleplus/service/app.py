@@ -3,6 +3,7 @@ access logs."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -16,7 +17,7 @@ from ruleplus.service.console import mount_console
 from ruleplus.service.gate import Gate
 from ruleplus.service.identity import mount_identity
 from ruleplus.service.problems import install_problem_handlers
-from ruleplus.service.routers import admin, decisions, ops
+from ruleplus.service.routers import admin, collections, decisions, lab, ops
 from ruleplus.service.state import ServiceConfig, ServiceState, gate_limits
 
 __all__ = ["create_app"]
@@ -109,9 +110,11 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
         mount_identity(app, built, enabled=built.config.identity)
         thresholds = gc.get_threshold()
         _quiet_gc()
+        drift = asyncio.create_task(lab.drift_loop(built))  # the PSI gauges, off the hot path
         try:
             yield
         finally:
+            drift.cancel()
             gc.set_threshold(*thresholds)
             gc.unfreeze()
             close = getattr(built.limiter, "close", None)
@@ -128,6 +131,8 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     install_problem_handlers(app)
     app.include_router(decisions.router)
     app.include_router(admin.router)
+    app.include_router(lab.router)
+    app.include_router(collections.router)
     app.include_router(ops.router)
     mount_console(app)  # /console (the web app) and /console/api (its session-cookie API)
 

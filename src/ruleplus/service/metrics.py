@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["ServiceMetrics"]
 
@@ -30,3 +33,24 @@ class ServiceMetrics:
         self.responses = Counter(
             "ruleplus_http_responses", "HTTP responses", ["route", "status"], registry=self.registry
         )
+        self.psi = Gauge(
+            "ruleplus_input_psi",
+            "Population stability of a strategy's input: the last day against the 28 before",
+            ["strategy", "input"],
+            registry=self.registry,
+        )
+        self.approval_rate = Gauge(
+            "ruleplus_approval_rate",
+            "Approval rate of a strategy's decisions over the last day",
+            ["strategy"],
+            registry=self.registry,
+        )
+
+    def set_drift(self, points: Iterable[dict[str, Any]]) -> None:
+        """Replace the drift gauges with the latest computation (``lab.stored_drift``)."""
+        self.psi.clear()
+        self.approval_rate.clear()
+        for point in points:
+            for name, value in point["columns"].items():
+                self.psi.labels(point["strategy"], name).set(value)
+            self.approval_rate.labels(point["strategy"]).set(point["approval_rate"])
