@@ -20,6 +20,7 @@ import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,9 @@ class Settings:
         ``RULEPLUS_DECISION_THREADS``: the worker pool deciding applications off the event loop.
     partner_inflight : int, default=96
         ``RULEPLUS_PARTNER_INFLIGHT``: most requests of one partner in progress at once.
+    rate_cap : Decimal, default=0.24
+        ``RULEPLUS_RATE_CAP``: the cap on an offer's fee-inclusive annualised rate (IRR method)
+        where a strategy's offer names none; an offer above it is re-priced or declined.
     """
 
     shared_dir: Path = Path("../shared")
@@ -133,6 +137,7 @@ class Settings:
     public_ops: bool = False
     workers: int = 128
     partner_inflight: int = 96
+    rate_cap: Decimal = Decimal("0.24")
 
     @classmethod
     def load(
@@ -171,6 +176,7 @@ class Settings:
             "public_ops": source.flag("public_ops", False),
             "workers": int(source.number("decision_threads", 128)),
             "partner_inflight": int(source.number("partner_inflight", 96)),
+            "rate_cap": source.rate("rate_cap", Decimal("0.24")),
         }
         unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -247,6 +253,16 @@ class _Source:
         if not math.isfinite(number) or number < 0:
             raise ConfigError("expected a finite number, 0 or more", key=where)
         return number
+
+    def rate(self, key: str, default: Decimal) -> Decimal:
+        """A rate as a fraction from 0 to 1 (``0.24``), exact (read through its text)."""
+        value, where = self.raw(key)
+        if value is None:
+            return default
+        number = self.number(key, 0.0)
+        if not 0 < number <= 1:
+            raise ConfigError("expected a rate as a fraction above 0, at most 1 (0.24)", key=where)
+        return Decimal(str(value).strip() if isinstance(value, str) else repr(number))
 
     def flag(self, key: str, default: bool) -> bool:
         value, where = self.raw(key)

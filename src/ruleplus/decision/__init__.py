@@ -32,6 +32,14 @@ from ruleplus.decision._document import (
     strategy_json_schema,
 )
 from ruleplus.decision._inputs import ERROR_COLUMN
+from ruleplus.decision._offer import (
+    OfferDoc,
+    OfferFeeDoc,
+    OfferLimitDoc,
+    OfferPriceDoc,
+    OfferProgram,
+    ScoreBandDoc,
+)
 from ruleplus.decision._parameters import (
     ParameterSpec,
     check_parameter_overrides,
@@ -55,8 +63,14 @@ __all__ = [
     "FileArtifacts",
     "LoadedDocument",
     "NodeTrace",
+    "OfferDoc",
+    "OfferFeeDoc",
+    "OfferLimitDoc",
+    "OfferPriceDoc",
+    "OfferProgram",
     "ParameterSpec",
     "Reason",
+    "ScoreBandDoc",
     "StoredArtifacts",
     "StrategyDoc",
     "StrategySource",

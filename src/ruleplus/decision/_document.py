@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ruleplus.decision._offer import OfferDoc
 from ruleplus.decision._windows import parse_window
 from ruleplus.errors import StrategyLoadError
 
@@ -396,6 +397,11 @@ class StrategyDoc(_Model):
         default=None, description="fraud signals the service computes before evaluation"
     )
     nodes: list[NodeDoc] = Field(min_length=1)
+    offer: OfferDoc | None = Field(
+        default=None,
+        description="what an approved application is offered: limit, price under the rate cap, "
+        "schedule (built by ruleplus.lending)",
+    )
 
 
 def strategy_json_schema() -> dict[str, Any]:

@@ -25,6 +25,7 @@ from ruleplus.decision._document import (
     load_document_text,
 )
 from ruleplus.decision._inputs import frame_problems
+from ruleplus.decision._offer import OfferProgram, compile_offer
 from ruleplus.decision._parameters import ParameterSpec, parameter_specs, resolve_parameters
 from ruleplus.decision._result import Decision, NodeTrace, Reason
 from ruleplus.decision._vector_flow import run_frame
@@ -98,8 +99,15 @@ class CompiledStrategy:
         self._row_traced = self._program.row_traced
         self._node_ids = {n.index: n.id for n in self._program.nodes.values()}
         self._node_info = {n.index: n for n in self._program.nodes.values()}
+        self._offer = _offer_program(loaded, self._program, self._values, self._specs)
 
     # properties ---------------------------------------------------------------------------------
+    @property
+    def offer(self) -> OfferProgram | None:
+        """The compiled ``offer:`` section (None without one): its document, and the terms of
+        a decided application (:meth:`OfferProgram.terms`, :meth:`OfferProgram.terms_frame`)."""
+        return self._offer
+
     @property
     def outputs(self) -> list[str]:
         """Output field names."""
@@ -263,6 +271,28 @@ class CompiledStrategy:
             f"CompiledStrategy(id={self.id!r}, version={self.version!r}, "
             f"nodes={len(self._program.nodes)})"
         )
+
+
+def _offer_program(
+    loaded: LoadedDocument,
+    program: FlowProgram,
+    values: Mapping[str, Any],
+    specs: Mapping[str, ParameterSpec],
+) -> OfferProgram | None:
+    """The offer section compiled over the inputs, the outputs and the parameters."""
+    if loaded.doc.offer is None:
+        return None
+    env = {s.name: s.ty for s in program.specs}
+    env.update(program.output_types)
+    env.update({name: specs[name].ty for name in values})
+    return compile_offer(
+        loaded.doc.offer,
+        env,
+        values,
+        strategy=loaded.doc.id,
+        file=str(loaded.path) if loaded.path else loaded.name,
+        line_of=loaded.line_of,
+    )
 
 
 def compile_strategy(

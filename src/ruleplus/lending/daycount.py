@@ -43,11 +43,15 @@ def day_count(value: str, field: str = "day_count") -> DayCount:
     return value  # type: ignore[return-value]  # checked against the literal's values
 
 
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(start: date, months: int) -> date:
     """``start`` plus ``months`` calendar months, clamped to the target month's last day."""
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    last = 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month - 1]
+    return date(year, month, min(start.day, last))
 
 
 def due_dates(start: date, months: int) -> list[date]:

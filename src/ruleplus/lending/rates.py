@@ -23,9 +23,11 @@ from ruleplus.lending.schedule import Schedule
 __all__ = [
     "APR_STEP",
     "PERIODS_PER_YEAR",
+    "annualised",
     "apr_irr",
     "effective_annual_rate",
     "flat_rate_apr",
+    "float_irr",
     "irr",
     "npv",
     "quoted_rate",
@@ -61,7 +63,7 @@ def npv(flows: Sequence[Decimal], rate: Decimal) -> Decimal:
     return total
 
 
-def _float_irr(flows: Sequence[float]) -> float:
+def float_irr(flows: Sequence[float]) -> float:
     """The periodic IRR in floats: Newton's method kept inside a bracket (bisection otherwise).
 
     With a negative first flow and non-negative later ones the NPV falls strictly with the
@@ -112,7 +114,7 @@ def irr(flows: Sequence[Decimal]) -> Decimal:
     """
     exact = [to_decimal(f, "cash_flows") for f in flows]
     _check_flows(exact)
-    rate = Decimal(repr(_float_irr([float(f) for f in exact])))
+    rate = Decimal(repr(float_irr([float(f) for f in exact])))
     for _ in range(8):  # Newton in Decimal: each step doubles the correct digits
         v = context.divide(_ONE, context.add(_ONE, rate))
         value, slope = ZERO, ZERO
@@ -160,6 +162,19 @@ def effective_annual_rate(
     periodic = irr(flows)
     grown = context.power(context.add(_ONE, periodic), periods_per_year)
     return quoted_rate(context.subtract(grown, _ONE))
+
+
+def annualised(
+    schedule: Schedule | Sequence[Decimal], periods_per_year: int = PERIODS_PER_YEAR
+) -> tuple[Decimal, Decimal]:
+    """``(apr_irr, effective_annual_rate)`` from one IRR solve."""
+    flows = schedule.cash_flows() if isinstance(schedule, Schedule) else list(schedule)
+    periodic = irr(flows)
+    grown = context.power(context.add(_ONE, periodic), periods_per_year)
+    return (
+        quoted_rate(context.multiply(periodic, periods_per_year)),
+        quoted_rate(context.subtract(grown, _ONE)),
+    )
 
 
 def within_cap(

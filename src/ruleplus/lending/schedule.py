@@ -25,6 +25,7 @@ check the unrounded figures against numpy-financial and closed forms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -308,12 +309,14 @@ class _Period:
     fraction: tuple[int, int]
 
 
-def _periods(start: date, months: int, convention: DayCount, first: int = 1) -> list[_Period]:
+@functools.lru_cache(maxsize=4096)
+def _periods(start: date, months: int, convention: DayCount, first: int = 1) -> tuple[_Period, ...]:
+    """The periods of a term (kept: a price search builds many schedules on the same dates)."""
     out = []
     for k in range(first, months + 1):
         begin, due = add_months(start, k - 1), add_months(start, k)
         out.append(_Period(k, due, year_fraction(begin, due, convention)))
-    return out
+    return tuple(out)
 
 
 def _amortise(
