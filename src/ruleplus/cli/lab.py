@@ -77,9 +77,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _data(data: Path | None, sql: str | None) -> pl.DataFrame:
-    from ruleplus.datasets import read_table
-    from ruleplus.lab import read_sql
+def _data(data: Path | None, sql: str | None, *strategies: CompiledStrategy) -> pl.DataFrame:
+    from ruleplus.lab import read_applications, read_sql
 
     if (data is None) == (sql is None):
         raise DataError("give either a DATA file or --sql QUERY", field="data")
@@ -87,7 +86,7 @@ def _data(data: Path | None, sql: str | None) -> pl.DataFrame:
         database, _ = open_database()
         return read_sql(database, sql)
     assert data is not None
-    return read_table(data)
+    return read_applications(data, *strategies)
 
 
 def _strategy(path: Path, assignments: list[str] | None) -> CompiledStrategy:
@@ -150,7 +149,7 @@ def backtest_cmd(
         b = None
         if against is not None or against_set:
             b = _strategy(against or strategy, against_set)
-        frame = _data(data, sql)
+        frame = _data(data, sql, *([a] if b is None else [a, b]))
         with _progress(not as_json) as progress:
             result = backtest(
                 a,
@@ -217,7 +216,7 @@ def sweep_cmd(
         compiled = _strategy(strategy, assignments)
         spec = compiled.parameters.get(param)
         points = parse_values(spec, values) if spec is not None else []
-        frame = _data(data, sql)
+        frame = _data(data, sql, compiled)
         with _progress(not as_json) as progress:
             result = sweep(
                 compiled,
@@ -327,14 +326,14 @@ def monitor_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """PSI/CSI of inputs and scores against a baseline, per window, and approval-rate drift."""
-    from ruleplus.datasets import read_table
-    from ruleplus.lab import monitor, monitor_report
+    from ruleplus.lab import monitor, monitor_report, read_applications
 
     def go() -> dict[str, Any]:
         compiled = load_strategy_file(strategy) if strategy is not None else None
+        extra = [compiled] if compiled is not None else []
         result = monitor(
-            read_table(baseline),
-            read_table(current),
+            read_applications(baseline, *extra),
+            read_applications(current, *extra),
             columns=column,
             strategy=compiled,
             time_column=time,

@@ -11,7 +11,12 @@ adds the counting, the statistics and the reports::
 
 from ruleplus.lab.backtest import Labels, backtest, outcome_series
 from ruleplus.lab.compare import ArmCounts, compare_arms, compare_deployment
-from ruleplus.lab.frames import application_frame, decide_frame, expand_json_columns
+from ruleplus.lab.frames import (
+    application_frame,
+    decide_frame,
+    expand_json_columns,
+    read_applications,
+)
 from ruleplus.lab.monitor import (
     ACT,
     APPROVAL_ACT,
@@ -56,6 +61,7 @@ __all__ = [
     "parse_assignments",
     "parse_values",
     "psi_level",
+    "read_applications",
     "read_sql",
     "sample_size_per_arm",
     "stored_drift",

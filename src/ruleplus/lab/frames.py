@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from ruleplus.datasets import read_table
 from ruleplus.decision import ERROR_COLUMN, CompiledStrategy
 from ruleplus.errors import DataError
 
-__all__ = ["CHUNK_ROWS", "application_frame", "decide_frame", "expand_json_columns", "month_key"]
+__all__ = [
+    "CHUNK_ROWS",
+    "application_frame",
+    "decide_frame",
+    "expand_json_columns",
+    "month_key",
+    "read_applications",
+]
 
 #: Rows decided per call of ``evaluate_frame`` (progress moves once per chunk).
 CHUNK_ROWS = 250_000
@@ -39,6 +48,26 @@ def application_frame(frame: pl.DataFrame, strategy: CompiledStrategy) -> pl.Dat
     inner = column.struct.unnest()
     rest = frame.drop(["input", *[c for c in inner.columns if c in frame.columns]])
     return pl.concat([inner, rest], how="horizontal")
+
+
+def read_applications(path: str | Path, *strategies: CompiledStrategy) -> pl.DataFrame:
+    """Read a table of applications; text inputs of the strategies stay text.
+
+    A CSV column of digits (a phone number, an id) is read as numbers by type inference; when
+    a strategy declares it a string, the file is read again with that column as text, so
+    leading zeros survive and the rows pass the input schema as they would in production.
+    """
+    frame = read_table(path)
+    text = {
+        name
+        for strategy in strategies
+        for name, spec in strategy.document.inputs.items()
+        if spec.type == "string"
+    }
+    wrong = [c for c in text if c in frame.columns and frame.schema[c] != pl.String]
+    if wrong and Path(path).name.lower().endswith((".csv", ".zip")):
+        frame = read_table(path, schema_overrides={c: pl.String for c in wrong})
+    return frame
 
 
 def expand_json_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
