@@ -124,14 +124,27 @@ def _frame(accounts: pl.DataFrame | Iterable[Mapping[str, Any]] | Any) -> pl.Dat
     if hasattr(accounts, "to_numpy") and hasattr(accounts, "columns"):
         converted: pl.DataFrame = pl.from_pandas(cast(Any, accounts))
         return converted
-    rows = [dict(r) for r in accounts]
+    rows = []
+    for k, record in enumerate(accounts):
+        if not isinstance(record, Mapping):
+            raise DataError(f"account {k} is not a record", field=f"accounts[{k}]")
+        row = {}
+        for key, value in record.items():
+            if isinstance(value, Decimal):  # amounts from JSON bodies; the strategy reads numbers
+                value = float(value)
+            elif value is not None and not isinstance(value, str | int | float | bool):
+                raise DataError(
+                    f"field {key!r} of account {k} is not a number, text or boolean",
+                    field=f"accounts[{k}].{key}",
+                )
+            row[str(key)] = value
+        rows.append(row)
     if not rows:
         return pl.DataFrame()
-    for row in rows:  # amounts may come as Decimal (JSON bodies); the strategy reads numbers
-        for key, value in row.items():
-            if isinstance(value, Decimal):
-                row[key] = float(value)
-    return pl.DataFrame(rows, infer_schema_length=None)
+    try:
+        return pl.DataFrame(rows, infer_schema_length=None, strict=False)
+    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+        raise DataError(f"the accounts do not form a table: {exc}", field="accounts") from None
 
 
 def _buckets(frame: pl.DataFrame, codes: Mapping[str, str] | None) -> pl.Series:
