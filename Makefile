@@ -5,8 +5,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ruleplus-installed
+# the analysts' console: built from console/ into the package (shipped in the wheel) when its
+# bundle is missing or older than its sources
+NPM_STAMP := console/node_modules/.package-lock.json
+BUNDLE := src/ruleplus/console_bundle/index.html
+CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html \
+	console/package.json console/vite.config.ts console/tsconfig.json
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench clean console console-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +20,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(NPM_STAMP): console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+
+$(BUNDLE): $(NPM_STAMP) $(CONSOLE_SRC)
+	cd console && npm run --silent build
+
+console: $(BUNDLE)
+
+console-test: $(NPM_STAMP)
+	cd console && npm test --silent
+
+run: $(STAMP) $(BUNDLE)
 	$(BIN)/ruleplus serve --demo
 
-test: $(STAMP)
+test: $(STAMP) $(BUNDLE)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	cd console && npm test --silent
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache console/node_modules src/ruleplus/console_bundle

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ruleplus.service.console import lab
 from ruleplus.service.console.bundle import BUNDLE_DIR, bundle_router
 from ruleplus.service.console.routes import router
 
@@ -19,4 +20,5 @@ __all__ = ["BUNDLE_DIR", "mount_console"]
 def mount_console(app: FastAPI) -> None:
     """Add the console's API and web app to ``app``."""
     app.include_router(router)
+    app.include_router(lab.router)
     app.include_router(bundle_router())

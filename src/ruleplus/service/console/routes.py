@@ -310,11 +310,8 @@ def list_deployments(request: Request, user: Viewer) -> list[dict[str, Any]]:
 
 @router.post("/deployments", status_code=201)
 def deploy(body: NewDeployment, request: Request, user: Approver) -> dict[str, Any]:
-    """Deploy a champion with challengers (shares) and shadows."""
+    """Deploy a champion with challengers (shares), shadows and parameter overrides."""
     state = state_of(request)
-    options: dict[str, Any] = {"channel": body.channel, "split_key": body.split_key}
-    if body.salt:
-        options["salt"] = body.salt
     spec = DeploymentSpec.build(
         body.partner_id,
         body.product,
@@ -322,7 +319,10 @@ def deploy(body: NewDeployment, request: Request, user: Approver) -> dict[str, A
         body.champion,
         challengers=[c.model_dump() for c in body.challengers],
         shadows=body.shadows,
-        **options,
+        channel=body.channel,
+        split_key=body.split_key,
+        salt=body.salt,
+        parameters=body.parameters,
     )
     out = admin.deploy(state.database, spec, actor=user.name)
     state.changed()
