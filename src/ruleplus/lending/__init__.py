@@ -5,6 +5,7 @@ marketing lists)."""
 from __future__ import annotations
 
 from ruleplus.lending.behaviour import BehaviourModel, behaviour_features, fit_behaviour
+from ruleplus.lending.campaign import Campaign, build_campaign
 from ruleplus.lending.collections import QueueItem, collections_queue, queue_summary
 from ruleplus.lending.delinquency import BUCKETS
 from ruleplus.lending.rates import apr_irr, effective_annual_rate, flat_rate_apr, irr
@@ -16,6 +17,7 @@ from ruleplus.lending.vintage import Vintages, vintages
 __all__: list[str] = [
     "BUCKETS",
     "BehaviourModel",
+    "Campaign",
     "Fee",
     "Instalment",
     "QueueItem",
@@ -26,6 +28,7 @@ __all__: list[str] = [
     "Vintages",
     "apr_irr",
     "behaviour_features",
+    "build_campaign",
     "build_schedule",
     "collections_queue",
     "effective_annual_rate",

@@ -193,3 +193,78 @@ def register(app: typer.Typer) -> None:
             for q in shown
         )
         emit(result, as_json, text or "no delinquent account to work")
+
+    @app.command("campaign")
+    def campaign(
+        customers: Path,
+        strategy: Annotated[
+            Path,
+            typer.Option(
+                "--strategy",
+                help="eligibility rules, a propensity output and an offer: section",
+            ),
+        ],
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="campaign file to write (.csv, .parquet, .jsonl…)"),
+        ] = None,
+        customer_col: Annotated[
+            str, typer.Option("--customer-col", help="customer key column")
+        ] = "customer_id",
+        propensity: Annotated[
+            str, typer.Option("--propensity", help="the strategy output ranking the list")
+        ] = "propensity",
+        min_propensity: Annotated[
+            float | None, typer.Option("--min-propensity", help="leave out lower scores")
+        ] = None,
+        top: Annotated[int | None, typer.Option("--top", help="keep the first N")] = None,
+        start: Annotated[
+            str | None, typer.Option("--start", help="disbursement date YYYY-MM-DD (default today)")
+        ] = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Pre-approved offer list: eligible customers ranked by propensity, each with an offer
+        amount and a price under the rate cap."""
+        import datetime as dt
+
+        from ruleplus.cli._common import load_strategy_file
+        from ruleplus.config import Settings
+        from ruleplus.datasets import read_table
+        from ruleplus.lending.campaign import build_campaign
+
+        def parse_start() -> dt.date | None:
+            if start is None:
+                return None
+            try:
+                return dt.date.fromisoformat(start)
+            except ValueError:
+                raise DataError(f"--start {start!r} is not YYYY-MM-DD", field="start") from None
+
+        plan = run(lambda: load_strategy_file(strategy), as_json)
+        frame = run(lambda: read_table(customers), as_json)
+        day = run(parse_start, as_json)
+        result = run(
+            lambda: build_campaign(
+                frame,
+                plan,
+                customer_col=customer_col,
+                propensity=propensity,
+                min_propensity=min_propensity,
+                top=top,
+                default_cap=Settings.load().rate_cap,
+                start=day,
+            ),
+            as_json,
+        )
+        summary = result.summary()
+        if out is not None:
+            run(lambda: result.write(out), as_json)
+            summary["file"] = str(out)
+        rows = [e.to_row() for e in result.entries]
+        emit(
+            {"summary": summary, "campaign": rows},
+            as_json,
+            f"{summary['offered']} offers ({summary['total_offered']}) to "
+            f"{summary['customers']} customers; {summary['ineligible']} not eligible, "
+            f"declined {summary['declined'] or 'none'}",
+        )
