@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -25,8 +25,10 @@ from ruleplus.lending.schedule import Schedule, build_schedule, fee_summary
 
 __all__ = [
     "DECLINE_TEXTS",
+    "DecisionOffer",
     "Offer",
     "OfferDecline",
+    "decision_offer",
     "make_offer",
     "offer_for_terms",
     "quote_application",
@@ -227,6 +229,67 @@ def make_offer(
         start=start,
         catalogue=strategy.document.reasons,
     )
+
+
+@dataclass(frozen=True)
+class DecisionOffer:
+    """What an offer changes in a decision: its JSON (``body``), or a decline of an approval."""
+
+    body: dict[str, Any] | None = None
+    declined: OfferDecline | None = None
+
+    def outcome(self, outcome: str | None) -> str | None:
+        """The decision's outcome: ``decline`` when the offer was declined."""
+        return "decline" if self.declined is not None else outcome
+
+    def outputs(self, outputs: dict[str, Any], decision_field: str) -> dict[str, Any]:
+        """The outputs, with the decision field set to ``decline`` for a declined offer."""
+        if self.declined is None:
+            return outputs
+        return {**outputs, decision_field: "decline"}
+
+    def reasons(self, reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The reasons, with the declined offer's reason first."""
+        if self.declined is None:
+            return reasons
+        d = self.declined
+        first = {
+            "code": d.code,
+            "text": d.text,
+            "text_zh": d.text_zh,
+            "node": "offer",
+            "weight": 0.0,
+        }
+        return [first, *reasons]
+
+
+NO_OFFER = DecisionOffer()
+
+
+def decision_offer(
+    strategy: CompiledStrategy,
+    record: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    *,
+    default_cap: Decimal,
+    start: date | None = None,
+) -> DecisionOffer:
+    """The offer of one decision on the online path (see :class:`DecisionOffer`); the
+    schedule starts today (UTC) unless ``start`` says otherwise."""
+    if strategy.offer is None:
+        return NO_OFFER
+    result = make_offer(
+        strategy,
+        record,
+        outputs,
+        default_cap=default_cap,
+        start=start or datetime.now(UTC).date(),
+    )
+    if result is None:
+        return NO_OFFER
+    if isinstance(result, OfferDecline):
+        return DecisionOffer(declined=result)
+    return DecisionOffer(body=result.to_dict())
 
 
 def quote_application(

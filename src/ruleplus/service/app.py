@@ -17,7 +17,7 @@ from ruleplus.service.console import mount_console
 from ruleplus.service.gate import Gate
 from ruleplus.service.identity import mount_identity
 from ruleplus.service.problems import install_problem_handlers
-from ruleplus.service.routers import admin, collections, decisions, lab, ops
+from ruleplus.service.routers import admin, collections, decisions, lab, offers, ops
 from ruleplus.service.state import ServiceConfig, ServiceState, gate_limits
 
 __all__ = ["create_app"]
@@ -130,6 +130,7 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     )
     install_problem_handlers(app)
     app.include_router(decisions.router)
+    app.include_router(offers.router)
     app.include_router(admin.router)
     app.include_router(lab.router)
     app.include_router(collections.router)

@@ -86,7 +86,9 @@ class ServiceState:
             config,
             database,
             writer,
-            DecisionService(database, writer, velocity, secret, artifacts=resolver),
+            DecisionService(
+                database, writer, velocity, secret, artifacts=resolver, rate_cap=config.rate_cap
+            ),
             secret,
             config.resolved_admin_key(),
             (

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -37,6 +38,7 @@ from ruleplus.errors import (
     ServiceUnavailableError,
 )
 from ruleplus.fraud.velocity import DatabaseVelocity, VelocityStore, scoped_counter
+from ruleplus.lending.offers import decision_offer
 from ruleplus.serving.identity_facts import image_digests
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.serving.sensitive import Redactor, sensitive_inputs
@@ -272,6 +274,9 @@ class DecisionService:
         Most (partner, product) snapshots kept.
     artifacts : ArtifactResolver, optional
         Resolves strategies' ``call`` / ``model`` references (the content-addressed store).
+    rate_cap : Decimal, default=0.24
+        Cap on an offer's annualised rate where the strategy's offer section names none (the
+        ``rate_cap`` setting).
     """
 
     def __init__(
@@ -285,8 +290,10 @@ class DecisionService:
         commit_timeout_s: float = 30.0,
         max_products: int = 4096,
         artifacts: ArtifactResolver | None = None,
+        rate_cap: Decimal = Decimal("0.24"),
     ) -> None:
         self.database = database
+        self.rate_cap = rate_cap
         self.writer = writer
         self.velocity = velocity
         self.secret = secret
@@ -495,6 +502,9 @@ class DecisionService:
             signals = self._add_signals(strategy, request.partner_id, application, now_ms)
         try:
             decision = strategy.evaluate(application, trace=True)
+            offer = decision_offer(
+                strategy, application, decision.outputs, default_cap=self.rate_cap
+            )
             shadows = [_shadow(s, application) for s in live.shadows]
             stored_request = (
                 payload if identity_summary is None else {**payload, "identity": identity_summary}
@@ -518,9 +528,11 @@ class DecisionService:
                 "request_digest": request.digest,
                 "request": columns["request"],
                 "application": columns["application"],
-                "outcome": None if decision.decision is None else str(decision.decision),
-                "outputs": columns["outputs"],
-                "reasons": [r.to_dict() for r in decision.reasons],
+                "outcome": offer.outcome(
+                    None if decision.decision is None else str(decision.decision)
+                ),
+                "outputs": offer.outputs(columns["outputs"], strategy.decision_field),
+                "reasons": offer.reasons([r.to_dict() for r in decision.reasons]),
                 "trace": columns["trace"],
                 "shadow": columns["shadow"],
                 "strategy_id": strategy.id,
@@ -529,6 +541,7 @@ class DecisionService:
                 "latency_ms": (time.perf_counter() - started) * 1000,
                 "application_id": _application_id(payload, application),
                 "parameters": strategy.overrides or None,
+                "offer": offer.body,  # money as decimal text; audited with the decision
             }
         except BaseException:
             self.discard(signals)
@@ -674,5 +687,6 @@ def response_body(row: DecisionRecord | dict[str, Any]) -> dict[str, Any]:
         "arm": get("arm"),
         "product": get("product"),
         "channel": get("channel"),
+        **({"offer": get("offer")} if get("offer") is not None else {}),
         **({"created_at": created.isoformat()} if created is not None else {}),
     }
