@@ -119,7 +119,7 @@ class FunctionNode:
             f"{_PRELUDE}\n{self.source}\n;"
             f"Promise.resolve().then(() => handler(JSON.parse({payload}), __helpers))"
             ".then((r) => { __out = JSON.stringify(r === undefined ? null : r); },"
-            " (e) => { __error = String(e && e.stack || e); });"
+            " (e) => { __error = String(e); });"
         )
         try:
             context.eval(script)
@@ -131,6 +131,8 @@ class FunctionNode:
         except quickjs.JSException as exc:
             raise EvaluationError(f"{self.where}: the handler failed: {exc}") from None
         if error is not None:
+            if "interrupted" in str(error):
+                error = f"{error} (ran past the {TIME_LIMIT_S} s limit)"
             raise EvaluationError(f"{self.where}: the handler failed: {error}")
         if not isinstance(result, str):
             raise EvaluationError(f"{self.where}: the handler did not finish")

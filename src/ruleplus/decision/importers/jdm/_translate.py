@@ -20,7 +20,7 @@ import yaml
 
 from ruleplus.decision.importers.jdm._graph import JdmGraph, is_jdm_document
 from ruleplus.errors import StrategyCompileError
-from ruleplus.expr.zen import ZNode, parse_standard
+from ruleplus.expr.zen import ZNode, parse_standard, parse_unary
 
 __all__ = ["UntranslatableError", "jdm_source", "jdm_to_strategy", "strategy_yaml"]
 
@@ -149,7 +149,81 @@ def _literal(node: ZNode) -> tuple[bool, Any]:
     return False, None
 
 
-_CELL_SAFE = re.compile(r'^[\s\w."\'<>=!,\[\]().\-+*/]*$')
+def _column_type(values: list[Any]) -> str:
+    """The ruleplus type of a table output column from its literal cells."""
+    literals = [v for v in values if v is not None and not (isinstance(v, str) and v[:1] == "=")]
+    if literals and all(isinstance(v, bool) for v in literals):
+        return "boolean"
+    if literals and all(isinstance(v, int | float) and not isinstance(v, bool) for v in literals):
+        return "number"
+    if not literals and values:
+        return "expression"
+    return "string"
+
+
+def _cell(tree: ZNode, where: str, row: int, source: str) -> str:
+    """A ZEN unary cell as a ruleplus unary test (comparisons, lists, ranges, ``or``)."""
+
+    def fail() -> UntranslatableError:
+        return UntranslatableError(f"{where}: rule {row + 1} cell {source!r} does not translate")
+
+    def value(node: ZNode) -> str:
+        ok, lit = _literal(node)
+        if not ok:
+            raise fail()
+        return (
+            _quote(lit)
+            if isinstance(lit, str)
+            else ("true" if lit is True else "false" if lit is False else str(lit))
+        )
+
+    def bound(node: ZNode) -> tuple[str, str] | None:
+        if node.kind == "call" and node.value == "bool":
+            node = node.args[0]
+        if (
+            node.kind == "binary"
+            and node.value in ("<", "<=", ">", ">=")
+            and (node.args[0].kind == "dollar")
+        ):
+            return node.value, value(node.args[1])
+        return None
+
+    def test(node: ZNode) -> str:
+        if node.kind == "call" and node.value == "bool" and node.args[0].kind == "binary":
+            return test(node.args[0])  # "$ > 5" written out: zen casts it to a boolean
+        if node.kind == "binary" and node.value == "or":
+            return f"{test(node.args[0])}, {test(node.args[1])}"
+        if node.kind == "binary" and node.value == "and":
+            a, b = bound(node.args[0]), bound(node.args[1])
+            if a is None or b is None:
+                raise fail()
+            low, high = (a, b) if a[0].startswith(">") else (b, a)
+            if not (low[0].startswith(">") and high[0].startswith("<")):
+                raise fail()
+            left = "[" if low[0] == ">=" else "("
+            right = "]" if high[0] == "<=" else ")"
+            return f"{left}{low[1]}..{high[1]}{right}"
+        if node.kind != "binary" or node.args[0].kind != "dollar":
+            raise fail()
+        op, rhs = node.value, node.args[1]
+        if op in ("in", "not in"):
+            if rhs.kind == "interval":
+                lb, rb = rhs.extra
+                if lb not in "[(" or rb not in "])":
+                    raise fail()
+                text = f"{lb}{value(rhs.args[0])}..{value(rhs.args[1])}{rb}"
+            elif rhs.kind == "array" and rhs.args:
+                text = ", ".join(value(i) for i in rhs.args)
+            else:
+                raise fail()
+            return f"not({text})" if op == "not in" else text
+        if op == "==":
+            return value(rhs)
+        if op in ("<", "<=", ">", ">=", "!="):
+            return f"{op} {value(rhs)}"
+        raise fail()
+
+    return test(tree)
 
 
 def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[str, Any]:
@@ -231,53 +305,63 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
         elif node.kind == "decisionTableNode":
             if node.hit_policy != "first":
                 raise UntranslatableError(f"{where}: collect tables do not translate")
+            content = node.content or {}
+            raw_rules = content.get("rules") or []
+            # a column no rule tests ("-" everywhere) is left out: it changes nothing
+            used_columns = [
+                col for col in node.columns if any((r.get(col.id) or "").strip() for r in raw_rules)
+            ]
             columns = []
-            for col in node.columns:
+            for col in used_columns:
                 if col.reference is None:
                     raise UntranslatableError(f"{where}: input {col.name!r} has no field")
                 conv = _Expr(where, col.field or "")
                 columns.append(conv.text(col.reference.tree))
                 fields |= conv.fields - derived
-            content = node.content or {}
             out_fields = [o.get("field") or "" for o in content.get("outputs") or []]
             rows: list[list[Any]] = []
-            for n, rule in enumerate(content.get("rules") or []):
+            for n, rule in enumerate(raw_rules):
                 cells: list[Any] = []
-                for col in node.columns:
+                for col in used_columns:
                     cell = (rule.get(col.id) or "").strip()
                     if not cell:
                         cells.append("-")
                         continue
-                    if not _CELL_SAFE.match(cell) or "$" in cell:
-                        raise UntranslatableError(f"{where}: rule {n + 1} cell {cell!r}")
                     if '"' in cell or "'" in cell:
                         string_fields.add(col.field or "")
-                    cells.append(cell)
+                    cells.append(_cell(parse_unary(cell), where, n, cell))
                 for o in content.get("outputs") or []:
                     text = (rule.get(o.get("id")) or "").strip()
                     if not text:
                         cells.append(None)
                         continue
-                    ok, value = _literal(parse_standard(text))
-                    if not ok:
-                        raise UntranslatableError(f"{where}: rule {n + 1} output {text!r}")
+                    tree = parse_standard(text)
+                    ok, value = _literal(tree)
+                    if not ok:  # a computed output: "=expression" in a ruleplus table
+                        conv = _Expr(f"{where} rule {n + 1} output", text)
+                        value = "=" + conv.text(tree)
+                        fields |= conv.fields - derived
                     cells.append(value)
                 rows.append(cells)
             for f in out_fields:
                 if not _NAME.match(f):
                     raise UntranslatableError(f"{where}: output field {f!r} is not a plain name")
             derived |= set(out_fields)
-            string_fields |= {
-                f
-                for i, f in enumerate(out_fields)
-                if any(isinstance(r[len(columns) + i], str) for r in rows)
-            }
+            out_columns: list[Any] = []
+            for i, f in enumerate(out_fields):
+                values = [r[len(columns) + i] for r in rows]
+                kind = _column_type(values)
+                if kind == "string":
+                    string_fields.add(f)
+                column: dict[str, Any] = {"name": f}
+                if kind != "string":
+                    column["type"] = kind
+                if "reason" in f.lower():
+                    column["reason"] = True
+                out_columns.append(column if len(column) > 1 else f)
             doc = {"id": ids[nid], "type": "table", "hit_policy": "first"}
             if nxt:
                 doc["next"] = nxt
-            out_columns: list[Any] = [
-                {"name": f, "reason": True} if "reason" in f.lower() else f for f in out_fields
-            ]
             doc.update(inputs=columns, outputs=out_columns, rules=[_Flow(r) for r in rows])
             out_nodes.append(doc)
             if _terminal(nid, succ, nodes):
