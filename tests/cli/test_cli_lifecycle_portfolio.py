@@ -126,6 +126,15 @@ def test_collections_queue(tmp_path: Path) -> None:
         }
     ).write_csv(accounts)
     report = tmp_path / "queue.html"
+    events = tmp_path / "events.csv"
+    pl.DataFrame(
+        {
+            "account_id": ["a", "a", "b"],
+            "kind": ["action", "payment", "action"],
+            "action": ["sms_reminder", None, "call"],
+            "amount": [None, "80.00", None],
+        }
+    ).write_csv(events)
     result = runner.invoke(
         app,
         [
@@ -137,6 +146,8 @@ def test_collections_queue(tmp_path: Path) -> None:
             "--json",
             "--report",
             str(report),
+            "--events",
+            str(events),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -151,7 +162,9 @@ def test_collections_queue(tmp_path: Path) -> None:
         er = q["pay_probability"] * float(q["balance"]) - float(q["action_cost"])
         assert abs(er - float(q["expected_recovery"])) <= 0.005 + 1e-9
     assert out["summary"]["total"]["accounts"] == 3
-    assert "Collections queue" in report.read_text(encoding="utf-8")
+    html = report.read_text(encoding="utf-8")
+    assert "Collections queue" in html and "Collections performance" in html
+    assert html.count("<svg") == 2
 
 
 CAMPAIGN = """

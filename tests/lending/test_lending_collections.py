@@ -120,3 +120,35 @@ def test_held_accounts_status_codes_and_errors() -> None:
             [{"account_id": "x", "bucket": "M1", "balance": 5, "score": 1}],
             compile_strategy(LINEAR.replace("[action, pay_probability, action_cost]", "[action]")),
         )
+
+
+def test_performance_attributes_payments_to_the_last_action() -> None:
+    from ruleplus.lending.collections import collections_performance
+
+    events = [
+        {"account_id": "a", "kind": "action", "action": "sms_reminder"},
+        {"account_id": "b", "kind": "action", "action": "call"},
+        {"account_id": "a", "kind": "promise", "amount": "50.00"},
+        {"account_id": "a", "kind": "payment", "amount": "50.00"},
+        {"account_id": "a", "kind": "payment", "amount": "25.50"},
+        {"account_id": "b", "kind": "action", "action": "field_visit"},
+        {"account_id": "b", "kind": "payment", "amount": "100"},
+        {"account_id": "c", "kind": "payment", "amount": "10"},
+    ]
+    table = collections_performance(events)
+    assert table["sms_reminder"] == {
+        "actions": 1,
+        "promises": 1,
+        "payments": 2,
+        "paid": "75.50",
+        "pay_rate": 1.0,
+    }
+    assert table["call"]["pay_rate"] == 0.0  # b paid only after the field visit
+    assert table["field_visit"]["paid"] == "100.00"
+    assert table["-"] == {
+        "actions": 0,
+        "promises": 0,
+        "payments": 1,
+        "paid": "10.00",
+        "pay_rate": None,
+    }

@@ -104,6 +104,7 @@ def test_promise_holds_the_account_and_is_partner_scoped(client: TestClient) -> 
 
 def test_events_are_recorded_and_audited(client: TestClient) -> None:
     _, key = new_partner(client, "lender-a")
+    _, other = new_partner(client, "lender-b")
     before = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
     for body in (
         {"account_id": "L-1", "kind": "action", "action": "sms_reminder"},
@@ -116,6 +117,11 @@ def test_events_are_recorded_and_audited(client: TestClient) -> None:
         ("action", "sms_reminder", None),
         ("payment", None, "120.50"),
     ]
+    performance = client.get("/v1/collections/performance", headers=key).json()
+    assert performance["events"] == 2
+    assert performance["by_action"]["sms_reminder"]["paid"] == "120.50"
+    assert performance["by_action"]["sms_reminder"]["pay_rate"] == 1.0
+    assert client.get("/v1/collections/performance", headers=other).json()["events"] == 0
     after = client.get("/v1/admin/audit/verify", headers=ADMIN).json()
     assert after["ok"] is True
     assert after["entries"] == before["entries"] + 2

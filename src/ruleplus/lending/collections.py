@@ -29,6 +29,7 @@ from ruleplus.lending.delinquency import BUCKETS, code_map
 __all__ = [
     "ACTIONS",
     "QueueItem",
+    "collections_performance",
     "collections_queue",
     "example_collections_strategy",
     "expected_recovery",
@@ -282,3 +283,48 @@ def queue_summary(queue: Iterable[QueueItem]) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in d.items()}
 
     return {"total": text(total), "by_action": {k: text(v) for k, v in sorted(by_action.items())}}
+
+
+def collections_performance(events: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What each action led to, from recorded events in time order.
+
+    Each promise and payment of an account counts for the last action taken on it before
+    (``-`` when none was). Per action: ``actions`` taken, ``promises``, ``payments``, ``paid``
+    (decimal text), and ``pay_rate``, the share of actions followed by at least one payment
+    before the account's next action.
+    """
+    table: dict[str, dict[str, Any]] = {}
+    last: dict[str, tuple[str, int]] = {}  # account -> (action, its serial)
+    paid_after: set[int] = set()
+    serial = 0
+
+    def row(action: str) -> dict[str, Any]:
+        return table.setdefault(
+            action, {"actions": 0, "promises": 0, "payments": 0, "paid": Decimal(0), "_paid": 0}
+        )
+
+    for event in events:
+        account, kind = str(event.get("account_id")), event.get("kind")
+        if kind == "action":
+            serial += 1
+            action = str(event.get("action") or "-")
+            last[account] = (action, serial)
+            row(action)["actions"] += 1
+            continue
+        action, which = last.get(account, ("-", 0))
+        target = row(action)
+        if kind == "promise":
+            target["promises"] += 1
+        elif kind == "payment":
+            target["payments"] += 1
+            target["paid"] += Decimal(str(event.get("amount") or 0))
+            if which and which not in paid_after:
+                paid_after.add(which)
+                target["_paid"] += 1
+    out = {}
+    for action, r in sorted(table.items()):
+        paid_count = r.pop("_paid")
+        r["paid"] = str(r["paid"].quantize(_CENT))
+        r["pay_rate"] = paid_count / r["actions"] if r["actions"] else None
+        out[action] = r
+    return out

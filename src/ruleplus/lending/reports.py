@@ -219,22 +219,21 @@ def collections_report(
 
 
 def _performance(events: Sequence[dict[str, Any]]) -> str:
-    rows: dict[str, list[float]] = {}
-    for e in events:
-        key = str(e.get("action") or "-")
-        acc = rows.setdefault(key, [0, 0, 0, 0.0])
-        kind = e.get("kind")
-        if kind == "action":
-            acc[0] += 1
-        elif kind == "promise":
-            acc[1] += 1
-        elif kind == "payment":
-            acc[2] += 1
-            acc[3] += float(e.get("amount") or 0)
-    return _table(
-        ["action", "actions", "promises", "payments", "paid"],
-        [[k, *v] for k, v in sorted(rows.items())],
+    from ruleplus.lending.collections import collections_performance
+
+    table = collections_performance(events)
+    actions = list(table)
+    chart = bar_chart(
+        actions,
+        [("paid", [float(table[a]["paid"]) for a in actions], GREEN)],
+        "amount paid",
+        line=("pay rate", [table[a]["pay_rate"] for a in actions], RED),
     )
+    rows = [
+        [a, r["actions"], r["promises"], r["payments"], r["paid"], r["pay_rate"]]
+        for a, r in table.items()
+    ]
+    return chart + _table(["action", "actions", "promises", "payments", "paid", "pay rate"], rows)
 
 
 def write_report(html: str, path: str | Path) -> Path:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from ruleplus.decision import CompiledStrategy
 from ruleplus.errors import DataError
 from ruleplus.lending.collections import (
+    collections_performance,
     collections_queue,
     example_collections_strategy,
     queue_summary,
@@ -38,6 +39,7 @@ __all__ = [
     "account_events",
     "daily_queue",
     "held_accounts",
+    "performance",
     "queue_strategy",
     "record_event",
     "record_promise",
@@ -249,3 +251,21 @@ def account_events(db: Database, partner_id: str, account_id: str) -> list[dict[
             .order_by(CollectionEvent.id)
         ).scalars()
         return [_event_info(r) for r in rows]
+
+
+def performance(db: Database, partner_id: str) -> dict[str, Any]:
+    """What the partner's recorded actions led to (see
+    :func:`ruleplus.lending.collections.collections_performance`)."""
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                CollectionEvent.account_id,
+                CollectionEvent.kind,
+                CollectionEvent.action,
+                CollectionEvent.amount,
+            )
+            .where(CollectionEvent.partner_id == partner_id)
+            .order_by(CollectionEvent.id)
+        ).all()
+    events = [{"account_id": a, "kind": k, "action": x, "amount": m} for a, k, x, m in rows]
+    return {"events": len(events), "by_action": collections_performance(events)}

@@ -168,6 +168,14 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--account-col", help="account key column")
         ] = "account_id",
         top: Annotated[int | None, typer.Option("--top", help="print only the first N")] = None,
+        events: Annotated[
+            Path | None,
+            typer.Option(
+                "--events",
+                help="recorded events (account_id, kind, action, amount; in time order) for "
+                "the report's performance section",
+            ),
+        ] = None,
         report: Report = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -182,8 +190,9 @@ def register(app: typer.Typer) -> None:
         frame = run(lambda: read_table(accounts), as_json)
         queue = run(lambda: collections_queue(frame, plan, account_col=account_col), as_json)
         rows = [q.to_dict() for q in queue]
+        history = run(lambda: read_table(events).to_dicts(), as_json) if events else []
         if report is not None:
-            write_report(collections_report(rows, source=str(accounts)), report)
+            write_report(collections_report(rows, history, source=str(accounts)), report)
             err.print(f"report written to {report}")
         shown = rows if top is None else rows[:top]
         result = {"queue": shown, "summary": queue_summary(queue)}

@@ -96,3 +96,9 @@ def event(body: Event, request: Request, partner: CurrentPartner) -> dict[str, A
 def events(account_id: str, request: Request, partner: CurrentPartner) -> list[dict[str, Any]]:
     """Oldest first; another partner's account has none."""
     return collections.account_events(state_of(request).database, partner.id, account_id)
+
+
+@router.get("/performance", summary="What your recorded actions led to")
+def performance(request: Request, partner: CurrentPartner) -> dict[str, Any]:
+    """Per action: actions taken, promises and payments after them, amount paid, pay rate."""
+    return collections.performance(state_of(request).database, partner.id)
