@@ -177,6 +177,9 @@ const en = {
   rulesets: "Rule sets",
   scorecards: "Scorecards",
   sourceText: "Document text",
+  rate_approval_rate: "Approval rate",
+  rate_refer_rate: "Referral rate",
+  rate_decline_rate: "Decline rate",
 };
 
 export type Key = keyof typeof en;
@@ -354,6 +357,9 @@ const zh: Record<Key, string> = {
   rulesets: "规则集",
   scorecards: "评分卡",
   sourceText: "文档原文",
+  rate_approval_rate: "通过率",
+  rate_refer_rate: "转人工率",
+  rate_decline_rate: "拒绝率",
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, zh };

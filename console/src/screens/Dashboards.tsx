@@ -1,6 +1,7 @@
 // Champion against challengers (confidence intervals), PSI and approval rate over time.
 import { useState } from "react";
-import { IntervalBars, LineChart, pct } from "../lib/charts";
+import { ApiError, post } from "../lib/api";
+import { HeatMap, IntervalBars, LineChart, pct } from "../lib/charts";
 import { useGet } from "../lib/hooks";
 import { useI18n } from "../lib/i18n";
 import type { StrategySummary } from "../lib/types";
@@ -105,12 +106,56 @@ export function Dashboards() {
           </div>
         )}
       </div>
-      <div className="card">
-        <h3>
-          {t("vintages")} / {t("rollRates")}
-        </h3>
-        <p className="hint">{t("noData")}</p>
-      </div>
+      <Lifecycle />
     </section>
+  );
+}
+
+/** Vintage curves and roll rates of an account-month status file (loaded here). */
+function Lifecycle() {
+  const { t } = useI18n();
+  const [data, setData] = useState<any>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = (f: File | undefined) => {
+    if (!f) return;
+    const reader = new FileReader();
+    reader.onload = () =>
+      post<any>("/dashboards/lifecycle", { file: String(reader.result), format: f.name.endsWith(".parquet") ? "parquet" : "csv" })
+        .then((d) => (setData(d), setError(null)))
+        .catch((e) => setError(e instanceof ApiError ? e.message : String(e)));
+    reader.readAsDataURL(f);
+  };
+  const rr = data?.roll_rates;
+  return (
+    <div className="card" data-testid="dash-lifecycle">
+      <h3>
+        {t("vintages")} / {t("rollRates")}
+      </h3>
+      <input type="file" accept=".csv,.parquet" onChange={(e) => load(e.target.files?.[0])} data-testid="status-file" />
+      {error && <p className="error">{error}</p>}
+      {!data && <p className="hint">{t("noData")}</p>}
+      {data && (
+        <div className="row">
+          <div>
+            <h4>{t("vintages")} (ever 30+)</h4>
+            <LineChart
+              testId="vintage-chart"
+              xFormat={(v) => `${Math.round(v)}`}
+              series={data.vintages.map((v: any) => ({ name: String(v.cohort), points: v.mob.map((m: number, i: number) => ({ x: m, y: v.ever_30[i] })) }))}
+            />
+          </div>
+          <div>
+            <h4>{t("rollRates")}</h4>
+            <HeatMap
+              rows={rr.buckets}
+              cols={rr.buckets}
+              rowTitle="m"
+              colTitle="m+1"
+              value={(r, c) => rr.counts[rr.buckets.indexOf(r)][rr.buckets.indexOf(c)]}
+            />
+          </div>
+        </div>
+      )}
+    </div>
   );
 }

@@ -23,7 +23,6 @@ interface Detail {
   trace: { node: string; type: string; inputs: any; outputs: any; matched: any; elapsed_us: number }[] | null;
   parameters: Record<string, unknown> | null;
   offer: any;
-  schedule?: any;
   document: Doc | null;
 }
 
@@ -35,7 +34,7 @@ export function DecisionView({ id }: { id: string }) {
   if (error) return <p className="error">{error.message}</p>;
   if (!data) return <p>{t("loading")}</p>;
   const path = tracePath(data.trace);
-  const schedule: any[] | null = data.schedule?.installments || data.offer?.schedule?.installments || data.offer?.schedule || null;
+  const schedule: any[] | null = data.offer?.instalments || null;
   return (
     <section data-testid="decision-view">
       <h2>
@@ -133,7 +132,7 @@ export function DecisionView({ id }: { id: string }) {
             <table className="list kv">
               <tbody>
                 {Object.entries(data.offer)
-                  .filter(([k]) => k !== "schedule")
+                  .filter(([k]) => k !== "instalments")
                   .map(([k, v]) => (
                     <tr key={k}>
                       <td>{k}</td>

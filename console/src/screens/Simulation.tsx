@@ -3,7 +3,7 @@
 import { useMemo, useState } from "react";
 import { ApiError, post } from "../lib/api";
 import { HeatMap, LineChart, pct } from "../lib/charts";
-import { useI18n } from "../lib/i18n";
+import { useI18n, type Key } from "../lib/i18n";
 import type { Doc } from "../lib/model";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -152,10 +152,10 @@ export function Simulation({ doc, baseline, onClose }: { doc: Doc; baseline: { s
             <tbody>
               {(["approval_rate", "refer_rate", "decline_rate"] as const).map((k) => (
                 <tr key={k}>
-                  <td>{k.replace("_rate", "")}</td>
+                  <td>{t(`rate_${k}` as Key)}</td>
                   <td>{pct(result.draft.against[k])}</td>
                   <td>{pct(result.draft[k])}</td>
-                  <td className={result.draft[k] - result.draft.against[k] > 0 ? "up" : "down"}>
+                  <td className={Math.abs(result.draft[k] - result.draft.against[k]) < 1e-12 ? "" : result.draft[k] > result.draft.against[k] ? "up" : "down"}>
                     {((result.draft[k] - result.draft.against[k]) * 100).toFixed(2)} pt
                   </td>
                 </tr>

@@ -36,6 +36,7 @@ from ruleplus.store.repos import new_id
 from ruleplus.store.tables import ConsoleSession, ConsoleUser, utcnow
 
 __all__ = [
+    "DEMO_USERS",
     "LOCK_AFTER",
     "LOCK_FOR",
     "ROLES",
@@ -53,6 +54,7 @@ __all__ = [
     "require",
     "reset_password",
     "rotate_csrf",
+    "seed_demo_users",
     "session_identity",
     "set_role",
     "unlock_user",
@@ -433,3 +435,18 @@ def rotate_csrf(db: Database, identity: ConsoleIdentity) -> str:
         )
         session.commit()
     return csrf
+
+
+DEMO_USERS = (("analyst", "analyst"), ("approver", "approver"), ("manager", "admin"))
+"""The demo's console users (name, role): a maker, a checker and an administrator."""
+
+
+def seed_demo_users(db: Database, password: str) -> list[dict[str, Any]]:
+    """Create the demo's console users that do not exist yet, all with ``password``
+    (``ruleplus serve --demo`` prints it); existing users are left as they are."""
+    existing = {u["name"] for u in list_users(db)}
+    return [
+        create_user(db, name, role, password, "demo")
+        for name, role in DEMO_USERS
+        if name not in existing
+    ]

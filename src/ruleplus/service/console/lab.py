@@ -271,3 +271,35 @@ def live_deployments(request: Request, user: Viewer) -> list[dict[str, Any]]:
             }
             for d in rows
         ]
+
+
+class StatusUpload(BaseModel):
+    file: str = Field(min_length=1, description="base64 of an account-month status file")
+    format: Literal["csv", "parquet"] = "csv"
+
+
+@router.post("/dashboards/lifecycle")
+async def lifecycle(body: StatusUpload, request: Request, user: Viewer) -> dict[str, Any]:
+    """Roll rates and vintage curves of an uploaded account-month status file (lending's own
+    functions; nothing is stored)."""
+    import asyncio
+
+    from ruleplus.lending import roll_rates, status_data, vintages
+
+    def compute() -> dict[str, Any]:
+        frame = _uploaded(Sample.model_validate({"kind": "upload", **body.model_dump()}))
+        data = status_data(frame)
+        curves = vintages(data).curves("ever_30")
+        recent = sorted(curves, key=str)[-12:]  # the latest cohorts: a readable chart
+        plain: dict[str, Any] = _plain(
+            {
+                "roll_rates": roll_rates(data).to_dict(detail=False),
+                "vintages": [
+                    {"cohort": c, "mob": curves[c][0], "ever_30": curves[c][1]} for c in recent
+                ],
+            }
+        )
+        return plain
+
+    out: dict[str, Any] = await asyncio.to_thread(compute)
+    return out

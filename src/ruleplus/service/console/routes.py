@@ -47,7 +47,8 @@ router = APIRouter(prefix="/console/api", tags=["console"], include_in_schema=Fa
 
 # inputs shown masked in the explorer even when the strategy did not mark them sensitive
 _PERSONAL = re.compile(
-    r"phone|mobile|idnumber|id_number|idcard|email|bankcard|card_?no|name$", re.I
+    r"phone|mobile|id_?number|id_?card|email|bank_?card|card_?no|name$|birth|ip_?address|device",
+    re.I,
 )
 
 
