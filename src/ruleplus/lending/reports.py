@@ -91,21 +91,18 @@ def rollrate_report(rolls: RollRates, source: str = "") -> str:
             ys = [rolls.flow_rates(m)[name] for m in rolls.by_month]
             xs = [x for x, y in zip(months, ys, strict=True) if y is not None]
             series.append((name, xs, [y for y in ys if y is not None], _PALETTE[k]))
-        cures = [rolls.cure_rates(m)["M1"] for m in rolls.by_month]
-        series.append(
-            (
-                "cure M1",
-                [x for x, y in zip(months, cures, strict=True) if y is not None],
-                [y for y in cures if y is not None],
-                _PALETTE[3],
-            )
-        )
+        cure_series = []
+        for k, name in enumerate(("M1", "M2", "M3")):
+            ys = [rolls.cure_rates(m)[name] for m in rolls.by_month]
+            xs = [x for x, y in zip(months, ys, strict=True) if y is not None]
+            cure_series.append((f"cure {name}", xs, [y for y in ys if y is not None], _PALETTE[k]))
         body.append("<h2>Over time</h2>")
         body.append(
             f'<p class="note">x: month index from {escape(rolls.months[0])} to '
             f"{escape(rolls.months[-1])}</p>"
         )
-        body.append(line_chart(series, "month", "rate"))
+        body.append(line_chart(series, "month", "flow rate"))
+        body.append(line_chart(cure_series, "month", "cure rate"))
     if rolls.cohorts:
         body.append("<h2>By cohort (M1 → M2 and M1 cure)</h2>")
         rows = []
@@ -117,9 +114,9 @@ def rollrate_report(rolls: RollRates, source: str = "") -> str:
     return _page("Roll rates", body)
 
 
-def vintage_report(vint: Vintages, source: str = "", most_curves: int = 8) -> str:
-    """HTML: vintage curves (ever 30+ / 60+ / 90+ by months on book) of a spread of cohorts,
-    and the full ever-30 table."""
+def vintage_report(vint: Vintages, source: str = "", most_curves: int = 3) -> str:
+    """HTML: vintage curves (ever 30+ / 60+ / 90+ by months on book) of a spread of cohorts
+    (a chart's legend holds three), a cohort x mob heat map of ever 30+, and every cell."""
     curves30 = vint.curves("ever_30")
     cohorts = list(curves30)
     chosen = [cohorts[i] for i in _spread(cohorts, most_curves)]
@@ -129,11 +126,27 @@ def vintage_report(vint: Vintages, source: str = "", most_curves: int = 8) -> st
     for measure in ("ever_30", "ever_60", "ever_90"):
         curves = vint.curves(measure)
         series = [
-            (str(c), curves[c][0], curves[c][1], _PALETTE[k % len(_PALETTE)])
+            (f"cohort {c}", curves[c][0], curves[c][1], _PALETTE[k % len(_PALETTE)])
             for k, c in enumerate(chosen)
         ]
         body.append(f"<h2>Vintage curves: {escape(measure)}</h2>")
         body.append(line_chart(series, "months on book", f"share {measure}"))
+    if cohorts:
+        body.append("<h2>Ever 30+ by cohort and months on book</h2>")
+        rows = [cohorts[i] for i in _spread(cohorts, 20)]
+        width = max(max(mobs) for mobs, _ in curves30.values())
+        mobs = list(range(0, width + 1, max(1, round(width / 10))))
+        cells = {
+            (c, m): share
+            for c, (ms, shares) in curves30.items()
+            for m, share in zip(ms, shares, strict=True)
+        }
+        matrix = [[cells.get((c, m)) for m in mobs] for c in rows]
+        body.append(
+            heat_map(
+                [str(c) for c in rows], [str(m) for m in mobs], matrix, "months on book", "cohort"
+            )
+        )
     body.append("<h2>Cells</h2>")
     body.append(
         _table(
