@@ -237,3 +237,14 @@ def test_rows_failing_the_schema_count_as_errors(
     assert sum(v for k, v in result["decisions"].items()) == 100
     arms = {r["value"] for r in result["by_segment"]}
     assert {"champion", "challenger"} <= arms  # a strategy output works as a segment
+
+
+def test_without_reasons_only_the_reason_distribution_is_left_out(
+    consumer_loan: CompiledStrategy, applications: pl.DataFrame
+) -> None:
+    other = consumer_loan.with_parameters({"cutoff": 640})
+    options: dict[str, Any] = {"against": other, "outcome": "bad_12m", "segments": ["arm"]}
+    full = backtest(consumer_loan, applications, **options)
+    quick = backtest(consumer_loan, applications, reasons=False, **options)
+    assert quick["decline_reasons"] is None and full["decline_reasons"]
+    assert {**quick, "decline_reasons": full["decline_reasons"]} == full

@@ -79,13 +79,15 @@ def deployment_arm_counts(
             DecisionRecord.partner_id == dep.partner_id,
             DecisionRecord.product == dep.product,
             DecisionRecord.strategy_id == dep.strategy_id,
-            DecisionRecord.created_at >= max(dep.created_at, since or dep.created_at),
+            DecisionRecord.created_at >= dep.created_at,
         ]
         if dep.channel != "*":
             where.append(DecisionRecord.channel == dep.channel)
-        end = min(d for d in (later, until) if d is not None) if (later or until) else None
-        if end is not None:
-            where.append(DecisionRecord.created_at < end)
+        if since is not None:
+            where.append(DecisionRecord.created_at >= since)
+        for end in (later, until):  # compared in SQL: SQLite hands back naive times
+            if end is not None:
+                where.append(DecisionRecord.created_at < end)
         if outcome is None:
             names = session.execute(
                 select(Outcome.name)
@@ -129,8 +131,10 @@ def deployment_arm_counts(
             "strategy_id": dep.strategy_id,
             "champion": dep.champion,
             "challengers": list(dep.challengers),
-            "since": dep.created_at.isoformat(),
-            "until": end.isoformat() if end else None,
+            "live_from": dep.created_at.isoformat(),
+            "replaced_at": later.isoformat() if later else None,
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
         }
     return info, counts, outcome
 

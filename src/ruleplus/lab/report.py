@@ -136,7 +136,7 @@ def backtest_report(result: dict[str, Any]) -> str:
                 ],
             )
         )
-    reasons = result["decline_reasons"][:15]
+    reasons = (result["decline_reasons"] or [])[:15]
     if reasons:
         cards.append(
             _card(
