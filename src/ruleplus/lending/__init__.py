@@ -8,10 +8,12 @@ from ruleplus.lending.behaviour import BehaviourModel, behaviour_features, fit_b
 from ruleplus.lending.campaign import Campaign, build_campaign
 from ruleplus.lending.collections import QueueItem, collections_queue, queue_summary
 from ruleplus.lending.delinquency import BUCKETS
+from ruleplus.lending.offers import Offer, OfferDecline, make_offer, quote_application
 from ruleplus.lending.rates import apr_irr, effective_annual_rate, flat_rate_apr, irr
 from ruleplus.lending.rollrate import RollRates, roll_rates
 from ruleplus.lending.schedule import Fee, Instalment, Schedule, build_schedule, repay_early
 from ruleplus.lending.status_data import StatusColumns, StatusData, read_status, status_data
+from ruleplus.lending.vector import offers_frame, offers_summary
 from ruleplus.lending.vintage import Vintages, vintages
 
 __all__: list[str] = [
@@ -20,6 +22,8 @@ __all__: list[str] = [
     "Campaign",
     "Fee",
     "Instalment",
+    "Offer",
+    "OfferDecline",
     "QueueItem",
     "RollRates",
     "Schedule",
@@ -35,7 +39,11 @@ __all__: list[str] = [
     "fit_behaviour",
     "flat_rate_apr",
     "irr",
+    "make_offer",
+    "offers_frame",
+    "offers_summary",
     "queue_summary",
+    "quote_application",
     "read_status",
     "repay_early",
     "roll_rates",

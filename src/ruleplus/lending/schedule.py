@@ -341,13 +341,12 @@ def _amortise(
         payment = level_payment(balance, rate, amortising)
     if method == "equal-principal" and part is None:
         part = cents(context.divide(balance, Decimal(amortising)))
-    accrued = ZERO  # bullet: simple interest, rounded once at maturity
+    accrued = 0  # bullet: simple interest, rounded once at maturity (numerators of one basis)
     for k, period in enumerate(periods):
         last = k == n - 1
         if method == "bullet":
-            numerator, denominator = period.fraction
-            accrued += context.divide(balance * rate * numerator, Decimal(denominator))
-            interest = cents(accrued) if last else ZERO
+            accrued += period.fraction[0]
+            interest = _interest(balance, rate, (accrued, period.fraction[1])) if last else ZERO
         else:
             interest = _interest(balance, rate, period.fraction)
         if last:
