@@ -171,6 +171,8 @@ def main() -> None:
         return
     print(f"\nbacktest of {args.rows:,} applications, swap set against a variant, 3 segments")
     print(f"  ruleplus lab backtest : {report['ruleplus_s']:.2f} s (median of {args.runs})")
+    with_reasons = report["ruleplus_with_decline_reasons_s"]
+    print(f"  ... and decline reasons: {with_reasons:.2f} s")
     print(
         f"  pandas row-wise apply : {report['pandas_apply_s']:.1f} s "
         f"({report['speedup_vs_pandas_apply']:.0f}x slower)"

@@ -107,3 +107,14 @@ def test_verdicts() -> None:
     )
     assert no_outcomes["challengers"][0]["verdict"] == "no_outcomes"
     assert "significantly higher" in no_outcomes["challengers"][0]["verdict_text"]
+
+
+def test_compare_report_shows_each_verdict() -> None:
+    from ruleplus.lab import compare_report
+
+    result = compare_arms(
+        [ArmCounts("champion", 2000, 800, 800, 56), ArmCounts("challenger:2", 500, 200, 200, 16)]
+    )
+    html = compare_report(result)
+    assert html.startswith("<!doctype html>") and "challenger:2" in html
+    assert result["challengers"][0]["verdict_text"] in html

@@ -145,3 +145,24 @@ def test_outcomes_compare_and_drift(client: TestClient) -> None:
     score = points[0]["columns"]["creditScore"]
     assert f'ruleplus_input_psi{{input="creditScore",strategy="reference_loan"}} {score!r}' in text
     assert 'ruleplus_approval_rate{strategy="reference_loan"}' in text
+
+
+def test_drift_loop_runs_in_the_background(client: TestClient) -> None:
+    import asyncio
+
+    from ruleplus.service.routers.lab import drift_loop
+
+    state = client.app.state.ruleplus  # type: ignore[attr-defined]
+    calls: list[list[dict[str, Any]]] = []
+    state.metrics.set_drift = lambda points: calls.append(list(points))
+
+    async def main() -> None:
+        task = asyncio.create_task(drift_loop(state, first=0))
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if calls:
+                break
+        task.cancel()
+
+    asyncio.run(main())
+    assert calls == [[]]  # no decisions yet: nothing to compare, the gauges are cleared

@@ -100,6 +100,9 @@ async def drift_loop(state: ServiceState, first: float | None = None) -> None:
     while True:
         try:
             await asyncio.to_thread(refresh_drift, state)
+        except ImportError as exc:  # the index is the model factory's (the ml extra)
+            log.info("drift gauges are off: %s (install ruleplus[ml])", exc)
+            return
         except Exception:  # a failed refresh keeps the last gauges; the next one retries
             log.warning("drift refresh failed", exc_info=True)
         await asyncio.sleep(DRIFT_INTERVAL_S)
