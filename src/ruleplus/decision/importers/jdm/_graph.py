@@ -190,6 +190,13 @@ class JdmGraph:
                     f"{name}: edge {raw.get('id')!r} joins unknown nodes {src!r} -> {tgt!r}"
                 )
             self.edges.append((str(raw.get("id", "")), src, tgt, raw.get("sourceHandle")))
+        self.in_edges: dict[str, list[int]] = {nid: [] for nid in self.nodes}
+        self.out_edges: dict[str, list[int]] = {nid: [] for nid in self.nodes}
+        for index in reversed(range(len(self.edges))):  # newest edge first, as petgraph walks
+            _, src, tgt, _ = self.edges[index]
+            self.out_edges[src].append(index)
+            self.in_edges[tgt].append(index)
+        self._inputs = [nid for nid, n in self.nodes.items() if n.kind == "inputNode"]
         inputs = [n for n in self.nodes.values() if n.kind == "inputNode"]
         if len(inputs) != 1:
             raise StrategyCompileError(
@@ -340,10 +347,10 @@ class JdmGraph:
 
     def run(self, context: Any, traces: dict[str, Any] | None = None) -> Any:
         """Run on a ZEN value (decimals); returns the ZEN result."""
-        edges = list(self.edges)
+        edges = _Edges(self)
         present = set(self.nodes)
         data: dict[str, Any] = {}
-        inputs = [nid for nid, n in self.nodes.items() if n.kind == "inputNode"]
+        inputs = self._inputs
         visited: set[str] = set()
         switched: set[str] = set()
         to_visit = list(inputs)
@@ -351,8 +358,7 @@ class JdmGraph:
             nid = to_visit.pop()
             if nid in visited or nid not in present:
                 continue
-            preds = [s for _, s, t, _ in reversed(edges) if t == nid]
-            unresolved = [p for p in preds if p not in visited]
+            unresolved = [p for p in edges.preds(nid) if p not in visited]
             if unresolved:
                 to_visit.append(nid)
                 to_visit.extend(unresolved)
@@ -360,10 +366,10 @@ class JdmGraph:
             visited.add(nid)
             node = self.nodes[nid]
             if node.kind == "switchNode" and nid not in switched:
-                valid = self._switch(node, self._incoming(nid, edges, data), data)
-                drop = [e for e in edges if e[1] == nid and (e[3] is None or e[3] not in valid)]
+                valid = self._switch(node, edges.incoming(nid, data), data)
+                drop = [e for e in edges.outgoing(nid) if self.edges[e][3] not in valid]
                 for edge in drop:
-                    _remove_edge(edges, present, edge)
+                    edges.remove(edge, present)
                 switched.add(nid)
                 if traces is not None:
                     traces[nid] = {"name": node.name, "type": node.kind, "statements": valid}
@@ -371,10 +377,10 @@ class JdmGraph:
                     visited.clear()
                     to_visit = [i for i in inputs if i in present]
                     continue
-            to_visit.extend(t for _, s, t, _ in reversed(edges) if s == nid)
+            to_visit.extend(edges.succs(nid))
             if nid in data:
                 continue
-            node_input = context if node.kind == "inputNode" else self._incoming(nid, edges, data)
+            node_input = context if node.kind == "inputNode" else edges.incoming(nid, data)
             start = time.perf_counter()
             detail: dict[str, Any] = {}
             output = self._run_node(node, node_input, data, detail)
@@ -395,18 +401,9 @@ class JdmGraph:
         result: Any = {}
         for nid in self.nodes:
             ending = nid in present and nid in visited and nid in data
-            if ending and not any(e[1] == nid for e in edges):
+            if ending and not edges.outgoing(nid):
                 result = merge(result, data[nid])
         return result
-
-    def _incoming(self, nid: str, edges: list[Any], data: dict[str, Any]) -> Any:
-        found = [data[s] for _, s, t, _ in reversed(edges) if t == nid and s in data]
-        if not found:
-            return {}
-        head = found[0] if isinstance(found[0], dict | list) else {}
-        for more in found[1:]:
-            head = merge(head, more)
-        return head
 
     def _nodes_view(self, data: dict[str, Any]) -> dict[str, Any]:
         return {self.nodes[nid].name: value for nid, value in data.items()}
@@ -422,7 +419,7 @@ class JdmGraph:
             ok = True
             if cond is not None:
                 try:
-                    ok = cond(scope) is True
+                    ok = cond.run(scope) is True
                 except ZenRuntimeError:
                     ok = False
             if ok:
@@ -470,7 +467,7 @@ class JdmGraph:
             scope.dollar = {}
             result: dict[str, Any] = {}
             for key, expr in node.expressions:
-                value = expr(scope)
+                value = expr.run(scope)
                 dot_insert(scope.dollar, key, value)
                 dot_insert(result, key, value)
             return result
@@ -487,7 +484,7 @@ class JdmGraph:
                 refs.append(None)
                 continue
             try:
-                refs.append(col.reference(scope))
+                refs.append(col.reference.run(scope))
             except ZenRuntimeError:
                 refs.append(_FAILED)
         hits: list[Any] = []
@@ -498,7 +495,7 @@ class JdmGraph:
             out: dict[str, Any] = {}
             try:
                 for path, expr in rule.outputs:
-                    dot_insert(out, path, expr(scope))
+                    dot_insert(out, path, expr.run(scope))
             except ZenRuntimeError:
                 continue
             matched.append(rule.id)
@@ -522,29 +519,61 @@ def _row_matches(rule: _Rule, refs: list[Any], scope: Scope) -> bool:
         try:
             if cell.unary:
                 scope.dollar = ref
-                if cell(scope) is not True:
-                    return False
-            elif cell(scope) is not True:
+            if cell.run(scope) is not True:
                 return False
         except ZenRuntimeError:
             return False
     return True
 
 
-def _remove_edge(edges: list[Any], present: set[str], edge: Any) -> None:
-    """zen's recursive edge removal: nodes left with no incoming (or outgoing) edges go too."""
-    if edge not in edges:
-        return
-    edges.remove(edge)
-    _, src, tgt, _ = edge
-    for nid, incoming in ((tgt, True), (src, False)):
-        side = [e for e in edges if (e[2] if incoming else e[1]) == nid]
-        if not side:
-            other = [e for e in edges if (e[1] if incoming else e[2]) == nid]
-            for e in other:
-                _remove_edge(edges, present, e)
-            if not any(e[1] == nid or e[2] == nid for e in edges):
-                present.discard(nid)
+class _Edges:
+    """The live edges of one run (a switch removes some), indexed by node."""
+
+    __slots__ = ("_graph", "alive")
+
+    def __init__(self, graph: JdmGraph) -> None:
+        self._graph = graph
+        self.alive = set(range(len(graph.edges)))
+
+    def preds(self, nid: str) -> list[str]:
+        """Sources of the live edges into ``nid``, newest edge first (petgraph's order)."""
+        edges = self._graph.edges
+        return [edges[e][1] for e in self._graph.in_edges[nid] if e in self.alive]
+
+    def succs(self, nid: str) -> list[str]:
+        """Targets of the live edges out of ``nid``, newest edge first."""
+        edges = self._graph.edges
+        return [edges[e][2] for e in self._graph.out_edges[nid] if e in self.alive]
+
+    def outgoing(self, nid: str) -> list[int]:
+        """Indexes of the live edges out of ``nid``."""
+        return [e for e in self._graph.out_edges[nid] if e in self.alive]
+
+    def incoming(self, nid: str, data: dict[str, Any]) -> Any:
+        """The merge of the outputs of ``nid``'s predecessors (zen's node input)."""
+        found = [data[p] for p in self.preds(nid) if p in data]
+        if not found:
+            return {}
+        head = found[0] if isinstance(found[0], dict | list) else {}
+        for more in found[1:]:
+            head = merge(head, more)
+        return head
+
+    def remove(self, edge: int, present: set[str]) -> None:
+        """zen's recursive edge removal: nodes left with no incoming (or outgoing) edges go."""
+        if edge not in self.alive:
+            return
+        self.alive.discard(edge)
+        graph = self._graph
+        _, src, tgt, _ = graph.edges[edge]
+        sides = ((tgt, graph.in_edges, graph.out_edges), (src, graph.out_edges, graph.in_edges))
+        for nid, side, other in sides:
+            if not any(e in self.alive for e in side[nid]):
+                for e in [e for e in other[nid] if e in self.alive]:
+                    self.remove(e, present)
+                both = (*graph.in_edges[nid], *graph.out_edges[nid])
+                if not any(e in self.alive for e in both):
+                    present.discard(nid)
 
 
 def _clean(value: Any) -> Any:
