@@ -220,6 +220,18 @@ def test_bad_input_is_a_clear_error(
     odd = applications.with_columns(pl.lit(2).alias("bad"))
     with pytest.raises(DataError, match="must hold 0 or 1"):
         backtest(consumer_loan, odd, outcome="bad")
+    words = applications.with_columns(
+        pl.col("bad_12m").cast(pl.String).replace({"1": "true", "0": "false"}).alias("word")
+    )
+    assert backtest(consumer_loan, words, outcome="word") == {
+        **backtest(consumer_loan, applications, outcome="bad_12m"),
+        "outcome": "word",
+    }
+    text = applications.with_columns(pl.lit("bad").alias("bad"))
+    with pytest.raises(DataError, match="got 'bad'"):
+        backtest(consumer_loan, text, outcome="bad")
+    with pytest.raises(DataError, match="probabilities"):
+        backtest(consumer_loan, applications, expected="partner")
     with pytest.raises(DataError, match="segment"):
         backtest(consumer_loan, applications, segments=["nowhere"])
     with pytest.raises(DataError, match="dates"):

@@ -57,17 +57,20 @@ def outcome_series(frame: pl.DataFrame, column: str) -> pl.Series:
         raise DataError(f"no outcome column {column!r} in the data", column=column)
     series = frame.get_column(column)
     if series.dtype == pl.String:
-        lowered = series.str.to_lowercase()
-        mapped = lowered.replace_strict(
-            {"1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0}, default=-1.0, return_dtype=pl.Float64
-        )
-        series = mapped
-    elif series.dtype == pl.Boolean or series.dtype.is_numeric():
-        series = series.cast(pl.Float64)
-    else:
+        text = series.str.strip_chars().str.to_lowercase()
+        words = {"1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0, "": None}
+        unknown = text.drop_nulls().filter(~text.drop_nulls().is_in(list(words)))
+        if unknown.len():
+            raise DataError(
+                f"outcome column {column!r} must hold 0 or 1 (1 = bad), got {unknown[0]!r}",
+                column=column,
+            )
+        return text.replace_strict(words, return_dtype=pl.Float64).alias("_y")
+    if series.dtype != pl.Boolean and not series.dtype.is_numeric():
         raise DataError(
             f"outcome column {column!r} must hold 0/1, not {series.dtype}", column=column
         )
+    series = series.cast(pl.Float64)
     known = series.drop_nulls()
     bad = known.filter((known != 0.0) & (known != 1.0))
     if bad.len():
@@ -75,6 +78,16 @@ def outcome_series(frame: pl.DataFrame, column: str) -> pl.Series:
             f"outcome column {column!r} must hold 0 or 1 (1 = bad), got {bad[0]!r}", column=column
         )
     return series.alias("_y")
+
+
+def _probability(name: str, data: pl.DataFrame, outputs: pl.DataFrame) -> pl.Series:
+    series = _column(name, data, outputs, "expected bad rate")
+    if series.dtype == pl.Boolean or not series.dtype.is_numeric():
+        raise DataError(
+            f"expected bad rate column {name!r} must hold probabilities, not {series.dtype}",
+            column=name,
+        )
+    return series.cast(pl.Float64)
 
 
 def _column(name: str, data: pl.DataFrame, outputs: pl.DataFrame, what: str) -> pl.Series:
@@ -175,7 +188,7 @@ def backtest(
         "_y": outcome_series(frame, outcome)
         if outcome
         else pl.Series("_y", [None] * n, dtype=pl.Float64),
-        "_p": _column(expected, frame, out_a, "expected bad rate").cast(pl.Float64)
+        "_p": _probability(expected, frame, out_a)
         if expected
         else pl.Series("_p", [None] * n, dtype=pl.Float64),
     }
