@@ -9,12 +9,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from console_helpers import CHROMIUM, PASSWORD, Served
 
 from ruleplus.cli.demo import example_strategy_path
 from ruleplus.datasets import synth_applications
@@ -22,17 +22,6 @@ from ruleplus.service import ServiceConfig, create_app
 from ruleplus.service.console import BUNDLE_DIR
 from ruleplus.serving import admin, users
 from ruleplus.store.repos import DeploymentSpec
-
-PASSWORD = "demo-password-2026"
-CHROMIUM = "/usr/bin/chromium"
-
-
-@dataclass
-class Served:
-    url: str
-    partner_id: str
-    api_key: str
-    decision_ids: list[str]
 
 
 def _free_port() -> int:
@@ -89,7 +78,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             assert answer.status_code == 200, answer.text
             ids.append(answer.json()["decision_id"])
     try:
-        yield Served(base, partner["partner_id"], partner["api_key"], ids)
+        yield Served(base, partner["partner_id"], partner["api_key"], ids, state)
     finally:
         server.should_exit = True
         thread.join(15)

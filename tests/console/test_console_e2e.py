@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import PASSWORD, Served
+from console_helpers import PASSWORD, Served
 
 TIMEOUT = 20_000
 
@@ -131,4 +131,25 @@ def test_analyst_edits_simulates_submits_and_approver_publishes_and_deploys(
     page.get_by_test_id("nav-dashboards").click()
     page.get_by_test_id("dash-compare").wait_for()
     page.screenshot(path=str(shots / "dashboards-zh.png"), full_page=True)
+    page.close()
+
+
+def test_identity_demo_draws_the_faces(
+    served: Served, browser: Any, tmp_path: Path, engine: Any, pairs_dir: Path
+) -> None:
+    # its screenshot stays out of docs/: the photos are third-party test images
+    served.state.identity = engine  # the models the service loads when installed
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(TIMEOUT)
+    sign_in(page, served.url, "analyst", "en")
+    page.get_by_test_id("nav-identity").click()
+    page.get_by_test_id("id-selfie").set_input_files(str(pairs_dir / "img1.jpg"))
+    page.get_by_test_id("id-photo").set_input_files(str(pairs_dir / "img2.jpg"))
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='id-verify']\").disabled")
+    page.get_by_test_id("id-verify").click()
+    result = page.get_by_test_id("id-result")
+    result.wait_for(timeout=60_000)
+    assert "Match" in result.inner_text() and "yes" in result.inner_text()
+    assert page.locator("canvas.picture").count() == 2
+    page.screenshot(path=str(tmp_path / "identity-en.png"), full_page=True)
     page.close()

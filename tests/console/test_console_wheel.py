@@ -3,6 +3,7 @@ Node. Built here with the environment's setuptools (no network, no build isolati
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +20,12 @@ def test_wheel_contains_the_console_bundle(tmp_path: Path) -> None:
     if not (BUNDLE_DIR / "index.html").is_file():
         pytest.fail("the console bundle is not built: run `make console` (make test does)")
     built = set(p.name for p in (BUNDLE_DIR / "assets").iterdir())
+    # from a copy: setuptools reuses an in-tree build/ folder, stale bundles included
+    tree = tmp_path / "tree"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    shutil.copytree(ROOT / "src", tree / "src", ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, tree / name)
     subprocess.run(
         [
             sys.executable,
@@ -30,7 +37,7 @@ def test_wheel_contains_the_console_bundle(tmp_path: Path) -> None:
             "--quiet",
             "--wheel-dir",
             str(tmp_path),
-            str(ROOT),
+            str(tree),
         ],
         check=True,
         cwd=tmp_path,

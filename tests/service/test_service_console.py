@@ -221,3 +221,36 @@ def test_missing_bundle_is_a_clear_503(
     app.include_router(router)
     missing = TestClient(app).get("/console/")
     assert missing.status_code == 503 and "make console" in missing.text
+
+
+def test_identity_demo_page_api(console: TestClient, engine: Any, pairs_dir: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    def shrunk(name: str) -> bytes:
+        # as the page does before uploading: at most 640 px a side, JPEG
+        image = Image.open(pairs_dir / name).convert("RGB")
+        image.thumbnail((640, 640))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=92)
+        return out.getvalue()
+
+    selfie, photo = shrunk("img1.jpg"), shrunk("img2.jpg")
+    csrf = sign_in(console, "vic")
+    images = {
+        "selfie": base64.b64encode(selfie).decode(),
+        "id_photo": base64.b64encode(photo).decode(),
+    }
+    unavailable = console.post("/console/api/identity/verify", json=images, headers=csrf)
+    assert unavailable.status_code == 503 and "face models" in unavailable.json()["detail"]
+    console.app.state.ruleplus.identity = engine  # type: ignore[attr-defined]
+    out = console.post("/console/api/identity/verify", json=images, headers=csrf)
+    assert out.status_code == 200, out.text
+    result = out.json()
+    expected = engine.verify(selfie, photo, multiple="largest").to_dict()
+    assert result["match"] == expected["match"] and result["distance"] == expected["distance"]
+    box = result["faces"]["selfie"]["face"]["box"]
+    assert len(box) == 4 and box[2] > 0 and box[3] > 0
+    assert "template" not in str(result)
