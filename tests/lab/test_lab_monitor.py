@@ -131,3 +131,16 @@ def test_weeks_and_days_and_bad_arguments(applications: pl.DataFrame) -> None:
         monitor(base, cur, columns=["nope"])
     with pytest.raises(DataError, match="both"):
         monitor(base.head(0), cur)
+
+
+def test_time_zone_aware_windows(applications: pl.DataFrame) -> None:
+    aware = applications.with_columns(pl.col("applicationTime").dt.replace_time_zone("UTC"))
+    result = monitor(
+        aware.head(3000),
+        aware.tail(3000),
+        columns=["age"],
+        time_column="applicationTime",
+        window="month",
+    )
+    assert result["windows"][0]["start"].endswith("+00:00")
+    assert sum(w["n"] for w in result["windows"]) == 3000

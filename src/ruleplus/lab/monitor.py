@@ -317,15 +317,22 @@ def _windows(
     if not times.dtype.is_temporal():
         raise DataError(f"column {time_column!r} must hold dates or date-times", column=time_column)
     starts = times.dt.truncate(WINDOWS[window])
-    keys = starts.to_numpy()
+    groups = (
+        pl.DataFrame({"start": starts})
+        .with_row_index("row")
+        .drop_nulls("start")
+        .group_by("start")
+        .agg(pl.col("row"))
+        .sort("start")
+    )
     approved = (
         (current.get_column(decision).cast(pl.String) == approve).fill_null(False).to_numpy()
         if decision is not None
         else None
     )
     out = []
-    for start in starts.drop_nulls().unique().sort().to_list():
-        rows = np.flatnonzero(keys == np.datetime64(start))
+    for start, members in groups.iter_rows():
+        rows = np.asarray(members, dtype=np.int64)
         entry: dict[str, Any] = {"start": start.isoformat(), "n": int(rows.size)}
         if approved is not None:
             entry["approval_rate"] = float(approved[rows].mean())
