@@ -78,3 +78,18 @@ def test_conformance_reports_each_failure(tmp_path: Path) -> None:
     assert report["failures"] == [
         {"graph": "g.json", "test": 1, "expected": {"y": 3}, "got": {"y": 2}}
     ]
+
+
+def test_import_jdm_decide_runs_the_graph_natively(shared_dir: Path, tmp_path: Path) -> None:
+    suite = shared_dir / "conformance" / "gorules-zen" / "test-data" / "graphs"
+    document = json.loads((suite / "multi-switch.json").read_text())
+    test = document["tests"][0]
+    data = tmp_path / "input.json"
+    data.write_text(json.dumps(test["input"]))
+    result = runner.invoke(
+        app, ["import", "jdm", str(suite / "multi-switch.json"), "--decide", str(data), "--trace"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["result"] == test["output"]
+    assert out["trace"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -26,11 +27,33 @@ def import_jdm(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="strategy YAML to write (default: stdout)")
     ] = None,
+    decide: Annotated[
+        str | None,
+        typer.Option(
+            "--decide",
+            help="instead of translating, run the graph natively (zen's semantics, any node "
+            "kind) on this input JSON file ('-' = stdin) and print {result, trace}",
+        ),
+    ] = None,
+    trace: Annotated[bool, typer.Option("--trace", help="with --decide: per-node trace")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Translate a GoRules JDM graph (JSON) into an editable ruleplus strategy (YAML)."""
     from ruleplus.decision import compile_strategy
-    from ruleplus.decision.importers.jdm import jdm_to_strategy, strategy_yaml
+    from ruleplus.decision.importers.jdm import jdm_to_strategy, load_jdm, strategy_yaml
+
+    if decide is not None:
+
+        def evaluate() -> dict[str, object]:
+            text = sys.stdin.read() if decide == "-" else read_text(Path(decide))
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise DataError(f"{decide} is not JSON: {exc}", file=decide) from None
+            return load_jdm(graph).evaluate(data, trace=trace)
+
+        print_json(run(evaluate, as_json))
+        return
 
     def translate() -> tuple[str, dict[str, object]]:
         try:

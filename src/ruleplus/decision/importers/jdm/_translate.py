@@ -392,7 +392,7 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
     inputs = {
         f: {"type": "string" if f in string_fields else "number"} for f in sorted(fields - derived)
     }
-    outputs = list(dict.fromkeys(written_last))
+    outputs = _visible_outputs(graph, order, preds, succ, sorted(inputs), written_last)
     strategy: dict[str, Any] = {
         "id": re.sub(r"[^A-Za-z0-9_\-]", "_", name) or "jdm",
         "version": "1.0.0",
@@ -406,6 +406,48 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
     if reasons:
         strategy["reasons"] = reasons
     return strategy
+
+
+def _visible_outputs(
+    graph: JdmGraph,
+    order: list[str],
+    preds: dict[str, list[str]],
+    succ: dict[str, list[tuple[str, str | None]]],
+    inputs: list[str],
+    written_last: list[str],
+) -> list[str]:
+    """The fields zen's result holds: what the last nodes write, plus what pass-through nodes
+    (and switches) carry on from their input, down to the input fields themselves."""
+    nodes = graph.nodes
+    visible: dict[str, list[str]] = {}
+
+    def carried(nid: str) -> list[str]:
+        out: list[str] = []
+        for p in preds[nid]:
+            out += visible.get(p, [])
+        return out
+
+    for nid in [n for n in order if nodes[n].kind != "outputNode"] + [
+        n for n in order if nodes[n].kind == "outputNode"
+    ]:
+        node = nodes[nid]
+        if node.kind == "inputNode":
+            visible[nid] = list(inputs)
+        elif node.kind in ("switchNode", "outputNode"):
+            visible[nid] = carried(nid)
+        else:
+            own = (
+                [k for k, _ in node.expressions]
+                if node.kind == "expressionNode"
+                else [o.get("field") or "" for o in (node.content or {}).get("outputs") or []]
+            )
+            through = node.transform is not None and node.transform.pass_through
+            visible[nid] = (carried(nid) if through else []) + own
+    ends: list[str] = list(written_last)
+    for nid in order:
+        if not succ[nid]:
+            ends += visible.get(nid, [])
+    return [f for f in dict.fromkeys(ends) if f and not f.startswith("_")]
 
 
 def _is_string(node: ZNode) -> bool:
