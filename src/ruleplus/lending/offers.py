@@ -184,11 +184,17 @@ def offer_for_terms(
         return _decline("OFFER_LIMIT", f"limit {limit.amount}, minimum {limit.minimum}", catalogue)
     lent = check_amount(lent)
     start = start or date.today()
-    schedule: Schedule | None = build_schedule(
-        lent, n, list_rate, doc.method, start=start, day_count_convention=doc.day_count, fees=fees
-    )
+    schedule: Schedule | None
     if doc.over_cap == "decline":
-        assert schedule is not None
+        schedule = build_schedule(
+            lent,
+            n,
+            list_rate,
+            doc.method,
+            start=start,
+            day_count_convention=doc.day_count,
+            fees=fees,
+        )
         if not within_cap(schedule, cap):
             return _decline("OFFER_CAP", f"annualised rate above the cap {cap}", catalogue)
     else:
@@ -197,7 +203,6 @@ def offer_for_terms(
         )
         if schedule is None:
             return _decline("OFFER_CAP", f"the fees alone exceed the cap {cap}", catalogue)
-    assert schedule is not None
     apr, effective = annualised(schedule)
     return Offer(schedule, limit, grade, key, list_rate, cap, apr, effective)
 

@@ -6,24 +6,30 @@ nominal rate to the largest rate on the six-decimal grid whose schedule is still
 cap, checked exactly (:func:`ruleplus.lending.rates.within_cap`); when the fees alone break
 the cap there is no such rate and the offer is declined.
 
-The search starts from a secant estimate in floats (two or three schedules) and then steps
-on the grid with the exact check, so the answer does not depend on the estimate.
+The search starts from a secant estimate in floats (a few schedules), then gallops and bisects
+on the grid with the exact check (:func:`largest_within`), so the answer does not depend on
+the estimate (cents rounding can leave the rate flat over hundreds of grid steps).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from ruleplus.decision import OfferDoc, OfferFeeDoc
 from ruleplus.errors import DataError
+from ruleplus.lending.daycount import day_count as day_count_name
 from ruleplus.lending.money import RATE_STEP, ZERO, annual_rate, rate_floor, to_decimal
 from ruleplus.lending.rates import float_irr, within_cap
-from ruleplus.lending.schedule import Fee, Method, Schedule, build_schedule
+from ruleplus.lending.schedule import Fee, Method, Schedule, build_schedule, schedule_flows
 
-__all__ = ["cap_rate", "price_for", "reprice_to_cap"]
+__all__ = ["cap_rate", "largest_within", "price_for", "reprice_to_cap"]
+
+_SECANT_STEPS = 4  # estimate refinements before the exact grid steps
+_CLOSE = 2e-7  # an estimate this close to the cap (in annual rate) is a step or two away
 
 
 def cap_rate(value: Any, field: str = "cap") -> Decimal:
@@ -66,9 +72,9 @@ def price_for(
     return key, rate, fees
 
 
-def _excess(schedule: Schedule, cap: Decimal) -> float:
+def _excess(flows: Sequence[Decimal], cap: Decimal) -> float:
     """The annualised rate above the cap, in floats (for the estimate only)."""
-    return float_irr([float(f) for f in schedule.cash_flows()]) * 12 - float(cap)
+    return float_irr([float(f) for f in flows]) * 12 - float(cap)
 
 
 def reprice_to_cap(
@@ -90,37 +96,90 @@ def reprice_to_cap(
         None when even a 0 % nominal rate is above the cap (the fees alone break it).
     """
 
-    built: dict[Decimal, Schedule] = {}
+    built: dict[Decimal, list[Decimal]] = {}
 
-    def plan(rate: Decimal) -> Schedule:
+    def plan(rate: Decimal) -> list[Decimal]:  # the search needs the cash flows only
         found = built.get(rate)
         if found is None:
-            found = built[rate] = build_schedule(
-                amount, months, rate, method, start=start, day_count_convention=day_count, fees=fees
+            found = built[rate] = schedule_flows(
+                amount,
+                months,
+                rate,
+                method,
+                start=start,
+                day_count_convention=convention,
+                fees=fees,
             )
         return found
 
-    top = plan(list_rate)
-    if within_cap(top, cap):
-        return top
-    # the fees add a roughly constant excess to the rate: start below it by that excess, then
-    # one secant step between the two points
-    hi, f_hi = float(list_rate), _excess(top, cap)
-    lo = max(0.0, hi - f_hi)
-    f_lo = _excess(plan(rate_floor(Decimal(repr(lo)))), cap)
-    guess = lo
-    if f_hi != f_lo:
-        guess = min(max(lo - f_lo * (hi - lo) / (f_hi - f_lo), 0.0), hi)
-    rate = min(rate_floor(Decimal(repr(guess))), list_rate)
-    current = plan(rate)
-    while not within_cap(current, cap):  # step down onto the grid rate within the cap
-        if rate <= 0:
-            return None  # the fees alone break the cap
-        rate = max(ZERO, rate - RATE_STEP)
-        current = plan(rate)
-    while rate + RATE_STEP < list_rate:  # and up while the next one is still within it
-        upper = plan(rate + RATE_STEP)
-        if not within_cap(upper, cap):
+    convention = day_count_name(day_count)
+    top_schedule = build_schedule(
+        amount, months, list_rate, method, start=start, day_count_convention=day_count, fees=fees
+    )
+    if within_cap(top_schedule, cap):
+        return top_schedule
+    top = built[list_rate] = top_schedule.cash_flows()
+    # the estimate: secant steps on grid rates, from the list rate and that rate less its
+    # excess (fees add a roughly constant excess), until close to the cap
+    a, f_a = list_rate, _excess(top, cap)
+    b = rate_floor(max(ZERO, list_rate - Decimal(repr(f_a))))
+    f_b = _excess(plan(b), cap)
+    for _ in range(_SECANT_STEPS):
+        if abs(f_b) < _CLOSE or f_a == f_b:
             break
-        rate, current = rate + RATE_STEP, upper
-    return current
+        nxt = (float(b) - f_b * float(b - a) / (f_b - f_a)) * 1_000_000
+        c = min(Decimal(max(math.floor(nxt), 0)) * RATE_STEP, list_rate)
+        if c == b:
+            break
+        a, f_a, b, f_b = b, f_b, c, _excess(plan(c), cap)
+    found = largest_within(
+        lambda units: within_cap(plan(units * RATE_STEP), cap),
+        int(b / RATE_STEP),
+        int(list_rate / RATE_STEP),
+    )
+    if found is None:
+        return None
+    return build_schedule(
+        amount,
+        months,
+        found * RATE_STEP,
+        method,
+        start=start,
+        day_count_convention=day_count,
+        fees=fees,
+    )
+
+
+def largest_within(ok: Callable[[int], bool], start: int, top: int) -> int | None:
+    """The largest grid rate (in steps of :data:`RATE_STEP`) below ``top`` for which ``ok``
+    holds, searched from ``start``: gallop (1, 2, 4… steps) to bracket it, then bisect.
+
+    ``top`` itself is known not to hold. With ``ok`` monotone (within the cap at a rate, within
+    it at every lower rate) the answer does not depend on ``start``. None when not even 0 holds.
+    """
+    step = 1
+    if ok(start):
+        lo, hi = start, top
+        while lo + step < hi:
+            if not ok(lo + step):
+                hi = lo + step
+                break
+            lo += step
+            step *= 2
+    else:
+        hi = start
+        while True:
+            probe = max(0, hi - step)
+            if ok(probe):
+                lo = probe
+                break
+            if probe == 0:
+                return None
+            hi, step = probe, step * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo

@@ -38,7 +38,7 @@ PERIODS_PER_YEAR = 12
 APR_STEP = Decimal("0.0001")
 """``apr_irr`` is disclosed to a hundredth of a percent."""
 _ONE = Decimal(1)
-_TOLERANCE = Decimal("1e-30")
+_TOLERANCE = Decimal("1e-24")  # Newton from a 1e-15 start: the next step is ~1e-30
 
 
 def _check_flows(flows: Sequence[Decimal]) -> None:

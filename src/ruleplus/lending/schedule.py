@@ -71,6 +71,7 @@ __all__ = [
     "overdue",
     "penalty_interest",
     "repay_early",
+    "schedule_flows",
 ]
 
 Method = Literal["equal-installment", "equal-principal", "interest-only", "bullet"]
@@ -319,21 +320,25 @@ def _periods(start: date, months: int, convention: DayCount, first: int = 1) -> 
     return tuple(out)
 
 
-def _amortise(
+Line = tuple[_Period, Decimal, Decimal, Decimal]
+"""A schedule line before it becomes an :class:`Instalment`: period, principal, interest,
+balance after it."""
+
+
+def _lines(
     balance: Decimal,
     periods: Sequence[_Period],
     method: Method,
     rate: Decimal,
     grace: int,
-    fee: Decimal,
     *,
     payment: Decimal | None = None,
     part: Decimal | None = None,
-) -> list[Instalment]:
+) -> list[Line]:
     """The lines paying ``balance`` off over ``periods``; with a fixed ``payment`` (annuity) or
     ``part`` (equal principal) the schedule stops as soon as the balance is paid (shorter term).
     """
-    lines: list[Instalment] = []
+    lines: list[Line] = []
     n = len(periods)
     amortising = n - grace
     fixed = payment is not None or part is not None
@@ -360,20 +365,53 @@ def _amortise(
             assert part is not None
             principal = min(balance, part)
         balance -= principal
-        lines.append(
-            Instalment(
-                period.number,
-                period.due,
-                principal + interest + fee,
-                principal,
-                interest,
-                fee,
-                balance,
-            )
-        )
+        lines.append((period, principal, interest, balance))
         if fixed and balance == 0:
             break
     return lines
+
+
+def _amortise(
+    balance: Decimal,
+    periods: Sequence[_Period],
+    method: Method,
+    rate: Decimal,
+    grace: int,
+    fee: Decimal,
+    *,
+    payment: Decimal | None = None,
+    part: Decimal | None = None,
+) -> list[Instalment]:
+    """:func:`_lines` as instalments, with the periodic ``fee`` on each."""
+    return [
+        Instalment(p.number, p.due, principal + interest + fee, principal, interest, fee, left)
+        for p, principal, interest, left in _lines(
+            balance, periods, method, rate, grace, payment=payment, part=part
+        )
+    ]
+
+
+def schedule_flows(
+    amount: Decimal,
+    months: int,
+    annual_rate: Decimal,
+    method: Method,
+    *,
+    start: date,
+    day_count_convention: DayCount,
+    fees: Sequence[Fee],
+) -> list[Decimal]:
+    """The cash flows of ``build_schedule(...)`` (no grace) without building the schedule:
+    what a price search checks many times. The arguments are taken as already checked."""
+    upfront = sum((f.charge(amount) for f in fees if f.kind == "upfront"), ZERO)
+    fee = sum((f.charge(amount) for f in fees if f.kind == "periodic"), ZERO)
+    periods = _periods(start, months, day_count_convention)
+    flows = [upfront - amount]
+    flows += [
+        principal + interest + fee
+        for _, principal, interest, _ in _lines(amount, periods, method, annual_rate, 0)
+    ]
+    return flows
 
 
 def build_schedule(
