@@ -109,6 +109,49 @@ STANDARD = [
     'monthOfYear(date("2023-05-01"))', 'dayOfMonth(date("2023-05-17"))', 'time("12:30")',
     'date("2023-01-01") + duration("2d")', 'startOf(date("2023-05-17 10:00:00"), "day")',
 ]  # fmt: skip
+DATES = [
+    'd("2023-01-15")',
+    'd("2023-01-15").add(1, "d")',
+    'd("2023-01-31").add(1, "M")',
+    'd("2023-01-15").sub(2, "w")',
+    'd("2023-01-15").format("%Y-%m-%d")',
+    'd("2023-01-15").year()',
+    'd("2023-01-15") < d("2023-02-01")',
+    'd("2023-01-15") > d("2023-02-01")',
+    'd("2023-01-15").diff(d("2023-01-10"), "d")',
+    'd("2023-01-15").diff(d("2022-11-20"), "M")',
+    'd("2023-01-15").diff(d("2023-01-10"))',
+    'd("2023-01-15 10:00").startOf("month")',
+    'd("2023-05-15 10:00").startOf("w")',
+    'd("2023-05-15 10:00").endOf("d")',
+    'd("2023-05-15 10:00").endOf("M")',
+    'd("2023-01-15").isBefore(d("2023-02-01"))',
+    'd("2023-01-15").isSame(d("2023-01-15 13:00"), "day")',
+    'd("2023-01-15").add("1d 2h")',
+    'd("2023-01-15").weekday()',
+    "d(1700000000)",
+    'd("2023-01-15").timestamp()',
+    'type(d("2023-01-15"))',
+    'string(d("2023-01-15"))',
+    'd("2023-01-15") == d("2023-01-15")',
+    'd("2023-01-15").month()',
+    'd("2023-01-15").quarter()',
+    'd("2023-01-15").dayOfYear()',
+    'd("2023-01-15").week()',
+    'd("2024-01-15").isLeapYear()',
+    'd("garbage").isValid()',
+    'd("2023-01-15").set("year", 2020)',
+    'max([d("2023-01-15"), d("2024-01-01")])',
+    'd("2023-01-15T10:00:00+02:00")',
+    'd("2023-01-15").tz("Europe/Berlin")',
+    'd("2023-01-15").tz("Europe/Berlin").hour()',
+    '`${d("2023-01-15")}`',
+    'd("2023-01-15") in [d("2023-01-15")]',
+    'd("2023-06-15").endOf("q")',
+    'd("2023-06-15").startOf("y")',
+]
+
+
 UNARY = [
     "> 5", "< 5", "7", "8", "[1..10]", "(7..10]", "5, 7", '"x", "y"', ">= 1 and <= 10",
     "> 10 or < 8", "$ > 5", "$ * 2 == 14", "a == 1", "arr", "null", 'contains(s, "ell")',
@@ -118,6 +161,11 @@ UNARY = [
 
 @pytest.mark.parametrize("source", STANDARD)
 def test_standard_expression_agrees_with_zen(source: str) -> None:
+    assert_agrees(source)
+
+
+@pytest.mark.parametrize("source", DATES)
+def test_date_objects_agree_with_zen(source: str) -> None:
     assert_agrees(source)
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
 from ruleplus.errors import ExpressionSyntaxError, UnsafeExpressionError
+from ruleplus.expr.zen._dates import METHODS, ZenDate
 from ruleplus.expr.zen._functions import FUNCTIONS, string_of
 from ruleplus.expr.zen._parser import ZNode
 from ruleplus.expr.zen._values import CTX, ZenRuntimeError, type_name
@@ -134,11 +135,13 @@ def _equal(a: Any, b: Any) -> bool:
         return a == b
     if isinstance(a, str) and isinstance(b, str):
         return a == b
+    if isinstance(a, ZenDate) and isinstance(b, ZenDate):
+        return a == b
     return False
 
 
 def _compare(op: str) -> Callable[[Any, Any], bool]:
-    tests: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    tests: dict[str, Callable[[Any, Any], bool]] = {
         "<": lambda x, y: x < y,
         "<=": lambda x, y: x <= y,
         ">": lambda x, y: x > y,
@@ -149,6 +152,8 @@ def _compare(op: str) -> Callable[[Any, Any], bool]:
     def run(a: Any, b: Any) -> bool:
         if isinstance(a, Decimal) and isinstance(b, Decimal):
             return test(a, b)
+        if isinstance(a, ZenDate) and isinstance(b, ZenDate) and a.moment and b.moment:
+            return test(a.moment, b.moment)
         raise _err(op, a, b)
 
     return run
@@ -164,6 +169,8 @@ def _in(a: Any, b: Any) -> bool:
             return any(isinstance(x, str) and x == a for x in b)
         if a is None:
             return any(x is None for x in b)
+        if isinstance(a, ZenDate):
+            return any(isinstance(x, ZenDate) and x == a for x in b)
         raise _err("in", a, b)
     if isinstance(b, Interval) and isinstance(a, Decimal):
         return b.contains(a)
@@ -388,11 +395,25 @@ class _Compiler:
         return lambda s: fn(*(a(s) for a in args))
 
     def _method(self, node: ZNode) -> Run:
-        raise UnsafeExpressionError(
-            f"method .{node.value}() is not supported (zen's date objects, d(...), are not "
-            "supported; use the numeric date functions)",
-            expression=self.source[:200],
-        )
+        name: str = node.value
+        method = METHODS.get(name)
+        if method is None:
+            raise UnsafeExpressionError(
+                f"unknown method .{name}() (date methods: {', '.join(sorted(METHODS))})",
+                expression=self.source[:200],
+            )
+        target, *args = (self.compile(a) for a in node.args)
+
+        def run(s: Scope) -> Any:
+            value = target(s)
+            if not isinstance(value, ZenDate):
+                raise ZenRuntimeError(f".{name}(): expected a date, got {type_name(value)}")
+            try:
+                return method(value, *(a(s) for a in args))
+            except TypeError:
+                raise ZenRuntimeError(f".{name}(): wrong number of arguments") from None
+
+        return run
 
     def _closure(self, node: ZNode) -> Run:
         name: str = node.value

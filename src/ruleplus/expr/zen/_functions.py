@@ -14,6 +14,7 @@ from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ruleplus.expr.zen._dates import ZenDate, make_date
 from ruleplus.expr.zen._values import CTX, ZenRuntimeError, type_name
 
 __all__ = ["CLOCK", "FUNCTIONS", "string_of", "to_bool"]
@@ -57,6 +58,8 @@ def string_of(value: Any) -> str:
         return format(value, "f")
     if isinstance(value, str):
         return value
+    if isinstance(value, ZenDate):
+        return value.to_json()
     raise ZenRuntimeError(f"cannot convert type {type_name(value)} to string")
 
 
@@ -172,6 +175,8 @@ def _extreme(name: str, pick: Callable[..., Any]) -> Fn:
         items = _arr(name, values)
         if not items:
             raise ZenRuntimeError(f"{name}(): empty array")
+        if all(isinstance(i, ZenDate) and i.moment is not None for i in items):
+            return pick(items, key=lambda i: i.moment)
         return pick(_numbers(name, items))
 
     return fn
@@ -431,6 +436,7 @@ FUNCTIONS: dict[str, tuple[Fn, int, int]] = {
     "monthString": (_date_part(lambda d: d.strftime("%b")), 1, 1),
     "weekdayString": (_date_part(lambda d: d.strftime("%a")), 1, 1),
     "dateString": (_date_part(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")), 1, 1),
+    "d": (make_date, 0, 2),
     "startOf": (_start_of, 2, 2),
     "endOf": (_end_of, 2, 2),
 }

@@ -45,7 +45,7 @@ def type_name(value: Any) -> str:
         return "array"
     if isinstance(value, dict):
         return "object"
-    return "dynamic"
+    return str(getattr(value, "zen_type", "dynamic"))
 
 
 def from_json(value: Any) -> Any:
