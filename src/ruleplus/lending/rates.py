@@ -70,11 +70,11 @@ def float_irr(flows: Sequence[float]) -> float:
     rate, so the root is unique and the bracket always holds it.
     """
     lo, hi = -0.999999, 1.0
-    while _float_npv(flows, hi) > 0:
+    while _float_npv(flows, hi)[0] > 0:
         hi *= 2
     rate = 0.01
     for _ in range(200):
-        value, slope = _float_npv(flows, rate), _float_slope(flows, rate)
+        value, slope = _float_npv(flows, rate)
         if value > 0:
             lo = rate
         else:
@@ -86,17 +86,14 @@ def float_irr(flows: Sequence[float]) -> float:
     return rate
 
 
-def _float_npv(flows: Sequence[float], rate: float) -> float:
+def _float_npv(flows: Sequence[float], rate: float) -> tuple[float, float]:
+    """NPV and its derivative in the rate (Horner, one pass)."""
     v = 1.0 / (1.0 + rate)
-    total = 0.0
+    total = slope = 0.0
     for flow in reversed(flows):
+        slope = slope * v + total
         total = total * v + flow
-    return total
-
-
-def _float_slope(flows: Sequence[float], rate: float) -> float:
-    v = 1.0 / (1.0 + rate)
-    return -sum(t * f * v ** (t + 1) for t, f in enumerate(flows))
+    return total, -slope * v * v
 
 
 def irr(flows: Sequence[Decimal]) -> Decimal:
