@@ -72,11 +72,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     base = f"http://127.0.0.1:{port}"
     ids: list[str] = []
     with httpx.Client(base_url=base, headers={"X-API-Key": partner["api_key"]}) as client:
-        for record in synth_applications(240, seed=3).to_dicts():
+        for record in synth_applications(200, seed=3).to_dicts():
             body = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in record.items()}
-            answer = client.post("/v1/decisions/reference", json=body)
-            assert answer.status_code == 200, answer.text
-            ids.append(answer.json()["decision_id"])
+            for product in ("reference", "cash_loan"):
+                answer = client.post(f"/v1/decisions/{product}", json=body)
+                assert answer.status_code == 200, answer.text
+                ids.append(answer.json()["decision_id"])
     try:
         yield Served(base, partner["partner_id"], partner["api_key"], ids, state)
     finally:

@@ -63,7 +63,7 @@ def test_analyst_edits_simulates_submits_and_approver_publishes_and_deploys(
     page.get_by_test_id("sim-run").click()
     result = page.get_by_test_id("sim-result")
     result.wait_for(timeout=60_000)
-    assert "240" in result.inner_text()
+    assert "200" in result.inner_text()
     page.get_by_test_id("swap-heatmap").wait_for()
     page.get_by_test_id("sim-result").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "simulation-zh.png"), full_page=True)
@@ -152,4 +152,36 @@ def test_identity_demo_draws_the_faces(
     assert "Match" in result.inner_text() and "yes" in result.inner_text()
     assert page.locator("canvas.picture").count() == 2
     page.screenshot(path=str(tmp_path / "identity-en.png"), full_page=True)
+    page.close()
+
+
+def test_parameter_curve_and_flow_routing(served: Served, browser: Any, shots: Path) -> None:
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(TIMEOUT)
+    sign_in(page, served.url, "analyst", "en")
+    page.get_by_test_id("edit-consumer_loan-1.0.0").click()
+    page.get_by_test_id("check-ok").wait_for()
+    # a routing target in the drawn flow: send the knock-outs' default elsewhere, then back
+    page.get_by_test_id("select-flow").click()
+    route = page.get_by_test_id("route-nodes.2.default")
+    assert route.input_value() == "application_score"
+    route.select_option("pricing")  # the scorecard is then never reached: the engine says so
+    error = page.get_by_test_id("check-error")
+    error.wait_for()
+    page.screenshot(path=str(shots / "flow-en.png"), full_page=True)
+    route.select_option("application_score")
+    page.get_by_test_id("check-ok").wait_for()
+    # the cut-off curve over the stored decisions, moved with the slider
+    page.get_by_test_id("simulate").click()
+    page.get_by_test_id("sim-run").click()
+    curve = page.get_by_test_id("sim-curve")
+    curve.wait_for(timeout=60_000)
+    first = page.get_by_test_id("curve-rate").inner_text()
+    slider = page.get_by_test_id("param-slider")
+    slider.focus()
+    for _ in range(4):
+        slider.press("ArrowRight")
+    assert page.get_by_test_id("curve-rate").inner_text() != first
+    curve.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "curve-en.png"), full_page=True)
     page.close()
