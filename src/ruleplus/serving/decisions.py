@@ -6,19 +6,24 @@ lists; scoped to the partner unless the strategy opts into the lender's global v
 champion / challenger / shadows -> persist the decision, its velocity events and its audit entry
 in one transaction -> the typed :class:`Outcome`.
 
-``decide`` blocks (compiling, database reads, the commit); the HTTP layer runs it in a bounded
-worker pool, never on the event loop. Deployments, mappings and lists are cached for a few
-seconds and refreshed on change; the caches are bounded by what the administrator created,
-never by what a partner sends.
+``decide`` blocks (compiling, database reads, the commit). An event loop calls
+:meth:`DecisionService.decide_async` instead: the same path, its blocking work in a bounded
+worker pool and its wait for the group commit on the loop, so that no pool thread sleeps on a
+commit (one thread hand-off less per decision, and the pool stays free for work).
+
+Deployments, mappings and lists are cached for a few seconds and refreshed on change; the
+caches are bounded by what the administrator created, never by what a partner sends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +52,7 @@ from ruleplus.store.canonical import fast_hex
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, ListRepo, MappingRepo, StrategyRepo
 from ruleplus.store.secrets import value_digest
 from ruleplus.store.tables import DecisionRecord, Deployment
-from ruleplus.store.writer import DecisionWriter
+from ruleplus.store.writer import DecisionWriter, WriteResult
 
 __all__ = [
     "APPLICATION_ID_FIELDS",
@@ -205,6 +210,22 @@ class _Claims:
             with self._lock:
                 del self._held[key]
             mine.set()
+
+    def try_hold(self, key: tuple[str, str]) -> Callable[[], None] | None:
+        """Hold ``key`` if no request holds it: the release function (call it once), else None."""
+        with self._lock:
+            if key in self._held:
+                return None
+            mine = threading.Event()
+            self._held[key] = mine
+
+        def release() -> None:
+            with self._lock:
+                if self._held.get(key) is mine:
+                    del self._held[key]
+            mine.set()
+
+        return release
 
 
 class _Pending:
@@ -453,6 +474,81 @@ class DecisionService:
                     return replay
                 raise
 
+    async def decide_async(self, build: Callable[[], DecisionRequest], pool: Executor) -> Outcome:
+        """:meth:`decide` for an event loop (see the module docstring).
+
+        Parameters
+        ----------
+        build : callable
+            Makes the request (parsing and digesting the body), in the pool.
+        pool : Executor
+            Where the blocking work runs.
+        """
+        loop = asyncio.get_running_loop()
+        begun = await loop.run_in_executor(pool, self._begin, build)
+        if isinstance(begun, Outcome):
+            return begun
+        request, prepared, release = begun
+        row, signals = prepared.row, prepared.signals
+        try:
+            try:
+                future = self.writer.submit(row, self.event_rows(prepared))
+                stored = (await _awaited(future, self.commit_timeout_s)).stored
+                if stored and signals.events and not self.velocity.transactional:
+                    await loop.run_in_executor(
+                        pool, self.velocity.record, signals.events, prepared.now_ms, row["id"]
+                    )
+            finally:
+                self.discard(signals)
+            if stored:
+                return self._stored_outcome(prepared)
+            # an earlier or concurrent request (another process) holds the key
+            replay = await loop.run_in_executor(pool, self.replay, request)
+            if replay is None:  # pragma: no cover - the key's holder was deleted meanwhile
+                raise ConflictError("this Idempotency-Key is taken")
+            return replay
+        except RuleplusError:
+            if request.idempotency_key is None:
+                raise
+            replay = await loop.run_in_executor(pool, self.replay, request)
+            if replay is None:
+                raise
+            return replay
+        finally:
+            if release is not None:
+                release()
+
+    def _begin(
+        self, build: Callable[[], DecisionRequest]
+    ) -> Outcome | tuple[DecisionRequest, Prepared, Callable[[], None] | None]:
+        """The pool's part of :meth:`decide_async`: the request, its claim and its decision
+        (or the whole blocking path when another request holds the key)."""
+        request = build()
+        key = request.idempotency_key
+        if key is None:
+            return request, self.prepare(request), None
+        release = self._claims.try_hold((request.partner_id, key))
+        if release is None:  # a concurrent retry: wait for the first, then replay it
+            return self.decide(request)
+        try:
+            if "identity" in request.body:  # likely stored, and costly to redo
+                replay = self.replay(request)
+                if replay is not None:
+                    release()
+                    return replay
+            return request, self.prepare(request), release
+        except RuleplusError:
+            try:
+                replay = self.replay(request)
+            finally:
+                release()
+            if replay is not None:
+                return replay
+            raise
+        except BaseException:
+            release()
+            raise
+
     def replay(self, request: DecisionRequest) -> Outcome | None:
         """The stored answer for a retried request, if there is one."""
         assert request.idempotency_key is not None
@@ -581,6 +677,11 @@ class DecisionService:
             if replay is None:  # pragma: no cover - the key's holder was deleted meanwhile
                 raise ConflictError("this Idempotency-Key is taken")
             return replay
+        return self._stored_outcome(prepared)
+
+    @staticmethod
+    def _stored_outcome(prepared: Prepared) -> Outcome:
+        row = prepared.row
         return Outcome(
             response_body(row),
             decision_id=row["id"],
@@ -647,6 +748,16 @@ class DecisionService:
                     self.secret, entry.list, str(value)
                 ) in digests.get((scope, entry.list), set())
         return out
+
+
+async def _awaited(future: Future[WriteResult], timeout_s: float) -> WriteResult:
+    """The writer's result, awaited on the loop (the writer thread wakes the loop itself)."""
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+    except TimeoutError:
+        raise ServiceUnavailableError(
+            "the decision could not be committed in time; retry with the same Idempotency-Key"
+        ) from None
 
 
 def _application_id(payload: Mapping[str, Any], application: Mapping[str, Any]) -> str | None:

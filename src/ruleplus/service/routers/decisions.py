@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -16,7 +15,7 @@ from ruleplus.errors import DataError
 from ruleplus.service.auth import current_partner, state_of
 from ruleplus.service.state import ServiceState
 from ruleplus.serving.admin import deployment_info
-from ruleplus.serving.decisions import DecisionRequest, Outcome, response_body
+from ruleplus.serving.decisions import DecisionRequest, response_body
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.store.repos import DecisionRepo, DeploymentRepo, MappingRepo
 from ruleplus.store.tables import Partner
@@ -114,12 +113,10 @@ async def answer_decision(
     key = idempotency_key(idempotency)
     chosen = _channel("*" if channel is None else channel)
 
-    def work() -> Outcome:  # parsing, digesting and deciding: all off the event loop
-        return state.decisions.decide(
-            DecisionRequest(partner.id, chosen_product, parse_object(raw), chosen, key)
-        )
+    def build() -> DecisionRequest:  # parsing and digesting: off the event loop
+        return DecisionRequest(partner.id, chosen_product, parse_object(raw), chosen, key)
 
-    outcome = await asyncio.get_running_loop().run_in_executor(state.pool, work)
+    outcome = await state.decisions.decide_async(build, state.pool)
     body = orjson.dumps(outcome.body)
     if outcome.replayed:
         return body, [(b"idempotent-replayed", b"true")]
