@@ -254,3 +254,26 @@ def test_identity_demo_page_api(console: TestClient, engine: Any, pairs_dir: Pat
     box = result["faces"]["selfie"]["face"]["box"]
     assert len(box) == 4 and box[2] > 0 and box[3] > 0
     assert "template" not in str(result)
+
+
+def test_admins_manage_users_in_the_console(console: TestClient) -> None:
+    csrf = sign_in(console, "adm")
+    body = {"name": "newbie", "role": "analyst", "password": PASSWORD}
+    created = console.post("/console/api/users", json=body, headers=csrf)
+    assert created.status_code == 201 and created.json()["role"] == "analyst"
+    short = console.post(
+        "/console/api/users", json={**body, "name": "x2", "password": "short"}, headers=csrf
+    )
+    assert short.status_code == 422 and short.json()["field"] == "password"
+    promoted = console.post(
+        "/console/api/users/newbie/role", json={"role": "approver"}, headers=csrf
+    )
+    assert promoted.json()["role"] == "approver"
+    assert (
+        console.post("/console/api/users/newbie/disable", headers=csrf).json()["status"]
+        == "disabled"
+    )
+    names = {u["name"]: u for u in console.get("/console/api/users").json()}
+    assert names["newbie"]["status"] == "disabled" and "password_hash" not in names["newbie"]
+    csrf = sign_in(console, "ana")
+    assert console.post("/console/api/users", json=body, headers=csrf).status_code == 403
