@@ -62,7 +62,7 @@ def _when(text: str | None, name: str) -> dt.datetime | None:
 def compare(
     request: Request,
     actor: Admin,
-    deployment_id: Annotated[int, Query(description="the deployment")],
+    deployment_id: Annotated[int, Query(ge=1, le=2**63 - 1, description="the deployment")],
     outcome: Annotated[str | None, Query(max_length=80)] = None,
     since: str | None = None,
     until: str | None = None,
