@@ -69,3 +69,15 @@ def test_nested_inputs_are_unwrapped(strategy: CompiledStrategy) -> None:
         unwrap_inputs(flat, strategy, "payload")
     with pytest.raises(DataError, match="must hold objects"):
         unwrap_inputs(nested, strategy, "id")
+
+
+def test_a_csv_column_of_digits_declared_text_is_read_as_text(tmp_path: Path) -> None:
+    consumer = load_strategy(example_strategy_path("consumer_loan.yaml"))
+    frame = synth_applications(300, seed=5)
+    assert frame["phone"].str.contains(r"^\d+$").all()  # digits: a CSV reader infers numbers
+    source = tmp_path / "apps.csv"
+    frame.write_csv(source)
+    summary = decide_table(consumer, source, tmp_path / "out.parquet")
+    assert summary.errors == 0
+    expected = consumer.evaluate_frame(frame)["decision"].to_list()
+    assert pl.read_parquet(tmp_path / "out.parquet")["decision"].to_list() == expected

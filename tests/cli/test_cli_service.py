@@ -21,6 +21,8 @@ runner = CliRunner()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RULEPLUS_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("RULEPLUS_DATABASE_URL", raising=False)
+    # the data directory's own secret, whatever another test package set for its servers
+    monkeypatch.delenv("RULEPLUS_SECRET_KEY", raising=False)
     return tmp_path / "var"
 
 

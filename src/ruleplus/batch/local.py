@@ -15,9 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from ruleplus.datasets import read_table, write_table
+from ruleplus.datasets import write_table
 from ruleplus.decision import ERROR_COLUMN, CompiledStrategy
 from ruleplus.errors import DataError
+from ruleplus.lab import read_applications
 
 __all__ = ["BatchSummary", "decide_table", "unwrap_inputs"]
 
@@ -87,7 +88,8 @@ def decide_table(
     import time
 
     started = time.perf_counter()
-    frame = unwrap_inputs(read_table(source), strategy, input_field)
+    # a CSV column of digits that the strategy declares text (a phone, an id) is read as text
+    frame = unwrap_inputs(read_applications(source, strategy), strategy, input_field)
     total = frame.height
     parts: list[pl.DataFrame] = []
     for offset in range(0, max(total, 1), CHUNK_ROWS):
