@@ -259,3 +259,88 @@ def test_translated_strategies_agree_with_zen(
         frame = strategy.evaluate_frame([data]).to_dicts()[0]
         row = {k: v for k, v in frame.items() if k in got or (k in expected)}
         assert same_json({k: v for k, v in row.items() if v is not None}, expected)
+
+
+# harder graphs: missing and mistyped inputs, nested paths, cells zen refuses or errors on
+# (they never match), outputs that fail (the row is skipped), collect tables feeding
+# expression nodes, outputPath, joins, ``$nodes``, closures and templates
+odd_cells = st.one_of(
+    number_cells,
+    string_cells,
+    st.sampled_from(
+        ["null", '"x", 1', '> "a"', 'startsWith($, "x")', "$ == null", "len($) > 0", "]1..5[",
+         ")1..5(", "not(1)", "$ ?? 0 > 1", 'contains(["x", "y"], $)', "$.z > 1", "-", " "]
+    ),
+)  # fmt: skip
+odd_outputs = st.one_of(
+    output_cells,
+    st.sampled_from(
+        ["missing + 1", "null", "{a: 1, b: s}", "[a, b]", "sum([a, b])", "`${s}!`", "p.q",
+         "$nodes.in.a", "a ?? 1", "map([1, 2], # + a)"]
+    ),
+)  # fmt: skip
+odd_inputs = st.fixed_dictionaries(
+    {},
+    optional={
+        "a": st.one_of(st.integers(-6, 16), st.none(), st.just("x")),
+        "b": st.one_of(st.floats(-6, 16, allow_nan=False).map(lambda v: round(v, 2)), st.none()),
+        "s": st.one_of(st.sampled_from(["x", "y", "z", ""]), st.none(), st.integers(0, 3)),
+        "p": st.one_of(st.fixed_dictionaries({"q": st.integers(0, 5)}), st.none(), st.just([1])),
+    },
+)
+
+
+@st.composite
+def odd_graphs(draw: st.DrawFn) -> dict[str, Any]:
+    fields = ["a", "b", "s", "p.q", ""]
+    cols = [(f"c{i}", draw(st.sampled_from(fields))) for i in range(draw(st.integers(1, 3)))]
+    outs = [(f"o{i}", draw(st.sampled_from(["x", "y.z", "out", "y"]))) for i in range(2)]
+    rules = []
+    for n in range(draw(st.integers(1, 5))):
+        rule = {"_id": f"r{n}"}
+        for cid, fld in cols:
+            rule[cid] = draw(
+                odd_cells if fld else st.sampled_from(["a > 1", 's == "x"', "", "a", "true"])
+            )
+        for oid, _ in outs:
+            rule[oid] = draw(odd_outputs)
+        rules.append(rule)
+    content: dict[str, Any] = {
+        "hitPolicy": draw(st.sampled_from(["first", "collect"])),
+        "passThrough": draw(st.booleans()),
+        "inputs": [{"id": c, "name": c, **({"field": f} if f else {})} for c, f in cols],
+        "outputs": [{"id": o, "name": o, "field": f} for o, f in outs],
+        "rules": rules,
+    }
+    if draw(st.booleans()):
+        content["outputPath"] = draw(st.sampled_from(["res", "deep.res"]))
+    nodes = [
+        {"id": "in", "type": "inputNode", "name": "in"},
+        {"id": "t", "type": "decisionTableNode", "name": "t", "content": content},
+    ]
+    edges = [{"id": "e1", "sourceId": "in", "targetId": "t"}]
+    if draw(st.booleans()):
+        pairs = draw(
+            st.lists(st.tuples(st.sampled_from(["k", "m.n", "x"]), odd_outputs), min_size=1,
+                     max_size=3)
+        )  # fmt: skip
+        nodes.append(_expression("x", pairs, draw(st.booleans())))
+        edges.append({"id": "e2", "sourceId": "t", "targetId": "x"})
+        if draw(st.booleans()):
+            edges.append({"id": "e3", "sourceId": "in", "targetId": "x"})  # a join
+    if draw(st.booleans()):
+        nodes.append({"id": "out", "type": "outputNode", "name": "out"})
+        edges.append({"id": "e9", "sourceId": nodes[-2]["id"], "targetId": "out"})
+    return {"nodes": nodes, "edges": edges}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(odd_graphs(), st.lists(odd_inputs, min_size=1, max_size=4))
+def test_odd_graphs_agree_with_zen(graph: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    decision = ENGINE.create_decision(json.dumps(graph))
+    native = JdmGraph(graph)
+    for data in records:
+        want, got = _zen(decision, data), _ours(native, data)
+        assert want[0] == got[0], (json.dumps(graph), data, want, got)
+        if want[0] == "ok":
+            assert same_json(got[1], want[1]), (json.dumps(graph), data, want[1], got[1])

@@ -37,33 +37,45 @@ class Scope:
 
 
 class Interval:
-    """A range value ``[a..b)`` (numbers); ``in`` tests membership, closures iterate it."""
+    """A range value ``[a..b)``; ``in`` tests membership, closures iterate it.
 
-    __slots__ = ("high", "high_closed", "low", "low_closed")
+    As in zen, a reversed left bracket (``]a..b[``, ``)a..b(``) means the outside of the range.
+    """
 
-    def __init__(self, low: Decimal, high: Decimal, low_closed: bool, high_closed: bool) -> None:
+    __slots__ = ("high", "left", "low", "right")
+    zen_type = "interval"
+
+    def __init__(self, low: Any, high: Any, left: str, right: str) -> None:
         self.low, self.high = low, high
-        self.low_closed, self.high_closed = low_closed, high_closed
+        self.left, self.right = left, right
 
-    def contains(self, value: Decimal) -> bool:
-        """Whether ``value`` lies in the interval."""
-        above = value >= self.low if self.low_closed else value > self.low
-        below = value <= self.high if self.high_closed else value < self.high
-        return above and below
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` lies in the interval (zen's rule, brackets and all)."""
+        low, high, left, right = self.low, self.high, self.left, self.right
+        outside = left in ")]"
+        first = {"(": low < value, "[": low <= value, ")": low > value, "]": low >= value}.get(left)
+        second = {")": high > value, "]": high >= value, "(": high < value, "[": high <= value}.get(
+            right
+        )
+        if first is None or second is None:
+            raise ZenRuntimeError("unsupported interval bracket")
+        return bool(first or second) if outside else bool(first and second)
 
     def to_list(self) -> list[Any]:
         """The integers in the interval (for closures over a range)."""
-        start = int(self.low) if self.low_closed else int(self.low) + 1
-        stop = int(self.high) + (1 if self.high_closed else 0)
+        if not (isinstance(self.low, Decimal) and isinstance(self.high, Decimal)):
+            raise ZenRuntimeError("only a number interval can be iterated")
+        if self.left not in "([" or self.right not in ")]":
+            raise ZenRuntimeError("an outside interval cannot be iterated")
+        start = int(self.low) + (1 if self.left == "(" else 0)
+        stop = int(self.high) + (0 if self.right == ")" else 1)
         if stop - start > 100_000:
             raise ZenRuntimeError("interval is too large to iterate")
         return [Decimal(i) for i in range(start, stop)]
 
     def to_json(self) -> str:
         """The interval as text."""
-        left = "[" if self.low_closed else "("
-        right = "]" if self.high_closed else ")"
-        return f"{left}{self.low}..{self.high}{right}"
+        return f"{self.left}{self.low}..{self.high}{self.right}"
 
 
 def _err(op: str, *values: Any) -> ZenRuntimeError:
@@ -172,8 +184,12 @@ def _in(a: Any, b: Any) -> bool:
         if isinstance(a, ZenDate):
             return any(isinstance(x, ZenDate) and x == a for x in b)
         raise _err("in", a, b)
-    if isinstance(b, Interval) and isinstance(a, Decimal):
+    if isinstance(b, Interval) and isinstance(a, Decimal) and isinstance(b.low, Decimal):
         return b.contains(a)
+    if isinstance(b, Interval) and isinstance(a, ZenDate) and isinstance(b.low, ZenDate):
+        if a.moment is None or b.low.moment is None or b.high.moment is None:
+            raise ZenRuntimeError("in: invalid date")
+        return Interval(b.low.moment, b.high.moment, b.left, b.right).contains(a.moment)
     if isinstance(b, dict) and isinstance(a, str):
         return a in b
     raise _err("in", a, b)
@@ -249,7 +265,7 @@ class _Compiler:
     def _pointer(self, node: ZNode) -> Run:
         return lambda s: s.items[-1]
 
-    def _ident(self, node: ZNode) -> Run:
+    def _ident(self, node: ZNode, lenient: bool = False) -> Run:
         name: str = node.value
         if name in self.aliases:
             depth = len(self.aliases) - 1 - self.aliases[::-1].index(name)
@@ -261,7 +277,7 @@ class _Compiler:
             env = s.env
             if isinstance(env, dict):
                 return env.get(name)
-            if env is None:
+            if env is None or lenient:  # zen: ``a.b`` on a non-object input is null, ``a`` fails
                 return None
             raise ZenRuntimeError(f"cannot read {name!r} from a {type_name(env)}")
 
@@ -272,7 +288,9 @@ class _Compiler:
         return lambda s: "".join(string_of(p(s)) for p in parts)
 
     def _member(self, node: ZNode) -> Run:
-        obj, key = (self.compile(a) for a in node.args)
+        base = node.args[0]
+        obj = self._ident(base, lenient=True) if base.kind == "ident" else self.compile(base)
+        key = self.compile(node.args[1])
         prop = node.args[1]
         if prop.kind == "str":
             name = prop.value
@@ -323,13 +341,13 @@ class _Compiler:
     def _interval(self, node: ZNode) -> Run:
         low, high = (self.compile(a) for a in node.args)
         left, right = node.extra
-        low_closed, high_closed = left == "[", right == "]"
 
         def run(s: Scope) -> Any:
             a, b = low(s), high(s)
-            if not (isinstance(a, Decimal) and isinstance(b, Decimal)):
+            numbers = isinstance(a, Decimal) and isinstance(b, Decimal)
+            if not (numbers or (isinstance(a, ZenDate) and isinstance(b, ZenDate))):
                 raise _err("interval", a, b)
-            return Interval(a, b, low_closed, high_closed)
+            return Interval(a, b, left, right)
 
         return run
 

@@ -49,8 +49,8 @@ _BINARY: dict[str, tuple[int, bool]] = {  # operator -> (precedence, right-assoc
 }
 _UNARY = {"not": 50, "!": 50, "+": 200, "-": 200}
 _COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">=", "in", "not in"})
-_OPENERS = frozenset({"(", "[", "]"})
-_CLOSERS = frozenset({")", "]", "["})
+_OPENERS = frozenset({"(", "[", "]", ")"})
+_CLOSERS = frozenset({")", "]", "[", "("})
 
 
 @dataclass(eq=False, slots=True)

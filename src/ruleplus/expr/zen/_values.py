@@ -93,10 +93,9 @@ def dot_insert(target: dict[str, Any], key: str, value: Any) -> None:
     for part in parts[:-1]:
         if not isinstance(node, dict):
             return
-        nxt = node.get(part)
-        if nxt is None:
-            nxt = node[part] = {}
-        node = nxt
+        if part not in node:  # a null already there blocks the path, as in zen
+            node[part] = {}
+        node = node[part]
     if isinstance(node, dict):
         node[parts[-1]] = value
 

@@ -230,6 +230,7 @@ class JdmGraph:
             raise StrategyCompileError(f"{where}: unknown node type {kind!r}")
         content = raw.get("content") or {}
         node = _Node(nid, label, kind, content)
+        node.uses_nodes = "$nodes" in json.dumps(content)  # only then is the view built
         if kind == "functionNode":
             if not js_available():
                 raise FunctionNodeError(
