@@ -463,6 +463,45 @@ def test_a_demo_restart_reuses_its_key(tmp_path: Path) -> None:
         state.close()
 
 
+def test_the_demo_seeds_console_users_and_keeps_their_password(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from ruleplus.cli.demo import seed_demo
+    from ruleplus.errors import AuthenticationError
+    from ruleplus.serving import users
+
+    config = ServiceConfig.from_env(
+        env={"RULEPLUS_DATA_DIR": str(tmp_path / "var"), "RULEPLUS_IDENTITY": "off"},
+        model_dir=tmp_path / "no-models",
+    )
+    state = ServiceState.build(config)
+    password_file = tmp_path / "var" / "demo-console-password"
+    try:
+        printed = io.StringIO()
+        seed_demo(state.database, config, "127.0.0.1", 8000, Console(file=printed, width=300))
+        password = password_file.read_text(encoding="utf-8")
+        assert password in printed.getvalue() and "/console/" in printed.getvalue()
+        assert password_file.stat().st_mode & 0o077 == 0
+        assert {u["name"]: u["role"] for u in users.list_users(state.database)} == dict(
+            users.DEMO_USERS
+        )
+        quiet = Console(file=io.StringIO())
+        seed_demo(state.database, config, "127.0.0.1", 8000, quiet)  # a restart: same password
+        assert password_file.read_text(encoding="utf-8") == password
+        users.login(state.database, "approver", password)
+        password_file.unlink()  # lost: a new password, and the old one no longer works
+        seed_demo(state.database, config, "127.0.0.1", 8000, quiet)
+        fresh = password_file.read_text(encoding="utf-8")
+        assert fresh != password
+        users.login(state.database, "analyst", fresh)
+        with pytest.raises(AuthenticationError):
+            users.login(state.database, "analyst", password)
+    finally:
+        state.close()
+
+
 def test_challenges_are_one_time_across_workers_through_redis(redis_url: str) -> None:
     url = redis_url
     from ruleplus.service.identity import RedisChallengeStore

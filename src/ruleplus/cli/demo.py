@@ -110,12 +110,34 @@ def run_demo(console: Console, rows: int = 200_000) -> CompiledStrategy:
     return strategy
 
 
+def _demo_console_users(database: Database, password_file: Path) -> str:
+    """The demo's console users (analyst, approver, administrator) and their one password,
+    kept in the data directory (0600); a lost file gives them a new password."""
+    import secrets
+
+    from ruleplus.serving import users
+
+    password = password_file.read_text(encoding="utf-8").strip() if password_file.exists() else ""
+    fresh = not password
+    if fresh:
+        password = secrets.token_urlsafe(12)
+    created = {u["name"] for u in users.seed_demo_users(database, password)}
+    if fresh:  # users seeded by an earlier run whose password file is gone
+        for name, _ in users.DEMO_USERS:
+            if name not in created:
+                users.reset_password(database, name, password, "demo")
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password)
+    return password
+
+
 def seed_demo(
     database: Database, config: ServiceConfig, host: str, port: int, console: Console
 ) -> dict[str, Any]:
     """Idempotently seed the demo and print how to call it; returns the demo partner and key."""
     # the database layers load only when the service starts: `ruleplus --help` stays light
-    from ruleplus.serving import admin
+    from ruleplus.serving import admin, users
     from ruleplus.store.repos import DeploymentRepo, DeploymentSpec, PartnerRepo, StrategyRepo
 
     with database.session() as session:
@@ -150,6 +172,8 @@ def seed_demo(
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
+    password_file = config.data_dir / "demo-console-password"
+    password = _demo_console_users(database, password_file)
     base = f"http://{host}:{port}"
     console.rule("[bold]ruleplus service — demo[/bold]")
     console.print(f"demo partner [bold]{partner_id}[/bold]")
@@ -157,6 +181,11 @@ def seed_demo(
     console.print(f"admin key in {config.data_dir / 'admin.key'} (or RULEPLUS_ADMIN_KEY)")
     console.print(
         "products: [bold]reference[/bold] (reference_loan), [bold]cash_loan[/bold] (consumer_loan)"
+    )
+    console.print(
+        f"console: [bold]{base}/console/[/bold]  users "
+        + ", ".join(f"[bold]{name}[/bold] ({role})" for name, role in users.DEMO_USERS)
+        + f", password [bold]{password}[/bold] (also in {password_file})"
     )
     console.print(f"identity endpoints: {identity}")
     console.print(f"OpenAPI: {base}/docs   metrics: {base}/metrics")
