@@ -277,3 +277,31 @@ def test_admins_manage_users_in_the_console(console: TestClient) -> None:
     assert names["newbie"]["status"] == "disabled" and "password_hash" not in names["newbie"]
     csrf = sign_in(console, "ana")
     assert console.post("/console/api/users", json=body, headers=csrf).status_code == 403
+
+
+def test_a_console_body_is_read_only_after_the_session_and_csrf_check(console: TestClient) -> None:
+    big = {"document": "x" * (2 << 20)}  # over the partner limit, under the console's
+    for headers in ({}, {"X-CSRF-Token": "forged"}):
+        refused = console.post(
+            "/console/api/strategies/check",
+            content=b"{}",
+            headers={**headers, "Content-Type": "application/json", "Content-Length": str(1 << 30)},
+        )
+        # refused on the headers alone: a 1 GiB body announced without a session is never read
+        assert refused.status_code in (401, 403), refused.text
+    csrf = sign_in(console, "ana")
+    answer = console.post("/console/api/strategies/check", json=big, headers=csrf)
+    # a signed-in body of 2 MiB is read (and then refused on its content)
+    assert answer.status_code == 422 and "document" in answer.text, answer.text
+    huge = console.post(
+        "/console/api/strategies/check",
+        content=b"{}",
+        headers={**csrf, "Content-Type": "application/json", "Content-Length": str(1 << 30)},
+    )
+    assert huge.status_code == 413
+    login = console.post(
+        "/console/api/login",
+        content=b"{}",
+        headers={"Content-Type": "application/json", "Content-Length": str(1 << 20)},
+    )
+    assert login.status_code == 413  # a sign-in body is small

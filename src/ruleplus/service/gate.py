@@ -1,8 +1,9 @@
 """The gate in front of every route: who calls, whether they may, and how much they may send —
 decided from the headers, before a byte of the body is read.
 
-Order, per request: classify the path -> authenticate (partner API key or administrator key;
-401 without reading the body) -> per-partner rate limit (429) -> per-partner concurrency
+Order, per request: classify the path -> authenticate (partner API key, administrator key, or
+for the console's state-changing calls its session cookie and CSRF token; 401 without reading
+the body) -> per-partner rate limit (429) -> per-partner concurrency
 (429: one partner can hold at most its share of the worker pool) -> the route's body limit by
 ``Content-Length`` (413) and while streaming (413, also for chunked bodies) -> the app, with the
 body already read. A plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task group
@@ -19,6 +20,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import cookie_parser
+
 from ruleplus.errors import (
     AuthenticationError,
     DataError,
@@ -27,6 +30,7 @@ from ruleplus.errors import (
     ServiceUnavailableError,
 )
 from ruleplus.service.problems import error_response, problem
+from ruleplus.serving import users
 from ruleplus.store.repos import PartnerRepo, key_digest
 from ruleplus.store.tables import Partner
 
@@ -57,6 +61,10 @@ class GateLimits:
         Largest body of an identity call (base64 images).
     admin_body : int, default=8 MiB
         Largest body of a management call (strategy documents).
+    console_body : int, default=32 MiB
+        Largest body of a signed-in console call (uploaded samples and status files).
+    login_body : int, default=16 KiB
+        Largest body of a console sign-in (read before anyone is authenticated).
     partner_inflight : int, default=96
         Most requests of one partner in progress at once.
     identity_inflight : int, default=4
@@ -68,6 +76,8 @@ class GateLimits:
     partner_body: int = 1 << 20
     identity_body: int = 24 << 20
     admin_body: int = 8 << 20
+    console_body: int = 32 << 20
+    login_body: int = 16 << 10
     partner_inflight: int = 96
     identity_inflight: int = 4
     public_ops: bool = False
@@ -96,9 +106,17 @@ class InFlight:
             self._counts.pop(key, None)
 
 
+_CONSOLE_LOGIN = "/console/api/login"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _kind(path: str) -> str:
     if path.startswith("/v1/admin/"):
         return "admin"
+    if path == _CONSOLE_LOGIN:
+        return "login"
+    if path.startswith("/console/api/"):
+        return "console"
     if path.startswith("/v1/identity/"):
         return "identity"
     if path.startswith("/v1/"):
@@ -159,9 +177,13 @@ class Gate:
                 scope["state"]["partner_id"] = partner.id
             elif kind == "admin" or (kind == "ops" and not self.limits.public_ops):
                 self._admin(state, scope, ops=kind == "ops")
+            elif kind == "console" and scope.get("method") not in _SAFE_METHODS:
+                await _console_user(state, scope)
             limit = {
                 "identity": self.limits.identity_body,
                 "admin": self.limits.admin_body,
+                "console": self.limits.console_body,
+                "login": self.limits.login_body,
             }.get(kind, self.limits.partner_body)
             body = await _read_body(scope, receive, limit)
             if kind == "admin":
@@ -228,6 +250,18 @@ class Gate:
         if not given or not expected or not hmac.compare_digest(given, expected):
             what = "this operations endpoint needs" if ops else "management endpoints need"
             raise AuthenticationError(f"{what} a valid X-Admin-Key header")
+
+
+async def _console_user(state: Any, scope: Scope) -> None:
+    """A state-changing console call must come from a signed-in user with the session's CSRF
+    token, checked before its (possibly large) body is read; the route checks its role."""
+    if state is None:
+        raise ServiceUnavailableError("the service is starting; retry in a moment")
+    raw = _header(scope, b"cookie")
+    token = cookie_parser(raw.decode("latin-1")).get(users.SESSION_COOKIE) if raw else None
+    csrf = _header(scope, b"x-csrf-token")
+    identity = await asyncio.to_thread(users.session_identity, state.database, token)
+    users.check_csrf(identity, None if csrf is None else csrf.decode("latin-1"))
 
 
 def _authenticate(state: Any, api_key: str) -> Partner:

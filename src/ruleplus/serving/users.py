@@ -437,6 +437,9 @@ def rotate_csrf(db: Database, identity: ConsoleIdentity) -> str:
     return csrf
 
 
+SESSION_COOKIE = "ruleplus_console"
+"""The console session cookie's name (its value is the session token; only a digest is stored)."""
+
 DEMO_USERS = (("analyst", "analyst"), ("approver", "approver"), ("manager", "admin"))
 """The demo's console users (name, role): a maker, a checker and an administrator."""
 

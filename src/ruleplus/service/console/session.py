@@ -21,7 +21,7 @@ __all__ = [
     "set_cookie",
 ]
 
-COOKIE = "ruleplus_console"
+COOKIE = users.SESSION_COOKIE
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
