@@ -16,7 +16,7 @@ from ruleplus.errors import ExpressionSyntaxError, UnsafeExpressionError
 from ruleplus.expr.zen._dates import METHODS, ZenDate
 from ruleplus.expr.zen._functions import FUNCTIONS, string_of
 from ruleplus.expr.zen._parser import ZNode
-from ruleplus.expr.zen._values import CTX, ZenRuntimeError, type_name
+from ruleplus.expr.zen._values import CTX, ZenRuntimeError, fit, type_name
 
 __all__ = ["Interval", "Scope", "compile_node"]
 
@@ -90,7 +90,10 @@ def _is_num(v: Any) -> bool:
 # operators ---------------------------------------------------------------------------------------
 def _add(a: Any, b: Any) -> Any:
     if isinstance(a, Decimal) and isinstance(b, Decimal):
-        return CTX.add(a, b)
+        try:
+            return fit(CTX.add(a, b))
+        except Overflow:
+            raise ZenRuntimeError("+: number overflow") from None
     if isinstance(a, str) and isinstance(b, str):
         return a + b
     raise _err("+", a, b)
@@ -108,12 +111,16 @@ def _arith(op: str, fn: Callable[[Decimal, Decimal], Decimal]) -> Callable[[Any,
     return run
 
 
+def _unsigned_zero(value: Decimal) -> Decimal:
+    return value.copy_abs() if value.is_zero() else value  # zen's product of 0 has no sign
+
+
 def _divide(a: Any, b: Any) -> Any:
     if isinstance(a, Decimal) and isinstance(b, Decimal):
         if b.is_zero():
             return None
         try:
-            return CTX.divide(a, b)
+            return fit(CTX.divide(a, b))
         except (Overflow, DivisionByZero, InvalidOperation):
             return None
     raise _err("/", a, b)
@@ -129,10 +136,14 @@ def _modulo(a: Any, b: Any) -> Any:
 
 def _power(a: Any, b: Any) -> Any:
     if isinstance(a, Decimal) and isinstance(b, Decimal):
+        if a.is_zero():  # zen: 0^0 is 1, 0^anything else 0 (also for negative powers)
+            return Decimal(1) if b.is_zero() else Decimal(0)
         try:
             if b == b.to_integral_value() and abs(b) <= 1000:
-                return CTX.power(a, int(b))
-            return CTX.power(a, b)
+                return fit(CTX.power(a, int(b)))
+            if a < 0:  # zen keeps the sign for a fractional power of a negative number
+                return fit(CTX.power(-a, b)).copy_negate()
+            return fit(CTX.power(a, b))
         except (Overflow, InvalidOperation, DivisionByZero):
             raise ZenRuntimeError("^: number overflow") from None
     raise _err("^", a, b)
@@ -197,8 +208,8 @@ def _in(a: Any, b: Any) -> bool:
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": _add,
-    "-": _arith("-", CTX.subtract),
-    "*": _arith("*", CTX.multiply),
+    "-": _arith("-", lambda x, y: fit(CTX.subtract(x, y))),
+    "*": _arith("*", lambda x, y: _unsigned_zero(fit(CTX.multiply(x, y)))),
     "/": _divide,
     "%": _modulo,
     "^": _power,
@@ -217,13 +228,15 @@ def _fetch(obj: Any, key: Any) -> Any:
     if isinstance(obj, dict):
         return obj.get(key) if isinstance(key, str) else None
     if isinstance(obj, list) and isinstance(key, Decimal):
-        if key < 0:
+        if key.is_signed():  # zen: a negative index (even -0) is an error
             raise ZenRuntimeError("negative array index")
         idx = int(key)
         return obj[idx] if idx < len(obj) else None
     if isinstance(obj, str) and isinstance(key, Decimal):
+        if key.is_signed():
+            raise ZenRuntimeError("negative string index")
         idx = int(key)
-        return obj[idx] if 0 <= idx < len(obj) else None
+        return obj[idx] if idx < len(obj) else None
     return None
 
 
@@ -361,7 +374,7 @@ class _Compiler:
         def negate(s: Scope) -> Any:
             value = operand(s)
             if isinstance(value, Decimal):
-                return -value
+                return value.copy_negate()  # -0 stays -0, as in zen
             raise _err("negate", value)
 
         return negate

@@ -15,7 +15,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decim
 from typing import Any
 
 from ruleplus.expr.zen._dates import ZenDate, make_date
-from ruleplus.expr.zen._values import CTX, ZenRuntimeError, type_name
+from ruleplus.expr.zen._values import CTX, ZenRuntimeError, fit, type_name
 
 __all__ = ["CLOCK", "FUNCTIONS", "string_of", "to_bool"]
 
@@ -108,15 +108,31 @@ def _is_numeric(value: Any) -> bool:
     return False
 
 
-def _round(value: Any, places: Any = None) -> Decimal:
+_UNSET: Any = object()
+
+
+def _places(name: str, places: Any) -> int:
+    if places is _UNSET:  # omitted; an explicit null is an error, as in zen
+        return 0
+    number = _num(name, places)
+    dp = int(number)
+    if number.is_signed() or dp > 2**32 - 1:  # zen: -0 is no count of places either
+        raise ZenRuntimeError(f"{name}(): invalid number of decimal places")
+    return dp
+
+
+def _round(value: Any, places: Any = _UNSET) -> Decimal:
     number = _num("round", value)
-    dp = 0 if places is None else int(_num("round", places))
+    dp = _places("round", places)
+    exponent = number.as_tuple().exponent
+    if (isinstance(exponent, int) and -exponent <= dp) or dp > 28:
+        return number  # already that precise: zen keeps the number's own scale
     return number.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP, context=CTX)
 
 
-def _trunc(value: Any, places: Any = None) -> Decimal:
+def _trunc(value: Any, places: Any = _UNSET) -> Decimal:
     number = _num("trunc", value)
-    dp = 0 if places is None else int(_num("trunc", places))
+    dp = _places("trunc", places)
     return number.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_DOWN, context=CTX)
 
 
@@ -135,18 +151,21 @@ def _contains(haystack: Any, needle: Any) -> bool:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """contains()'s equality: numbers, strings, booleans and null only (never arrays)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if type(a) is not type(b):
-        return False
-    return bool(a == b)
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, Decimal | str) and type(a) is type(b):
+        return bool(a == b)
+    return False
 
 
 def _avg(values: Any) -> Decimal | None:
     numbers = _numbers("avg", values)
     if not numbers:
         raise ZenRuntimeError("avg(): empty array")
-    return CTX.divide(sum(numbers, Decimal(0)), Decimal(len(numbers)))
+    return fit(CTX.divide(sum(numbers, Decimal(0)), Decimal(len(numbers))))
 
 
 def _median(values: Any) -> Decimal:
@@ -156,7 +175,7 @@ def _median(values: Any) -> Decimal:
     mid = len(numbers) // 2
     if len(numbers) % 2:
         return numbers[mid]
-    return CTX.divide(numbers[mid - 1] + numbers[mid], Decimal(2))
+    return fit(CTX.divide(numbers[mid - 1] + numbers[mid], Decimal(2)))
 
 
 def _mode(values: Any) -> Decimal:

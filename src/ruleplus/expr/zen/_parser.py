@@ -194,15 +194,15 @@ class _Parser:
                 return ZNode("num", Decimal(tok.value), pos=tok.pos)
             except InvalidOperation:
                 raise self.fail(f"bad number {tok.value!r}", tok) from None
-        if tok.kind == "str":
+        if tok.kind == "str":  # zen: no member access on a string or template literal
             self.i += 1
-            return self.postfix(ZNode("str", tok.value, pos=tok.pos))
+            return ZNode("str", tok.value, pos=tok.pos)
         if tok.kind == "bool":
             self.i += 1
             return ZNode("bool", tok.value == "true", pos=tok.pos)
         if tok.kind == "tpl":
             self.i += 1
-            return self.postfix(self.template(tok))
+            return self.template(tok)
         if tok.kind == "op" and tok.value == "[":
             return self.array()
         if tok.kind == "op" and tok.value == "{":

@@ -8,7 +8,7 @@ and plain ``int``/``float`` on the way out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, Overflow
 from typing import Any
 
 from ruleplus.errors import EvaluationError
@@ -17,14 +17,32 @@ __all__ = [
     "CTX",
     "ZenRuntimeError",
     "dot_insert",
+    "fit",
     "from_json",
     "merge",
     "to_json",
     "type_name",
 ]
 
-CTX = Context(prec=28, rounding=ROUND_HALF_EVEN, Emax=28, Emin=-28)
-"""Arithmetic context: 28 significant digits, like zen's decimals."""
+CTX = Context(prec=29, rounding=ROUND_HALF_EVEN, Emax=28, Emin=-28)
+"""Arithmetic context: up to 29 significant digits; :func:`fit` then applies zen's limits."""
+_NARROW = Context(prec=28, rounding=ROUND_HALF_EVEN)
+_MANTISSA = 2**96 - 1
+_SCALE = Decimal(1).scaleb(-28)
+_MAX = Decimal(_MANTISSA)
+
+
+def fit(value: Decimal) -> Decimal:
+    """``value`` as a 96-bit decimal holds it (zen's rust_decimal): at most 28 decimal places
+    and a mantissa below 2**96 (29 digits when they fit, else 28)."""
+    if abs(value) > _MAX:
+        raise Overflow("number overflow")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -28:
+        value = value.quantize(_SCALE, rounding=ROUND_HALF_EVEN, context=CTX)
+    if abs(value.scaleb(-int(value.as_tuple().exponent))) > _MANTISSA:
+        value = _NARROW.plus(value)
+    return value
 
 
 class ZenRuntimeError(EvaluationError):
