@@ -108,6 +108,11 @@ STANDARD = [
     'year(date("2023-05-01"))', 'dayOfWeek(date("2023-05-01"))',
     'monthOfYear(date("2023-05-01"))', 'dayOfMonth(date("2023-05-17"))', 'time("12:30")',
     'date("2023-01-01") + duration("2d")', 'startOf(date("2023-05-17 10:00:00"), "day")',
+    # zen's 96-bit decimals, in their text form
+    "string(10 / 3)", "string(80 / 9)", "string(1 / 7)", "string(1.50 + 0)", "string(round(1, 1))",
+    "string(trunc(1, 1))", "string(1.0075 ^ -12)", "string(-(0))", "string(0 * -1)",
+    "79228162514264337593543950335 + 1", "79228162514264337593543950335 / 0.5", "0 ^ 0",
+    "0 ^ -1", "(-8) ^ (1 / 3)", "10 ^ 29", "round(a, -(0))", "contains([a, [1, 2]], [1, 2])",
 ]  # fmt: skip
 DATES = [
     'd("2023-01-15")',
@@ -175,33 +180,50 @@ def test_unary_cell_agrees_with_zen(source: str) -> None:
 
 
 _LEAVES = st.sampled_from(
-    ["a", "b", "c", "n", "t", "f", "s", "1", "0", "2.5", "-3", "0.1", '"x"', "null", "true"]
-)
+    ["a", "b", "c", "n", "t", "f", "s", "1", "0", "2.5", "-3", "0.1", '"x"', "null", "true",
+     "arr", "strs", "objs", "o", "o.k", "o.k.z", "arr[1]", "$root.a", "[1, 2]", "{x: 1}",
+     "`${a}`", "objs[0].p", "0.3333333333333333333333333333", "100000000000000000000"]
+)  # fmt: skip
 _BINARY = st.sampled_from(
-    ["+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "and", "or", "??"]
-)
+    ["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or", "??", "in",
+     "not in"]
+)  # fmt: skip
+_FUNCTIONS = st.sampled_from(
+    ["abs", "floor", "ceil", "round", "string", "type", "len", "upper", "lower", "trim",
+     "number", "bool", "sum", "max", "min", "avg", "keys", "values", "flatten", "isNumeric"]
+)  # fmt: skip
+_CLOSURES = st.sampled_from(["map", "filter", "some", "all", "none", "count", "one", "flatMap"])
 
 
 def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pair = st.tuples(children, children)
     return st.one_of(
         st.tuples(children, _BINARY, children).map(lambda p: f"({p[0]} {p[1]} {p[2]})"),
         st.tuples(children, children, children).map(lambda p: f"({p[0]} ? {p[1]} : {p[2]})"),
         children.map(lambda c: f"-({c})"),
-        children.map(lambda c: f"not ({c})"),
-        st.tuples(children, st.sampled_from(["[0..2]", "(1..3)", "[1, 2, 3]", '["x"]'])).map(
-            lambda p: f"({p[0]} in {p[1]})"
-        ),
+        children.map(lambda c: f"!({c})"),
+        st.tuples(_FUNCTIONS, children).map(lambda p: f"{p[0]}({p[1]})"),
+        st.tuples(_CLOSURES, children, children).map(lambda p: f"{p[0]}({p[1]}, {p[2]})"),
         st.tuples(
-            st.sampled_from(["abs", "floor", "ceil", "round", "string", "type"]), children
-        ).map(lambda p: f"{p[0]}({p[1]})"),
-        st.lists(children, min_size=1, max_size=3).map(lambda xs: f"max([{', '.join(xs)}])"),
+            st.sampled_from(["map", "filter", "some", "count"]),
+            st.sampled_from(["arr", "objs", "strs", "[1..3]"]),
+            st.sampled_from(["# > 1", "#.p", "# + 1", '# == "x"', "#"]),
+        ).map(lambda p: f"{p[0]}({p[1]}, {p[2]})"),
+        pair.map(lambda p: f"[{p[0]}, {p[1]}]"),
+        pair.map(lambda p: f"`${{{p[0]}}}-${{{p[1]}}}`"),
+        pair.map(lambda p: f"{p[0]}[{p[1]}]"),
+        st.tuples(
+            children, st.sampled_from(["[0..2]", "(1..3)", "]1..3[", "[1, 2, 3]", '["x"]'])
+        ).map(lambda p: f"({p[0]} in {p[1]})"),
+        pair.map(lambda p: f"contains({p[0]}, {p[1]})"),
+        pair.map(lambda p: f"round({p[0]}, {p[1]})"),
     )
 
 
-EXPRESSIONS = st.recursive(_LEAVES, _combine, max_leaves=8)
+EXPRESSIONS = st.recursive(_LEAVES, _combine, max_leaves=6)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
 @given(EXPRESSIONS)
 def test_random_expressions_agree_with_zen(source: str) -> None:
     assert_agrees(source)
