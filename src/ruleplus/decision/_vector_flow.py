@@ -111,8 +111,8 @@ def _reason_lists(g: VecGen) -> tuple[pl.Expr, pl.Expr]:
     g.frame = g.frame.with_columns([r.alias(n) for r, n in zip(g.reasons, names, strict=True)])
     schema = g.frame.collect_schema()
     listed = [n for n in names if isinstance(schema[n], pl.List)]
-    texts = []
-    counts = []
+    texts: list[pl.Expr] = []
+    counts: list[pl.Expr] = []
     for n in names:
         if n in listed:
             present = pl.col(n).list.drop_nulls()
