@@ -282,7 +282,7 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
         if tf is not None and (tf.input_field or tf.output_path or tf.loop):
             raise UntranslatableError(f"{where}: inputField/outputPath/loop do not translate")
         if node.kind == "expressionNode":
-            assign: dict[str, str] = {}
+            assign: dict[str, Any] = {}
             for key, expr in node.expressions:
                 conv = _Expr(where, expr.source)
                 text = conv.text(expr.tree)
@@ -291,7 +291,9 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
                     raise UntranslatableError(f"{where}: output key {key!r} is not a plain name")
                 if text == key:
                     continue  # "decision: decision" passes a field on; strategies keep fields
-                assign[key] = text
+                ok, literal = _literal(expr.tree)
+                number = ok and isinstance(literal, int | float) and not isinstance(literal, bool)
+                assign[key] = literal if number else text  # a number stays a number
                 derived.add(key)
                 if _is_string(expr.tree):
                     string_fields.add(key)
@@ -397,12 +399,10 @@ def jdm_to_strategy(document: Mapping[str, Any], *, name: str = "jdm") -> dict[s
         "id": re.sub(r"[^A-Za-z0-9_\-]", "_", name) or "jdm",
         "version": "1.0.0",
         "title": f"Imported from the JDM graph {name}",
-        "inputs": inputs,
-        "outputs": outputs,
-        "nodes": out_nodes,
     }
     if "decision" in outputs:
         strategy["decision_field"] = "decision"
+    strategy.update(inputs=inputs, outputs=outputs, nodes=out_nodes)
     if reasons:
         strategy["reasons"] = reasons
     return strategy
