@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruleplus.expr.zen._compile import Interval, Run, Scope, compile_node
-from ruleplus.expr.zen._functions import CLOCK, FUNCTIONS, string_of, to_bool
+from ruleplus.expr.zen._functions import FUNCTIONS, string_of, to_bool
 from ruleplus.expr.zen._parser import ZNode, parse_standard, parse_unary
 from ruleplus.expr.zen._values import (
+    CLOCK,
     CTX,
     ZenRuntimeError,
     dot_insert,

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruleplus.expr.zen._values import ZenRuntimeError, type_name
+from ruleplus.expr.zen._values import CLOCK, ZenRuntimeError, type_name
 
 __all__ = ["METHODS", "ZenDate", "make_date"]
 
@@ -80,8 +80,6 @@ def _parse(text: str) -> dt.datetime | None:
                 continue
     if moment is None:
         try:  # a time zone name: now, there
-            from ruleplus.expr.zen._functions import CLOCK
-
             return CLOCK[0]().astimezone(ZoneInfo(text))
         except (ZoneInfoNotFoundError, ValueError):
             return None
@@ -92,8 +90,6 @@ def _parse(text: str) -> dt.datetime | None:
 
 def make_date(*args: Any) -> ZenDate:
     """``d()``: now; ``d(text)``; ``d(milliseconds)``; ``d(date)``; a second argument is a zone."""
-    from ruleplus.expr.zen._functions import CLOCK
-
     zone: dt.tzinfo = dt.UTC
     if len(args) > 1 and args[1] is not None:
         zone = _zone(args[1])
@@ -274,8 +270,6 @@ def _compare(test: Callable[[dt.datetime, dt.datetime], bool]) -> Method:
 
 def _relative(days: int) -> Method:
     def run(date: ZenDate) -> bool:
-        from ruleplus.expr.zen._functions import CLOCK
-
         moment = date.moment
         if moment is None:
             return False

@@ -15,12 +15,10 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decim
 from typing import Any
 
 from ruleplus.expr.zen._dates import ZenDate, make_date
-from ruleplus.expr.zen._values import CTX, ZenRuntimeError, fit, type_name
+from ruleplus.expr.zen._values import CLOCK, CTX, ZenRuntimeError, fit, type_name
 
 __all__ = ["CLOCK", "FUNCTIONS", "string_of", "to_bool"]
 
-CLOCK: list[Callable[[], dt.datetime]] = [lambda: dt.datetime.now(dt.UTC)]
-"""``CLOCK[0]()`` is "now" for ``date("now")`` (replaceable, e.g. to replay recorded tests)."""
 
 Fn = Callable[..., Any]
 _UTC = dt.UTC

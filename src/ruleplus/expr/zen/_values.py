@@ -7,13 +7,15 @@ and plain ``int``/``float`` on the way out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, Overflow
 from typing import Any
 
 from ruleplus.errors import EvaluationError
 
 __all__ = [
+    "CLOCK",
     "CTX",
     "ZenRuntimeError",
     "dot_insert",
@@ -23,6 +25,10 @@ __all__ = [
     "to_json",
     "type_name",
 ]
+
+CLOCK: list[Callable[[], dt.datetime]] = [lambda: dt.datetime.now(dt.UTC)]
+"""``CLOCK[0]()`` is "now" for ``date("now")`` and ``d()`` (replaceable, e.g. to replay
+recorded tests)."""
 
 CTX = Context(prec=29, rounding=ROUND_HALF_EVEN, Emax=28, Emin=-28)
 """Arithmetic context: up to 29 significant digits; :func:`fit` then applies zen's limits."""
