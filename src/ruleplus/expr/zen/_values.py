@@ -41,12 +41,15 @@ _MAX = Decimal(_MANTISSA)
 def fit(value: Decimal) -> Decimal:
     """``value`` as a 96-bit decimal holds it (zen's rust_decimal): at most 28 decimal places
     and a mantissa below 2**96 (29 digits when they fit, else 28)."""
-    if abs(value) > _MAX:
+    if value.adjusted() >= 28 and abs(value) > _MAX:
         raise Overflow("number overflow")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -28:
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN or infinity: never produced by zen's arithmetic
+        raise Overflow("number overflow")
+    if exponent < -28:
         value = value.quantize(_SCALE, rounding=ROUND_HALF_EVEN, context=CTX)
-    if abs(value.scaleb(-int(value.as_tuple().exponent))) > _MANTISSA:
+        _, digits, exponent = value.as_tuple()
+    if len(digits) > 28 and abs(value.scaleb(-exponent)) > _MANTISSA:
         value = _NARROW.plus(value)
     return value
 
