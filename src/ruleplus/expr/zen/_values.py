@@ -49,7 +49,7 @@ def fit(value: Decimal) -> Decimal:
     if exponent < -28:
         value = value.quantize(_SCALE, rounding=ROUND_HALF_EVEN, context=CTX)
         _, digits, exponent = value.as_tuple()
-    if len(digits) > 28 and abs(value.scaleb(-exponent)) > _MANTISSA:
+    if len(digits) > 28 and abs(value.scaleb(-int(exponent))) > _MANTISSA:
         value = _NARROW.plus(value)
     return value
 
