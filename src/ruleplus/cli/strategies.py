@@ -35,9 +35,15 @@ def strategies_publish(
             "the artifact store first, and publish it naming them by sha256",
         ),
     ] = False,
+    strategy_id: Annotated[
+        str | None, typer.Option("--id", help="the strategy a GoRules JDM graph becomes")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="its version (JDM graphs; default 1)")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Upload a strategy file: draft -> validated -> published."""
+    """Upload a strategy file (or a GoRules JDM graph): draft -> validated -> published."""
     from ruleplus.decision import StoredArtifacts
     from ruleplus.serving import admin
     from ruleplus.serving.strategies import with_stored_references
@@ -55,7 +61,13 @@ def strategies_publish(
         text = run(lambda: read_text(path), as_json)
     info = run(
         lambda: admin.publish_strategy(
-            database, text, "cli", publish=not draft, artifacts=StoredArtifacts(store)
+            database,
+            text,
+            "cli",
+            publish=not draft,
+            artifacts=StoredArtifacts(store),
+            strategy_id=strategy_id,
+            version=version,
         ),
         as_json,
     )

@@ -107,14 +107,18 @@ def publish_strategy(
     actor: str = "admin",
     publish: bool = True,
     artifacts: ArtifactResolver | None = None,
+    strategy_id: str | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """Store a strategy document as a draft, validate it, and (by default) publish it.
 
     ``artifacts`` resolves its ``call.strategy`` / ``model.artifact`` references (the
     service's content-addressed store); without it a strategy with references is refused.
+    ``strategy_id`` and ``version`` name a GoRules JDM graph, which names no strategy itself
+    (see :func:`ruleplus.serving.strategies.read_draft`).
     """
     with db.session() as session:
-        row = strategies.add_draft(session, text)
+        row = strategies.add_draft(session, text, strategy_id, version)
         if row.created_by is None:  # the maker (an identical re-upload keeps the first)
             row.created_by = actor
         if row.status == "draft":

@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from ruleplus.decision import ArtifactResolver, compile_strategy, load_document_text
+from ruleplus.decision.importers.jdm import jdm_source, strategy_yaml
 from ruleplus.errors import DataError, StrategyLoadError
 from ruleplus.store.artifacts import is_ref
 from ruleplus.store.repos import StrategyDraft, StrategyRepo
@@ -23,20 +24,44 @@ from ruleplus.store.tables import StrategyVersion
 __all__ = ["add_draft", "read_draft", "transition", "validator", "with_stored_references"]
 
 
-def read_draft(text: str) -> StrategyDraft:
+def read_draft(
+    text: str, strategy_id: str | None = None, version: str | None = None
+) -> StrategyDraft:
     """Validate uploaded strategy text and tell its format (``json`` or ``yaml``).
 
     The text is the document itself, never a file name, and it is parsed once, under the
-    loader's size, alias-expansion and depth limits.
+    loader's size, alias-expansion and depth limits. A GoRules JDM graph is imported and kept
+    as the readable strategy YAML ``ruleplus import jdm`` writes; a graph names no strategy,
+    so ``strategy_id`` (and ``version``, default ``"1"``) say which one it is.
 
     Raises
     ------
     StrategyLoadError
         The text is not a valid strategy document (a file name is text that is not).
+    DataError
+        A JDM graph without ``strategy_id``, or an id or version that contradicts the
+        document's own.
     """
     if not isinstance(text, str):
         raise TypeError(f"a strategy draft is the document text, not {type(text).__name__}")
+    imported = jdm_source(text, name=strategy_id) if text.lstrip().startswith("{") else None
+    if imported is not None:
+        if not strategy_id:
+            raise DataError(
+                "a GoRules JDM graph names no strategy: give its strategy_id (CLI: --id)",
+                field="strategy_id",
+            )
+        imported["id"], imported["version"] = strategy_id, version or "1"
+        text = strategy_yaml(imported, "(uploaded)")
     loaded = load_document_text(text, name="(uploaded strategy)")
+    for field, given, own in (
+        ("strategy_id", strategy_id, loaded.doc.id),
+        ("version", version, loaded.doc.version),
+    ):
+        if given is not None and given != own:
+            raise DataError(f"{field} {given!r} is not the document's own ({own!r})", field=field)
+    if imported is not None:
+        return StrategyDraft(loaded.doc.id, loaded.doc.version, text, "yaml")
     fmt = "yaml"
     if text.lstrip().startswith("{"):  # a label only: YAML flow mappings start with '{' too
         try:
@@ -62,9 +87,11 @@ def validator(artifacts: ArtifactResolver | None = None) -> Callable[[StrategyVe
     return check
 
 
-def add_draft(session: Session, text: str) -> StrategyVersion:
+def add_draft(
+    session: Session, text: str, strategy_id: str | None = None, version: str | None = None
+) -> StrategyVersion:
     """Store ``text`` as a draft version (see :func:`read_draft`)."""
-    return StrategyRepo(session).add_draft(read_draft(text))
+    return StrategyRepo(session).add_draft(read_draft(text, strategy_id, version))
 
 
 def transition(

@@ -39,9 +39,19 @@ class RevokeKeys(BaseModel):
 
 class StrategyUpload(BaseModel):
     document: str = Field(
-        min_length=1, max_length=2_000_000, description="the YAML or JSON strategy text"
+        min_length=1,
+        max_length=2_000_000,
+        description="the YAML or JSON strategy text, or a GoRules JDM graph (JSON)",
     )
     publish: bool = True
+    strategy_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=120,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_\-.]*$",
+        description="the strategy a JDM graph becomes (a ruleplus document names its own)",
+    )
+    version: str | None = Field(None, min_length=1, max_length=60)
 
 
 class Challenger(BaseModel):
@@ -132,7 +142,13 @@ def revoke_keys(
 def upload_strategy(body: StrategyUpload, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
     return admin.publish_strategy(
-        state.database, body.document, actor, body.publish, artifacts=state.resolver
+        state.database,
+        body.document,
+        actor,
+        body.publish,
+        artifacts=state.resolver,
+        strategy_id=body.strategy_id,
+        version=body.version,
     )
 
 
