@@ -252,7 +252,9 @@ def check_parameter_overrides(
         if version is None:
             raise
         raise ParameterError(
-            f"{exc.message} (version {version})", strategy=strategy, version=version,
+            f"{exc.message} (version {version})",
+            strategy=strategy,
+            version=version,
             field=exc.context.get("field"),
         ) from None
 
