@@ -20,6 +20,8 @@ __all__ = [
     "bar_chart",
     "escape",
     "heat_map",
+    "html_page",
+    "html_table",
     "line_chart",
     "marked_curve",
 ]
@@ -49,6 +51,22 @@ def escape(value: Any) -> str:
 
 
 _e = escape
+
+
+def html_page(title: str, body: Sequence[str]) -> str:
+    """A self-contained report page: ``title`` as heading, then the ``body`` fragments."""
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><style>{REPORT_CSS}</style></head><body>"
+        f"<h1>{escape(title)}</h1>" + "".join(body) + "</body></html>"
+    )
+
+
+def html_table(headers: Sequence[Any], rows: Sequence[Sequence[str]]) -> str:
+    """A table of already-rendered (escaped) cells under escaped ``headers``."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _axes(x0: float, x1: float, y0: float, y1: float, xlabel: str, ylabel: str) -> list[str]:

@@ -13,10 +13,11 @@ from ruleplus.charts import (
     GREEN,
     GREY,
     RED,
-    REPORT_CSS,
     bar_chart,
     escape,
     heat_map,
+    html_page,
+    html_table,
     line_chart,
     marked_curve,
 )
@@ -38,18 +39,8 @@ def _num(value: Any) -> str:
     return escape(value)
 
 
-def _page(title: str, body: list[str]) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{REPORT_CSS}</style></head><body>"
-        f"<h1>{escape(title)}</h1>" + "".join(body) + "</body></html>"
-    )
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+_page = html_page
+_table = html_table
 
 
 def _kpis(items: Sequence[tuple[str, str]]) -> str:

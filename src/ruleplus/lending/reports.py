@@ -14,10 +14,11 @@ from ruleplus.charts import (
     GREEN,
     GREY,
     RED,
-    REPORT_CSS,
     bar_chart,
     escape,
     heat_map,
+    html_page,
+    html_table,
     line_chart,
 )
 from ruleplus.lending.delinquency import BUCKETS
@@ -34,20 +35,11 @@ __all__ = [
 _PALETTE = (BLUE, RED, GREEN, "#8e44ad", "#e67e22", "#16a085", "#34495e", GREY)
 
 
-def _page(title: str, body: Sequence[str]) -> str:
-    return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{REPORT_CSS}</style></head><body>"
-        f"<h1>{escape(title)}</h1>" + "".join(body) + "</body></html>"
-    )
+_page = html_page
 
 
 def _table(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return html_table(header, [[escape(_fmt(v)) for v in row] for row in rows])
 
 
 def _fmt(value: Any) -> str:

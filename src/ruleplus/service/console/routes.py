@@ -37,7 +37,7 @@ from ruleplus.serving import admin, users
 from ruleplus.serving.admin import deployment_info
 from ruleplus.serving.mapping import FieldMapping
 from ruleplus.serving.sensitive import PREFIX
-from ruleplus.store.repos import DeploymentRepo, DeploymentSpec, MappingRepo, PartnerRepo
+from ruleplus.store.repos import DeploymentRepo, MappingRepo, PartnerRepo
 from ruleplus.store.secrets import mask
 from ruleplus.store.tables import DecisionRecord, StrategyVersion
 
@@ -313,18 +313,7 @@ def list_deployments(request: Request, user: Viewer) -> list[dict[str, Any]]:
 def deploy(body: NewDeployment, request: Request, user: Approver) -> dict[str, Any]:
     """Deploy a champion with challengers (shares), shadows and parameter overrides."""
     state = state_of(request)
-    spec = DeploymentSpec.build(
-        body.partner_id,
-        body.product,
-        body.strategy_id,
-        body.champion,
-        challengers=[c.model_dump() for c in body.challengers],
-        shadows=body.shadows,
-        channel=body.channel,
-        split_key=body.split_key,
-        salt=body.salt,
-        parameters=body.parameters,
-    )
+    spec = body.spec()
     out = admin.deploy(state.database, spec, actor=user.name)
     state.changed()
     return out

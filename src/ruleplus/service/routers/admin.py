@@ -74,6 +74,21 @@ class NewDeployment(BaseModel):
         description="overrides of the strategy's declared parameters for this binding",
     )
 
+    def spec(self) -> DeploymentSpec:
+        """The deployment this body asks for (the admin API's and the console's)."""
+        return DeploymentSpec.build(
+            self.partner_id,
+            self.product,
+            self.strategy_id,
+            self.champion,
+            challengers=[c.model_dump() for c in self.challengers],
+            shadows=self.shadows,
+            channel=self.channel,
+            split_key=self.split_key,
+            salt=self.salt,
+            parameters=self.parameters,
+        )
+
 
 class Binding(BaseModel):
     partner_id: str
@@ -214,18 +229,7 @@ def transition(
 )
 def deploy(body: NewDeployment, request: Request, actor: Admin) -> dict[str, Any]:
     state = state_of(request)
-    spec = DeploymentSpec.build(
-        body.partner_id,
-        body.product,
-        body.strategy_id,
-        body.champion,
-        challengers=[c.model_dump() for c in body.challengers],
-        shadows=body.shadows,
-        channel=body.channel,
-        split_key=body.split_key,
-        salt=body.salt,
-        parameters=body.parameters,
-    )
+    spec = body.spec()
     out = admin.deploy(state.database, spec, actor=actor)
     state.changed()
     return out
