@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ruleplus.errors import DataError, RuleplusError
 
@@ -28,6 +30,7 @@ __all__ = [
     "parse_assignments",
     "print_json",
     "read_text",
+    "row_progress",
     "run",
 ]
 
@@ -70,6 +73,22 @@ def parse_assignments(items: list[str], option: str = "--set") -> dict[str, Any]
             value = text
         values[name.strip()] = value
     return values
+
+
+@contextmanager
+def row_progress(enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of rows decided, on stderr; yields ``progress(done_rows, total_rows)``."""
+    with Progress(
+        TextColumn("[bold]deciding"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
+    ) as bar:
+        task = bar.add_task("rows", total=0)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def print_json(data: Any) -> None:

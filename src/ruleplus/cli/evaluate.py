@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ruleplus.cli._common import err, fail, load_strategy_file, out, print_json
+from ruleplus.cli._common import err, fail, load_strategy_file, out, print_json, row_progress
 from ruleplus.errors import RuleplusError
 
 __all__ = ["app"]
@@ -118,16 +117,7 @@ def batch(
 
     try:
         compiled = load_strategy_file(strategy)
-        with Progress(
-            TextColumn("[bold]deciding"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} rows"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("rows", total=0)
+        with row_progress(not as_json) as progress:
             summary = decide_table(
                 compiled,
                 source,
@@ -136,7 +126,7 @@ def batch(
                 keep=tuple(keep or ()),
                 input_field=input_field,
                 keep_nulls=keep_nulls,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
     except RuleplusError as exc:
         fail(exc, as_json)

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ruleplus.cli._common import (
     JsonFlag,
     emit,
-    err,
     load_strategy_file,
     open_database,
     out,
+    row_progress,
     run,
 )
 from ruleplus.errors import DataError
@@ -60,21 +58,6 @@ ExpectedOpt = Annotated[
     typer.Option("--expected", help="column or output with a model's probability of bad"),
 ]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="write an HTML report here")]
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    with Progress(
-        TextColumn("[bold]deciding"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} rows"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not enabled,
-    ) as bar:
-        task = bar.add_task("rows", total=0)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _data(data: Path | None, sql: str | None, *strategies: CompiledStrategy) -> pl.DataFrame:
@@ -157,7 +140,7 @@ def backtest_cmd(
         if against is not None or against_set:
             b = _strategy(against or strategy, against_set)
         frame = _data(data, sql, *([a] if b is None else [a, b]))
-        with _progress(not as_json) as progress:
+        with row_progress(not as_json) as progress:
             result = backtest(
                 a,
                 frame,
@@ -225,7 +208,7 @@ def sweep_cmd(
         spec = compiled.parameters.get(param)
         points = parse_values(spec, values) if spec is not None else []
         frame = _data(data, sql, compiled)
-        with _progress(not as_json) as progress:
+        with row_progress(not as_json) as progress:
             result = sweep(
                 compiled,
                 frame,
