@@ -39,8 +39,10 @@ from typing import Any, NamedTuple
 
 try:  # ``python -m benchmarks.engine`` from the repo root
     from benchmarks._floor import decide as floor_decide
+    from benchmarks._timing import summarise, time_calls
 except ModuleNotFoundError:  # ``python benchmarks/engine.py``
     from _floor import decide as floor_decide
+    from _timing import summarise, time_calls  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGY = ROOT / "examples" / "strategies" / "reference_loan.yaml"
@@ -116,34 +118,6 @@ def frame_outputs(frame: Any) -> list[Record]:
 
 
 # --------------------------------------------------------------------------- timing
-
-
-def time_calls(
-    fn: Callable[[Record], Any], inputs: Sequence[Record], calls: int, warmup: int
-) -> list[int]:
-    """Nanoseconds of each of ``calls`` calls of ``fn`` on ``inputs`` cycled, after a warm-up."""
-    n = len(inputs)
-    for i in range(warmup):
-        fn(inputs[i % n])
-    gc.collect()
-    clock = time.perf_counter_ns
-    out = [0] * calls
-    for i in range(calls):
-        rec = inputs[i % n]
-        t0 = clock()
-        fn(rec)
-        out[i] = clock() - t0
-    return out
-
-
-def summarise(samples: list[int]) -> dict[str, float]:
-    """Median, p99 (µs) and mean-based throughput (calls/s) of one round."""
-    ordered = sorted(samples)
-    return {
-        "median_us": ordered[len(ordered) // 2] / 1e3,
-        "p99_us": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e3,
-        "per_s": len(ordered) / (sum(ordered) / 1e9),
-    }
 
 
 def rounds_median(per_round: list[dict[str, float]]) -> dict[str, float]:

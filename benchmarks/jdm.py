@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -40,6 +39,11 @@ from typing import Any
 import polars as pl
 
 from ruleplus.decision import compile_strategy, load_strategy
+
+try:  # ``python -m benchmarks.jdm`` from the repo root
+    from benchmarks._timing import summarise, time_calls
+except ModuleNotFoundError:  # ``python benchmarks/jdm.py``
+    from _timing import summarise, time_calls  # type: ignore[no-redef]
 from ruleplus.decision.importers.jdm import JdmGraph, same_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,32 +64,6 @@ def verify(name: str, decide: Callable[[Record], Record], cases: Sequence[Any]) 
     bad = [c for c in cases if not same_json(decide(dict(c["input"])), c["expected"])]
     if bad:
         raise SystemExit(f"{name}: {len(bad)} of {len(cases)} reference outputs disagree")
-
-
-def time_calls(fn: Callable[[Record], Any], inputs: Sequence[Record], calls: int) -> list[int]:
-    """Nanoseconds of each call of ``fn`` on ``inputs`` cycled, after a warm-up."""
-    n = len(inputs)
-    for i in range(min(calls, 2_000)):
-        fn(inputs[i % n])
-    gc.collect()
-    clock = time.perf_counter_ns
-    out = [0] * calls
-    for i in range(calls):
-        rec = inputs[i % n]
-        t0 = clock()
-        fn(rec)
-        out[i] = clock() - t0
-    return out
-
-
-def summarise(samples: list[int]) -> dict[str, float]:
-    """Median and p99 (µs) and throughput (calls/s) of one round."""
-    ordered = sorted(samples)
-    return {
-        "median_us": ordered[len(ordered) // 2] / 1e3,
-        "p99_us": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e3,
-        "per_s": len(ordered) / (sum(ordered) / 1e9),
-    }
 
 
 def synthetic(cases: Sequence[Any], rows: int) -> pl.DataFrame:
@@ -148,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     per_round: dict[str, list[dict[str, float]]] = {k: [] for k in variants}
     for _ in range(args.rounds):
         for name, fn in variants.items():
-            per_round[name].append(summarise(time_calls(fn, inputs, args.calls)))
+            per_round[name].append(
+                summarise(time_calls(fn, inputs, args.calls, min(args.calls, 2_000)))
+            )
     row = {
         name: {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
         for name, rounds in per_round.items()
