@@ -224,3 +224,30 @@ def test_campaign_file(tmp_path: Path) -> None:
     assert [r["offer_amount"] for r in info["campaign"]] == ["3000.00", "9000.00"]
     written = pl.read_csv(out)
     assert written["customer_id"].to_list() == ["y", "x"]
+
+
+def test_the_shipped_campaign_strategy(tmp_path: Path) -> None:
+    from ruleplus.cli.demo import example_strategy_path
+
+    customers = tmp_path / "customers.csv"
+    pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "monthlyIncome": [6000.0, 4000.0, 9000.0, 5000.0],
+            "monthlyDebt": [500.0, 0.0, 1000.0, 0.0],
+            "behaviourScore": [720.0, 660.0, 610.0, 590.0],
+            "monthsOnBook": [12, 8, 30, 24],
+            "worst12m": [0, 0, 0, 0],
+            "openedEmails": [1, 4, 0, 2],
+        }
+    ).write_csv(customers)
+    args = ["lifecycle", "campaign", str(customers), "--strategy"]
+    args += [str(example_strategy_path("campaign.yaml")), "--start", "2026-12-01", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    listed = [r["customer_id"] for r in info["campaign"]]
+    assert "d" not in listed  # a behaviour score under 600 is not invited
+    assert set(listed) == {"a", "b", "c"}
+    for row in info["campaign"]:
+        assert float(row["apr_irr"]) <= 0.24
