@@ -152,3 +152,13 @@ def test_performance_attributes_payments_to_the_last_action() -> None:
         "paid": "10.00",
         "pay_rate": None,
     }
+
+
+def test_a_boolean_among_numbers_is_refused_not_read_as_one() -> None:
+    rows = [
+        {"account_id": "a", "bucket": "M1", "balance": 100, "score": 700},
+        {"account_id": "b", "bucket": "M2", "balance": 900, "score": True},
+    ]
+    with pytest.raises(DataError, match="'score' of account 1 is true/false") as raised:
+        collections_queue(rows)
+    assert raised.value.context["field"] == "accounts[1].score"

@@ -142,10 +142,30 @@ def _frame(accounts: pl.DataFrame | Iterable[Mapping[str, Any]] | Any) -> pl.Dat
         rows.append(row)
     if not rows:
         return pl.DataFrame()
+    _refuse_mixed_booleans(rows)
     try:
         return pl.DataFrame(rows, infer_schema_length=None, strict=False)
     except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
         raise DataError(f"the accounts do not form a table: {exc}", field="accounts") from None
+
+
+def _refuse_mixed_booleans(rows: list[dict[str, Any]]) -> None:
+    """A column of numbers with a true/false in it: polars would read the boolean as 1.0 or 0.0
+    (and a strategy then score it); it is an error naming the account and the field."""
+    numeric: set[str] = set()
+    boolean: dict[str, int] = {}
+    for k, row in enumerate(rows):
+        for key, value in row.items():
+            if isinstance(value, bool):
+                boolean.setdefault(key, k)
+            elif isinstance(value, int | float):
+                numeric.add(key)
+    for key, k in boolean.items():
+        if key in numeric:
+            raise DataError(
+                f"field {key!r} of account {k} is true/false where other accounts hold numbers",
+                field=f"accounts[{k}].{key}",
+            )
 
 
 def _buckets(frame: pl.DataFrame, codes: Mapping[str, str] | None) -> pl.Series:
