@@ -780,3 +780,18 @@ def test_the_writer_reconnects_when_its_connection_dies(pg_server: Any) -> None:
         writer.stop()
     assert admin.verify_audit(database) == {"ok": True, "entries": 3}
     database.dispose()
+
+
+def test_a_request_that_stopped_waiting_never_stops_the_writer(tmp_path: Path) -> None:
+    database = _db(tmp_path)
+    assert database.ensure_keyed() == "created"
+    partner_id = admin.create_partner(database, "acme")["partner_id"]
+    writer = DecisionWriter(database)
+    gone = writer.submit(_row(partner_id, 1))
+    assert gone.cancel()  # its request timed out or was cancelled before the writer ran
+    writer.start()
+    try:
+        assert writer.submit(_row(partner_id, 2)).result(30).stored  # the writer still runs
+    finally:
+        writer.stop()
+    assert admin.verify_audit(database) == {"ok": True, "entries": 3}  # both stored

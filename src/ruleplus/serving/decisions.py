@@ -753,7 +753,9 @@ class DecisionService:
 async def _awaited(future: Future[WriteResult], timeout_s: float) -> WriteResult:
     """The writer's result, awaited on the loop (the writer thread wakes the loop itself)."""
     try:
-        return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+        # shielded: a timeout (or a cancelled request) must not cancel the writer's future,
+        # which the writer resolves when the batch commits (the decision is stored regardless)
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout_s)
     except TimeoutError:
         raise ServiceUnavailableError(
             "the decision could not be committed in time; retry with the same Idempotency-Key"

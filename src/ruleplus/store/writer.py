@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,10 +236,27 @@ class DecisionWriter:
                     self._write([item])
                 return
             log.error("decision write failed: %s", type(exc).__name__)
-            batch[0][2].set_exception(exc)
+            _resolve(batch[0][2], exception=exc)
             return
         for row, _, future in batch:
-            future.set_result(WriteResult(row["id"] in inserted))
+            _resolve(future, WriteResult(row["id"] in inserted))
+
+
+def _resolve(
+    future: Future[WriteResult],
+    result: WriteResult | None = None,
+    exception: BaseException | None = None,
+) -> None:
+    """Resolve a request's future; one its request gave up on (cancelled) is left alone, so
+    that it can never stop the writer thread."""
+    try:
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            assert result is not None
+            future.set_result(result)
+    except InvalidStateError:
+        log.debug("a decision's request stopped waiting before its commit")
 
 
 def _from_json(table: Any, suffix: str, skip: tuple[str, ...] = ()) -> str:
