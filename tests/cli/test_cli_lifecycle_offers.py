@@ -156,3 +156,39 @@ def test_quote_gives_a_full_offer(tmp_path: Path) -> None:
     application.write_text("[1]")
     bad = runner.invoke(app, ["lifecycle", "quote", str(CONSUMER), str(application), "--json"])
     assert bad.exit_code == 2
+
+
+def test_schedule_after_an_early_repayment_and_with_penalty_interest() -> None:
+    args = ["lifecycle", "schedule", "--amount", "12000", "--months", "12", "--annual-rate"]
+    args += ["0.18", "--start", "2026-01-31", "--json"]
+    plain = json.loads(runner.invoke(app, args).stdout)
+    result = runner.invoke(
+        app,
+        [
+            *args,
+            "--prepay",
+            "6:3000:shorter-term",
+            "--overdue-as-of",
+            "2026-05-15",
+            "--paid",
+            "2",
+            "--penalty-rate",
+            "0.18",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["prepayments"] == [{"period": 6, "principal": "3000.00", "fee": "0.00"}]
+    lines = data["instalments"]
+    assert len(lines) < len(plain["instalments"])  # shorter term, same instalment
+    assert lines[6]["payment"] == plain["instalments"][6]["payment"]
+    principal = sum(Decimal(i["principal"]) for i in lines) + Decimal("3000.00")
+    assert principal == Decimal("12000.00") and lines[-1]["balance"] == "0.00"
+    assert data["apr_irr"] == "0.1800"  # a fee-free prepayment leaves the annualised rate
+    # instalment 3 (due 30 April) is 15 days late on 15 May: 18% a year for 15/365 of a year
+    late = data["overdue"]
+    assert [(o["period"], o["days"]) for o in late] == [(3, 15)]
+    expected = (Decimal(late[0]["amount"]) * Decimal("0.18") * 15 / 365).quantize(Decimal("0.01"))
+    assert late[0]["penalty"] == str(expected) == data["penalty_total"]
+    bad = runner.invoke(app, [*args, "--prepay", "six:3000"])
+    assert bad.exit_code != 0 and "AFTER:AMOUNT" in bad.output

@@ -4,6 +4,7 @@ annualised rate) and ``quote`` (a strategy's full offer for one application)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,13 +16,34 @@ from ruleplus.errors import DataError
 __all__ = ["register", "schedule_text"]
 
 
-def _date(text: str | None) -> date | None:
+def _date(text: str | None, option: str = "start") -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise DataError(f"--start must be a date YYYY-MM-DD, got {text!r}", field="start") from None
+        raise DataError(
+            f"--{option} must be a date YYYY-MM-DD, got {text!r}", field=option.replace("-", "_")
+        ) from None
+
+
+def _prepayment(item: str) -> tuple[int, str | None, str]:
+    """``AFTER:AMOUNT[:MODE]`` of ``--prepay``."""
+    parts = item.split(":")
+    if len(parts) not in (2, 3) or not parts[0].strip().isdigit():
+        raise DataError(
+            f"--prepay takes AFTER:AMOUNT[:MODE] (e.g. 6:2000:shorter-term), got {item!r}",
+            field="prepay",
+        )
+    amount = parts[1].strip()
+    mode = parts[2].strip() if len(parts) == 3 else "lower-instalment"
+    return int(parts[0]), None if amount.lower() == "all" else amount, mode
+
+
+def _required_date(text: str) -> date:
+    chosen = _date(text, "overdue-as-of")
+    assert chosen is not None
+    return chosen
 
 
 def schedule_text(data: dict[str, Any]) -> str:
@@ -72,11 +94,34 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--day-count", help="30/360, actual/365 or actual/360")
         ] = "30/360",
         grace: Annotated[int, typer.Option("--grace", help="interest-only months first")] = 0,
+        prepay: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--prepay",
+                help="AFTER:AMOUNT[:MODE]: repay AMOUNT of principal early with instalment AFTER "
+                "(0: before the first); AMOUNT 'all' repays in full; MODE lower-instalment "
+                "(default) or shorter-term; repeatable, in order",
+            ),
+        ] = None,
+        prepay_fee: Annotated[
+            str, typer.Option("--prepay-fee", help="early-repayment fee, a fraction of it")
+        ] = "0",
+        overdue_as_of: Annotated[
+            str | None,
+            typer.Option("--overdue-as-of", help="list the instalments late on this date"),
+        ] = None,
+        paid: Annotated[
+            int, typer.Option("--paid", help="with --overdue-as-of: instalments paid so far")
+        ] = 0,
+        penalty_rate: Annotated[
+            str, typer.Option("--penalty-rate", help="annual penalty interest on late amounts")
+        ] = "0",
         as_json: JsonFlag = False,
     ) -> None:
-        """A repayment schedule to the cent, with its fee-inclusive annualised rate (IRR)."""
+        """A repayment schedule to the cent, with its fee-inclusive annualised rate (IRR);
+        optionally after early repayments, and the late instalments with penalty interest."""
         from ruleplus.lending.rates import apr_irr, effective_annual_rate
-        from ruleplus.lending.schedule import Fee, build_schedule
+        from ruleplus.lending.schedule import Fee, build_schedule, overdue, repay_early
 
         def build() -> dict[str, Any]:
             plan = build_schedule(
@@ -89,7 +134,14 @@ def register(app: typer.Typer) -> None:
                 fees=[Fee.parse(f) for f in fee or []],
                 grace_months=grace,
             )
+            for item in prepay or []:
+                after, amount_text, mode = _prepayment(item)
+                plan = repay_early(plan, after, amount_text, mode=mode, fee_rate=prepay_fee)
             data = plan.to_dict()
+            if overdue_as_of is not None:
+                late = overdue(plan, _required_date(overdue_as_of), paid, penalty_rate)
+                data["overdue"] = [line.to_dict() for line in late]
+                data["penalty_total"] = str(sum((line.penalty for line in late), Decimal(0)))
             data["apr_irr"] = str(apr_irr(plan))
             data["effective_annual_rate"] = str(effective_annual_rate(plan))
             return data
