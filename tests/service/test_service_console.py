@@ -305,3 +305,20 @@ def test_a_console_body_is_read_only_after_the_session_and_csrf_check(console: T
         headers={"Content-Type": "application/json", "Content-Length": str(1 << 20)},
     )
     assert login.status_code == 413  # a sign-in body is small
+
+
+def test_sign_ins_are_throttled_per_client_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ruleplus.service.app as app_module
+    from ruleplus.service.gate import GateLimits
+
+    monkeypatch.setattr(app_module, "gate_limits", lambda config: GateLimits(login_rate=0.01))
+    with make_client(tmp_path) as client:
+        answers = [
+            client.post("/console/api/login", json={"name": "nobody", "password": "x" * 12})
+            for _ in range(3)
+        ]
+    # the first guess is checked (401); the next ones are refused before a hash is computed
+    assert [a.status_code for a in answers] == [401, 429, 429]
+    assert answers[-1].headers.get("retry-after")

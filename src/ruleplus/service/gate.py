@@ -65,6 +65,8 @@ class GateLimits:
         Largest body of a signed-in console call (uploaded samples and status files).
     login_body : int, default=16 KiB
         Largest body of a console sign-in (read before anyone is authenticated).
+    login_rate : float, default=10.0
+        Console sign-ins a second from one client address (429 beyond).
     partner_inflight : int, default=96
         Most requests of one partner in progress at once.
     identity_inflight : int, default=4
@@ -78,6 +80,7 @@ class GateLimits:
     admin_body: int = 8 << 20
     console_body: int = 32 << 20
     login_body: int = 16 << 10
+    login_rate: float = 10.0
     partner_inflight: int = 96
     identity_inflight: int = 4
     public_ops: bool = False
@@ -179,6 +182,10 @@ class Gate:
                 self._admin(state, scope, ops=kind == "ops")
             elif kind == "console" and scope.get("method") not in _SAFE_METHODS:
                 await _console_user(state, scope)
+            elif kind == "login" and state is not None:
+                # password guessing is slowed per client address (the lock-out is per account)
+                client = scope.get("client") or ("unknown", 0)
+                await state.limiter.take(f"console-login:{client[0]}", self.limits.login_rate)
             limit = {
                 "identity": self.limits.identity_body,
                 "admin": self.limits.admin_body,
