@@ -8,6 +8,7 @@ machine that lacks them. CI has all of them, so a skip there means lost coverage
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,25 @@ def engine(face_models: Path) -> Any:
     from ruleplus.identity.engine import IdentityEngine
 
     return IdentityEngine.from_models(face_models)
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture(scope="module")
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test module (dropped after it), as a URL."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        server = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
+    module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
+    name = f"ruleplus_{module}_{uuid.uuid4().hex[:10]}"
+    with server:
+        server.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as server:
+            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

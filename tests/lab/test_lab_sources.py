@@ -4,8 +4,6 @@ applications unnested, champion/challenger counts bounded in time."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,29 +18,10 @@ from ruleplus.store.audit import derive_key
 from ruleplus.store.repos import DeploymentSpec
 from ruleplus.store.tables import DecisionRecord
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'lab.db'}"
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        server = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
-    name = f"ruleplus_lab_{uuid.uuid4().hex[:10]}"
-    with server:
-        server.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _seed(url: str) -> tuple[Database, int, list[DecisionRecord]]:

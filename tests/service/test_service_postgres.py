@@ -21,25 +21,6 @@ from sqlalchemy import func, select, text
 from ruleplus.serving.decisions import DecisionRequest
 from ruleplus.store.tables import AuditEntry, DecisionRecord
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {PG_SERVER} is unreachable: {exc}")
-    name = f"ruleplus_test_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 @pytest.fixture(scope="module")
 def pg(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
