@@ -210,15 +210,20 @@ def deploy(db: Database, spec: DeploymentSpec, actor: str = "admin") -> dict[str
 
 def _checked_overrides(session: Any, spec: DeploymentSpec) -> dict[str, Any]:
     versions = [spec.champion, *(c.version for c in spec.challengers), *spec.shadows]
-    checked: dict[str, Any] = {}
     strategies = StrategyRepo(session)
-    for version in dict.fromkeys(versions):
-        text = strategies.get(spec.strategy_id, version).document
-        declared = load_document_text(text, name=f"{spec.strategy_id}@{version}").doc.parameters
-        checked = check_parameter_overrides(
-            declared, spec.parameters, strategy=spec.strategy_id, version=version
+    checked = [
+        check_parameter_overrides(
+            load_document_text(
+                strategies.get(spec.strategy_id, version).document,
+                name=f"{spec.strategy_id}@{version}",
+            ).doc.parameters,
+            spec.parameters,
+            strategy=spec.strategy_id,
+            version=version,
         )
-    return checked
+        for version in dict.fromkeys(versions)
+    ]
+    return checked[0]  # stored as the champion's declaration reads them
 
 
 def rollback(
