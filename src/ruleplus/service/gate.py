@@ -26,10 +26,9 @@ from ruleplus.errors import (
     AuthenticationError,
     DataError,
     RateLimitedError,
-    RuleplusError,
     ServiceUnavailableError,
 )
-from ruleplus.service.problems import error_response, problem
+from ruleplus.service.problems import any_error_response, problem
 from ruleplus.serving import users
 from ruleplus.store.repos import PartnerRepo, key_digest
 from ruleplus.store.tables import Partner
@@ -195,11 +194,6 @@ class Gate:
             body = await _read_body(scope, receive, limit)
             if kind == "admin":
                 _refuse_lone_surrogates(body)
-        except RuleplusError as exc:
-            for key in held:
-                self.inflight.leave(key)
-            await error_response(exc)(scope, receive, send)
-            return
         except _TooLargeError as exc:
             for key in held:
                 self.inflight.leave(key)
@@ -207,14 +201,19 @@ class Gate:
                 413, "too-large", "Content too large", f"the body is over {exc.limit} bytes"
             )(scope, receive, send)
             return
+        except Exception as exc:  # a ruleplus error, or the database failing (401, 503, 500)
+            for key in held:
+                self.inflight.leave(key)
+            await any_error_response(exc)(scope, receive, send)
+            return
         try:
             if kind == "partner" and self.fast is not None:
                 raw = b"".join(m.get("body", b"") for m in body if m["type"] == "http.request")
                 try:
                     if await self.fast(state, scope["state"]["partner"], scope, raw, send):
                         return
-                except RuleplusError as exc:
-                    await error_response(exc)(scope, receive, send)
+                except Exception as exc:  # raised before the answer was started
+                    await any_error_response(exc)(scope, receive, send)
                     return
             await self.app(scope, _replay(body, receive), send)
         finally:

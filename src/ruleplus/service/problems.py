@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,9 +13,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ruleplus.errors import InputValidationError, RuleplusError
 
-__all__ = ["error_response", "install_problem_handlers", "problem"]
+__all__ = ["any_error_response", "error_response", "install_problem_handlers", "problem"]
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("ruleplus.service")
 
 #: Context keys a client may see (others, such as file paths, stay in the logs).
 _PUBLIC_CONTEXT = (
@@ -114,6 +116,18 @@ def _unstorable(_: Request, exc: Exception) -> JSONResponse:
         "Unprocessable content",
         "a value cannot be stored: too long, out of range, or containing a NUL character",
     )
+
+
+def any_error_response(exc: Exception) -> JSONResponse:
+    """The answer for any error raised where FastAPI's handlers do not reach (the gate, which
+    wraps the app): the same status and body as those handlers give. Unexpected errors are
+    logged with their traceback, as the server would have logged them."""
+    if isinstance(exc, RuleplusError):
+        return error_response(exc)
+    if isinstance(exc, SQLAlchemyDataError):
+        return _unstorable(None, exc)  # type: ignore[arg-type]
+    log.error("unexpected error answering a request", exc_info=exc)
+    return _unexpected(None, exc)  # type: ignore[arg-type]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
