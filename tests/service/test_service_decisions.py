@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -278,3 +279,23 @@ def test_metrics_and_docs_need_the_admin_key_unless_made_public(tmp_path: Path) 
     with make_client(tmp_path / "open", public_ops=True) as public:
         for path in ("/metrics", "/docs", "/openapi.json"):
             assert public.get(path).status_code == 200, path
+
+
+def test_a_restarted_service_compiles_what_is_deployed_before_the_first_request(
+    tmp_path: Path,
+) -> None:
+    """Regression: each worker's first applications after a start paid for the compile."""
+    with make_client(tmp_path) as first:
+        _, key = _seed(first)
+        other_id, _ = new_partner(first, "other")
+        deploy(first, other_id, product="card")
+    with make_client(tmp_path) as client:
+        decisions = client.app.state.ruleplus.decisions  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 30
+        while len(decisions._products) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert {product for _, product in decisions._products} == {"loan", "card"}
+        assert ("reference_loan", "1.0.0") in decisions._strategies
+        response = client.post("/v1/decisions/loan", json=GOOD, headers=key)
+        assert response.status_code == 200, response.text
+        assert decisions.warm(limit=1) == 1  # the most recent binding only

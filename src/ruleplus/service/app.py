@@ -60,7 +60,7 @@ class AccessLog:
             path = getattr(scope.get("route"), "path", "unmatched")
             ruleplus_state = getattr(scope["app"].state, "ruleplus", None)
             if ruleplus_state is not None:
-                ruleplus_state.metrics.responses.labels(path, str(status)).inc()
+                ruleplus_state.metrics.responded(path, status)
             if log.isEnabledFor(logging.INFO):
                 request_state = scope.get("state") or {}
                 log.info(
@@ -111,10 +111,13 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
         thresholds = gc.get_threshold()
         _quiet_gc()
         drift = asyncio.create_task(lab.drift_loop(built))  # the PSI gauges, off the hot path
+        # compile what is deployed before partners ask for it (in the pool: off the loop)
+        warming = asyncio.get_running_loop().run_in_executor(built.pool, built.decisions.warm)
         try:
             yield
         finally:
             drift.cancel()
+            await asyncio.wait([warming])
             gc.set_threshold(*thresholds)
             gc.unfreeze()
             close = getattr(built.limiter, "close", None)

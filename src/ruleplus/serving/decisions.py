@@ -8,8 +8,8 @@ in one transaction -> the typed :class:`Outcome`.
 
 ``decide`` blocks (compiling, database reads, the commit). An event loop calls
 :meth:`DecisionService.decide_async` instead: the same path, its blocking work in a bounded
-worker pool and its wait for the group commit on the loop, so that no pool thread sleeps on a
-commit (one thread hand-off less per decision, and the pool stays free for work).
+worker pool, which hands the decision straight to the group-commit writer; the commit wakes the
+loop. The loop is woken once per decision, and no pool thread sleeps on a commit.
 
 Deployments, mappings and lists are cached for a few seconds and refreshed on change; the
 caches are bounded by what the administrator created, never by what a partner sends.
@@ -18,9 +18,10 @@ caches are bounded by what the administrator created, never by what a partner se
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
@@ -64,6 +65,8 @@ __all__ = [
     "request_digest",
     "response_body",
 ]
+
+log = logging.getLogger("ruleplus.decisions")
 
 APPLICATION_ID_FIELDS = ("applicationId", "application_id")
 """Request fields (after mapping, then as sent) whose value is stored as the decision's
@@ -162,6 +165,20 @@ class Prepared:
     signals: _Signals
     now_ms: int
     started: float
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A decision after its write: whether it was stored, or why the write failed."""
+
+    request: DecisionRequest
+    prepared: Prepared
+    release: Callable[[], None] | None
+    stored: bool
+    error: BaseException | None
+    records_after_commit: bool = False
+    """Stored, with velocity events for a store outside the transaction (Redis, memory): they
+    stay pending until recorded there."""
 
 
 @dataclass
@@ -356,9 +373,36 @@ class DecisionService:
                 self._strategies[key] = compiled
         return compiled
 
+    def warm(self, limit: int = 256) -> int:
+        """Load the most recently deployed (partner, product) bindings, compiling their
+        strategies, so that the first applications after a start or a deploy do not wait for
+        compiles; returns how many were loaded. A binding that fails to load is logged and
+        left to fail (or load) on its first request."""
+        try:
+            with self.database.session() as session:
+                keys = DeploymentRepo(session).live_products(limit)
+        except Exception as exc:  # the first requests will load what they need
+            log.warning("could not list the live deployments to preload: %s", exc)
+            return 0
+        loaded = 0
+        for partner_id, product in keys:
+            try:
+                self._product(partner_id, product)
+                loaded += 1
+            except Exception as exc:  # a broken binding must not stop the service starting
+                log.warning("could not preload %s/%s: %s", partner_id, product, exc)
+        return loaded
+
     def live(self, partner_id: str, product: str, channel: str) -> _Live:
         """The live deployment of (partner, product) for ``channel`` (exact channel first,
         then ``*``), with its compiled arms, mapping and redactor."""
+        cached = self._product(partner_id, product)
+        live = cached.by_channel.get(channel) or cached.by_channel.get("*")
+        if live is None:
+            raise NotFoundError(f"no strategy is deployed for product {product!r}", product=product)
+        return live
+
+    def _product(self, partner_id: str, product: str) -> _Product:
         key = (partner_id, product)
         cached = self._cached_product(key)
         if cached is None or time.monotonic() - cached.loaded_at >= self.cache_ttl_s:
@@ -381,10 +425,7 @@ class DecisionService:
                 finally:
                     loading.release()
             assert cached is not None
-        live = cached.by_channel.get(channel) or cached.by_channel.get("*")
-        if live is None:
-            raise NotFoundError(f"no strategy is deployed for product {product!r}", product=product)
-        return live
+        return cached
 
     def _cached_product(self, key: tuple[str, str]) -> _Product | None:
         with self._products_lock:
@@ -477,6 +518,10 @@ class DecisionService:
     async def decide_async(self, build: Callable[[], DecisionRequest], pool: Executor) -> Outcome:
         """:meth:`decide` for an event loop (see the module docstring).
 
+        The pool thread makes the decision and queues it for the writer; the writer's commit
+        wakes the loop. One wake-up of the loop per decision, with nothing of the decision
+        done on it.
+
         Parameters
         ----------
         build : callable
@@ -485,38 +530,101 @@ class DecisionService:
             Where the blocking work runs.
         """
         loop = asyncio.get_running_loop()
-        begun = await loop.run_in_executor(pool, self._begin, build)
+        box: asyncio.Future[Outcome | _Written] = loop.create_future()
+        pool.submit(self._begin_and_write, build, loop, box, pool)
+        timer = loop.call_later(self.commit_timeout_s, _expire, box)
+        try:
+            begun = await box
+        finally:
+            timer.cancel()
         if isinstance(begun, Outcome):
             return begun
-        request, prepared, release = begun
-        row, signals = prepared.row, prepared.signals
+        request, prepared, error = begun.request, begun.prepared, begun.error
         try:
-            try:
-                future = self.writer.submit(row, self.event_rows(prepared))
-                stored = (await _awaited(future, self.commit_timeout_s)).stored
-                if stored and signals.events and not self.velocity.transactional:
-                    await loop.run_in_executor(
-                        pool, self.velocity.record, signals.events, prepared.now_ms, row["id"]
-                    )
-            finally:
-                self.discard(signals)
-            if stored:
+            if begun.records_after_commit:
+                try:
+                    await loop.run_in_executor(pool, self._record_velocity, prepared)
+                finally:
+                    self.discard(prepared.signals)  # pending until recorded
+            if error is None and begun.stored:
                 return self._stored_outcome(prepared)
-            # an earlier or concurrent request (another process) holds the key
-            replay = await loop.run_in_executor(pool, self.replay, request)
-            if replay is None:  # pragma: no cover - the key's holder was deleted meanwhile
-                raise ConflictError("this Idempotency-Key is taken")
-            return replay
-        except RuleplusError:
-            if request.idempotency_key is None:
-                raise
+            if error is not None and not (
+                isinstance(error, RuleplusError) and request.idempotency_key is not None
+            ):
+                raise error
+            # an earlier or concurrent request (another process) holds the key, or the write
+            # failed and the key may still have been stored: answer what is stored
             replay = await loop.run_in_executor(pool, self.replay, request)
             if replay is None:
-                raise
+                if error is not None:
+                    raise error
+                raise ConflictError("this Idempotency-Key is taken")  # pragma: no cover
             return replay
         finally:
+            if begun.release is not None:
+                begun.release()
+
+    def _begin_and_write(
+        self,
+        build: Callable[[], DecisionRequest],
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+    ) -> None:
+        """The pool's part of :meth:`decide_async`: decide, queue the row for the writer and
+        let its commit settle ``box`` (an answer without a write settles it at once)."""
+        try:
+            begun = self._begin(build)
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle, box, None, exc)
+            return
+        if isinstance(begun, Outcome):
+            loop.call_soon_threadsafe(_settle, box, begun, None)
+            return
+        request, prepared, release = begun
+        try:
+            future = self.writer.submit(prepared.row, self.event_rows(prepared))
+        except BaseException as exc:  # pragma: no cover - the queue is unbounded
+            self.discard(prepared.signals)
             if release is not None:
                 release()
+            loop.call_soon_threadsafe(_settle, box, None, exc)
+            return
+
+        def committed(done: Future[WriteResult]) -> None:  # on the writer thread
+            error = done.exception()
+            stored = error is None and done.result().stored
+            after = stored and bool(prepared.signals.events) and not self.velocity.transactional
+            written = _Written(request, prepared, release, stored, error, after)
+            if not written.records_after_commit:
+                self.discard(prepared.signals)  # counted in the database now, or dropped
+            loop.call_soon_threadsafe(self._settle_written, box, written, pool)
+
+        future.add_done_callback(committed)
+
+    def _settle_written(
+        self, box: asyncio.Future[Outcome | _Written], written: _Written, pool: Executor
+    ) -> None:
+        """On the loop: hand the commit to the request waiting for it, or, when it stopped
+        waiting (timed out, cancelled), finish in the pool what it would have done."""
+        if not box.done():
+            box.set_result(written)
+        else:
+            pool.submit(self._finish_abandoned, written)
+
+    def _finish_abandoned(self, written: _Written) -> None:
+        try:
+            if written.records_after_commit:
+                try:
+                    self._record_velocity(written.prepared)
+                finally:
+                    self.discard(written.prepared.signals)
+        finally:
+            if written.release is not None:
+                written.release()
+
+    def _record_velocity(self, prepared: Prepared) -> None:
+        self.velocity.record(prepared.signals.events, prepared.now_ms, prepared.row["id"])
 
     def _begin(
         self, build: Callable[[], DecisionRequest]
@@ -616,7 +724,7 @@ class DecisionService:
                 }
             )
             row = {
-                "id": "d_" + uuid.uuid4().hex,
+                "id": "d_" + _random_hex(),
                 "partner_id": request.partner_id,
                 "product": request.product,
                 "channel": request.channel,
@@ -750,16 +858,52 @@ class DecisionService:
         return out
 
 
-async def _awaited(future: Future[WriteResult], timeout_s: float) -> WriteResult:
-    """The writer's result, awaited on the loop (the writer thread wakes the loop itself)."""
-    try:
-        # shielded: a timeout (or a cancelled request) must not cancel the writer's future,
-        # which the writer resolves when the batch commits (the decision is stored regardless)
-        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout_s)
-    except TimeoutError:
-        raise ServiceUnavailableError(
-            "the decision could not be committed in time; retry with the same Idempotency-Key"
-        ) from None
+class _RandomIds:
+    """128 random bits as hex, from the operating system's generator a page at a time: one
+    system call per 256 decision ids instead of one each. The page is dropped in a forked
+    child, which must never repeat its parent's ids."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._page = b""
+        self._at = 0
+        os.register_at_fork(after_in_child=self._drop)
+
+    def _drop(self) -> None:
+        self._lock = threading.Lock()
+        self._page, self._at = b"", 0
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._at >= len(self._page):
+                self._page, self._at = os.urandom(4096), 0
+            at = self._at
+            self._at = at + 16
+            return self._page[at : at + 16].hex()
+
+
+_random_hex = _RandomIds()
+
+
+def _settle(box: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    """On the loop: settle ``box`` unless its request stopped waiting."""
+    if box.done():
+        return
+    if error is not None:
+        box.set_exception(error)
+    else:
+        box.set_result(value)
+
+
+def _expire(box: asyncio.Future[Any]) -> None:
+    _settle(
+        box,
+        None,
+        ServiceUnavailableError(
+            "the decision could not be made and committed in time; retry with the same "
+            "Idempotency-Key"
+        ),
+    )
 
 
 def _application_id(payload: Mapping[str, Any], application: Mapping[str, Any]) -> str | None:

@@ -33,7 +33,7 @@ import hashlib
 import hmac
 import logging
 import threading
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +48,8 @@ from ruleplus.store.tables import AuditEntry, AuditHead, DecisionRecord, utcnow
 __all__ = [
     "DIGESTED",
     "GENESIS",
+    "HEAD_ID",
+    "PG_LOCKED_HEAD",
     "AuditBreak",
     "AuditError",
     "AuditReport",
@@ -59,6 +61,7 @@ __all__ = [
     "ensure_keyed",
     "entry_mac",
     "head_mac",
+    "head_values",
     "read_head",
     "record_digest",
     "verify_chain",
@@ -283,9 +286,42 @@ def _dialect(session: Session | Connection) -> str:
     return bind.dialect.name
 
 
+def _locked_head(
+    session: Session | Connection, read: Callable[[], dict[str, Any] | None] | None = None
+) -> dict[str, Any] | None:
+    """Take the chain lock and read the head (the caller releases ``_LOCK``; the database's
+    locks end with the transaction).
+
+    On PostgreSQL the head's row lock (``SELECT ... FOR UPDATE``, which waits for the holder's
+    commit and then reads the head it wrote) serialises the appends of every process, in one
+    round trip. ``read`` does that read where a writer folds it into a statement of its own
+    (:data:`PG_LOCKED_HEAD`). Only while there is no head yet does the advisory lock
+    serialise its creation, as it does for :func:`ensure_keyed`.
+    """
+    _LOCK.acquire()
+    try:
+        if _dialect(session) != "postgresql":
+            return read_head(session)  # SQLite: its single writer already serialises appends
+        head = read() if read is not None else read_head(session, for_update=True)
+        if head is None:
+            _advisory_lock(session)
+            head = read_head(session, for_update=True)
+        return head
+    except BaseException:
+        _LOCK.release()
+        raise
+
+
+def _advisory_lock(session: Session | Connection) -> None:
+    if isinstance(session, Connection):
+        session.exec_driver_sql(_PG_LOCK, {"k": _ADVISORY_KEY})
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+
+
 def _lock(session: Session | Connection) -> None:
-    """Take the chain lock (the caller releases ``_LOCK``; the advisory lock ends with the
-    transaction)."""
+    """Take the chain lock for creating or converting the head (the caller releases
+    ``_LOCK``; the advisory lock ends with the transaction)."""
     _LOCK.acquire()
     try:
         if _dialect(session) == "postgresql":
@@ -302,21 +338,34 @@ def _lock(session: Session | Connection) -> None:
 # SQLAlchemy's statement construction, caching and result wrapping cost more than the SQL
 _PG_LOCK = "SELECT pg_advisory_xact_lock(%(k)s)"
 _PG_READ_HEAD = "SELECT count, last_hash, mac FROM audit_head WHERE id = %(id)s"
+PG_LOCKED_HEAD = "SELECT count, last_hash, mac FROM audit_head WHERE id = %(head_id)s FOR UPDATE"
+"""The head, row-locked, as the driver takes it (``head_id``: :data:`HEAD_ID`): for a writer
+that reads it in a statement of its own and passes ``read`` to :class:`ChainHead`."""
+HEAD_ID = _HEAD_ID
 _PG_WRITE_HEAD = (
     "UPDATE audit_head SET count = %(count)s, last_hash = %(last_hash)s, mac = %(mac)s "
     "WHERE id = %(id)s"
 )
 
 
-def read_head(session: Session | Connection) -> dict[str, Any] | None:
-    """The stored head (``count``, ``last_hash``, ``mac``), or None when there is none."""
+def read_head(session: Session | Connection, for_update: bool = False) -> dict[str, Any] | None:
+    """The stored head (``count``, ``last_hash``, ``mac``), or None when there is none;
+    ``for_update`` also row-locks it until the transaction ends (PostgreSQL)."""
     if isinstance(session, Connection) and _dialect(session) == "postgresql":
-        row = session.exec_driver_sql(_PG_READ_HEAD, {"id": _HEAD_ID}).first()
+        sql = PG_LOCKED_HEAD if for_update else _PG_READ_HEAD
+        row = session.exec_driver_sql(sql, {"id": _HEAD_ID, "head_id": _HEAD_ID}).first()
     else:
-        row = session.execute(
-            select(_HEADS.c.count, _HEADS.c.last_hash, _HEADS.c.mac).where(_HEADS.c.id == _HEAD_ID)
-        ).first()
-    if row is None:
+        query = select(_HEADS.c.count, _HEADS.c.last_hash, _HEADS.c.mac).where(
+            _HEADS.c.id == _HEAD_ID
+        )
+        row = session.execute(query.with_for_update() if for_update else query).first()
+    return head_values(row)
+
+
+def head_values(row: Any) -> dict[str, Any] | None:
+    """``(count, last_hash, mac)`` as read (any of them None: no head) as :func:`read_head`
+    gives it."""
+    if row is None or row[0] is None:
         return None
     count, last_hash, mac = row  # by position: ``Row.count`` is the tuple method
     return {"count": int(count), "last_hash": str(last_hash), "mac": str(mac)}
@@ -352,6 +401,10 @@ class ChainHead:
         (see :meth:`values`).
     key : bytes
         The chain key (:func:`derive_key`; ``Database.audit_key``).
+    read : callable, optional
+        On PostgreSQL, reads the head row-locked (as :data:`PG_LOCKED_HEAD` does) in a
+        statement of the caller's, such as the decision writer's insert: one round trip for
+        both. Returns :func:`head_values` of what it read.
 
     Raises
     ------
@@ -360,8 +413,14 @@ class ChainHead:
         with ``key``, or when the log predates keyed auditing and was not converted.
     """
 
-    def __init__(self, session: Session | Connection, key: bytes) -> None:
+    def __init__(
+        self,
+        session: Session | Connection,
+        key: bytes,
+        read: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> None:
         self.session = session
+        self.read = read
         self.key = _check_key(key)
         self.last: str | None = None
         self.count = 0
@@ -369,9 +428,8 @@ class ChainHead:
         self._exists = False
 
     def __enter__(self) -> ChainHead:
-        _lock(self.session)
+        head = _locked_head(self.session, self.read)
         try:
-            head = read_head(self.session)
             if head is None:
                 if _any_entry(self.session):
                     keyed = _any_entry(self.session, _ENTRIES.c.n.is_not(None))
@@ -447,6 +505,28 @@ class ChainHead:
         if self.count != self._saved or not self._exists:
             _write_head(self.session, self.key, self.count, self.last, self._exists)
             self._saved, self._exists = self.count, True
+
+    def moved(self) -> dict[str, Any] | None:
+        """The values the stored head must get for the entries added so far (``id``,
+        ``count``, ``last_hash``, ``mac``), for a caller that updates it in a statement of its
+        own in this transaction; None when it need not move. Counts as saved. Needs a stored
+        head (call :meth:`save` for a new log)."""
+        assert self.last is not None, "use ChainHead as a context manager"
+        assert self._exists, "a new log's head is inserted by save()"
+        if self.count == self._saved:
+            return None
+        self._saved = self.count
+        return {
+            "id": _HEAD_ID,
+            "count": self.count,
+            "last_hash": self.last,
+            "mac": head_mac(self.key, self.count, self.last),
+        }
+
+    @property
+    def stored(self) -> bool:
+        """Whether the head is stored (False only for a log whose first entries these are)."""
+        return self._exists
 
     def commit(self) -> None:
         """:meth:`save`, then commit the transaction (while the chain is still locked)."""

@@ -422,6 +422,19 @@ class DeploymentRepo:
                 return row
         return None
 
+    def live_products(self, limit: int) -> list[tuple[str, str]]:
+        """The (partner, product) pairs with a live deployment, the most recently deployed
+        first, at most ``limit``."""
+        newest = func.max(Deployment.id)
+        rows = self.session.execute(
+            select(Deployment.partner_id, Deployment.product)
+            .where(Deployment.active.is_(True))
+            .group_by(Deployment.partner_id, Deployment.product)
+            .order_by(newest.desc())
+            .limit(limit)
+        )
+        return [(str(partner), str(product)) for partner, product in rows]
+
     def live_channels(self, partner_id: str, product: str) -> dict[str, Deployment]:
         """Every live deployment of (partner, product), by channel (one query; a caller picks
         the exact channel or ``*`` in memory, so unknown channels cost nothing to cache)."""

@@ -23,7 +23,14 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import sqlite
 
 from ruleplus.store import Database
-from ruleplus.store.audit import DIGESTED, ChainHead, record_digest
+from ruleplus.store.audit import (
+    DIGESTED,
+    HEAD_ID,
+    PG_LOCKED_HEAD,
+    ChainHead,
+    head_values,
+    record_digest,
+)
 from ruleplus.store.tables import AuditEntry, DecisionRecord, VelocityEvent, utcnow
 
 __all__ = ["DecisionWriter", "WriteResult"]
@@ -83,11 +90,25 @@ class DecisionWriter:
             # the whole batch as one JSON parameter that PostgreSQL unpacks itself: one short
             # statement per table, and none of the per-row, per-column binding work in Python
             # that executemany or a multi-row VALUES costs (half of the writer's CPU)
-            self._insert_decisions: Any = _from_json(
+            insert = _from_json(
                 table, "ON CONFLICT (partner_id, idempotency_key) DO NOTHING RETURNING id"
+            )
+            # ... and statements folded together: each round trip costs the writer (and the
+            # database) about as much CPU as the rows it carries
+            self._insert_and_lock = (
+                f"WITH inserted AS ({insert}) SELECT ARRAY(SELECT id FROM inserted), h.* "
+                f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({PG_LOCKED_HEAD}) AS h ON true"
             )
             # entries get ascending seq in the order given, as the chain needs
             self._insert_audit: Any = _from_json(audit, "", skip=("seq",))
+            self._append = (
+                "WITH entries AS ("
+                + self._insert_audit.replace("%(rows)s", "%(entries)s")
+                + "), events AS ("
+                + _from_json(events, "", skip=("id",)).replace("%(rows)s", "%(events)s")
+                + ") UPDATE audit_head SET count = %(count)s, last_hash = %(last_hash)s, "
+                "mac = %(mac)s WHERE id = %(id)s"
+            )
         else:
             # Core executemany (SQLite's C loop); the ORM's bulk path cost far more per row
             self._insert_decisions = sqlite.insert(table).on_conflict_do_nothing(
@@ -173,53 +194,22 @@ class DecisionWriter:
                 now = utcnow()
                 for row in rows:  # in the row, not a database default: the audit digest covers it
                     row.setdefault("created_at", now)
-                if self._postgres:
-                    batch_json = _dumps(rows)
-                    inserted = set(
-                        connection.exec_driver_sql(
-                            self._insert_decisions, {"rows": batch_json}
-                        ).scalars()
-                    )
-                else:
-                    connection.execute(self._insert_decisions, rows)
-                    # a fresh random id is in the table now only if this insert put it there;
-                    # the others lost to a decision already holding their idempotency key
-                    ids = {"ids": [r["id"] for r in rows]}
-                    inserted = set(connection.execute(self._stored_ids, ids).scalars())
                 # what each entry vouches for, worked out before the chain is locked: the lock
                 # serialises every writer of every process until its commit
-                payloads = [
-                    (
-                        row,
-                        {
-                            "outcome": row["outcome"],
-                            "strategy": row["strategy_id"],
-                            "version": row["strategy_version"],
-                            "arm": row["arm"],
-                            "record": record_digest(row),
-                        },
-                    )
+                payloads = {
+                    row["id"]: {
+                        "outcome": row["outcome"],
+                        "strategy": row["strategy_id"],
+                        "version": row["strategy_version"],
+                        "arm": row["arm"],
+                        "record": record_digest(row),
+                    }
                     for row in rows
-                    if row["id"] in inserted
-                ]
-                with ChainHead(connection, self.database.audit_key) as head:
-                    entries = [
-                        head.values(
-                            f"partner:{row['partner_id']}", "decide", "decision", row["id"], payload
-                        )
-                        for row, payload in payloads
-                    ]
-                    if entries:
-                        if self._postgres:
-                            connection.exec_driver_sql(
-                                self._insert_audit, {"rows": _dumps(entries)}
-                            )
-                        else:
-                            connection.execute(self._insert_audit, entries)
-                    events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
-                    if events:
-                        connection.execute(self._insert_events, events)
-                    head.commit()  # the signed head moves in the same transaction
+                }
+                if self._postgres:
+                    inserted = self._write_postgres(connection, batch, payloads)
+                else:
+                    inserted = self._write_sqlite(connection, batch, payloads)
         except Exception as exc:  # the requests learn it; the writer keeps running
             self._drop_connection()
             if getattr(exc, "connection_invalidated", False) and not retried:
@@ -240,6 +230,66 @@ class DecisionWriter:
             return
         for row, _, future in batch:
             _resolve(future, WriteResult(row["id"] in inserted))
+
+    def _write_postgres(
+        self, connection: Connection, batch: list[_Item], payloads: dict[str, dict[str, Any]]
+    ) -> set[str]:
+        """Four round trips a batch, whatever its size: BEGIN; the decisions inserted and the
+        chain's head read row-locked, in one statement; the audit entries, velocity events and
+        the head's move, in one statement; COMMIT."""
+        inserted: set[str] = set()
+        rows = _dumps([row for row, _, _ in batch])
+
+        def insert_and_lock() -> dict[str, Any] | None:
+            found = connection.exec_driver_sql(
+                self._insert_and_lock, {"rows": rows, "head_id": HEAD_ID}
+            ).one()
+            inserted.update(found[0])
+            return head_values(found[1:])
+
+        with ChainHead(connection, self.database.audit_key, read=insert_and_lock) as head:
+            entries = [
+                head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], p)
+                for row, _, _ in batch
+                if row["id"] in inserted
+                for p in (payloads[row["id"]],)
+            ]
+            events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+            if entries and head.stored:
+                moved = head.moved()
+                assert moved is not None
+                connection.exec_driver_sql(
+                    self._append, {"entries": _dumps(entries), "events": _dumps(events), **moved}
+                )
+            elif entries:  # the log's first entries: the head is inserted, not updated
+                connection.exec_driver_sql(self._insert_audit, {"rows": _dumps(entries)})
+                if events:
+                    connection.execute(self._insert_events, events)
+            head.commit()  # the signed head moves in the same transaction
+        return inserted
+
+    def _write_sqlite(
+        self, connection: Connection, batch: list[_Item], payloads: dict[str, dict[str, Any]]
+    ) -> set[str]:
+        rows = [row for row, _, _ in batch]
+        connection.execute(self._insert_decisions, rows)
+        # a fresh random id is in the table now only if this insert put it there; the others
+        # lost to a decision already holding their idempotency key
+        inserted = set(connection.execute(self._stored_ids, {"ids": list(payloads)}).scalars())
+        with ChainHead(connection, self.database.audit_key) as head:
+            entries = [
+                head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], p)
+                for row in rows
+                if row["id"] in inserted
+                for p in (payloads[row["id"]],)
+            ]
+            if entries:
+                connection.execute(self._insert_audit, entries)
+            events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+            if events:
+                connection.execute(self._insert_events, events)
+            head.commit()  # the signed head moves in the same transaction
+        return inserted
 
 
 def _resolve(

@@ -121,8 +121,7 @@ async def answer_decision(
     if outcome.replayed:
         return body, [(b"idempotent-replayed", b"true")]
     label = outcome.outcome or "none"
-    state.metrics.latency.labels(outcome.strategy_id, label).observe(time.perf_counter() - started)
-    state.metrics.decisions.labels(outcome.strategy_id, label, outcome.arm).inc()
+    state.metrics.decided(outcome.strategy_id, label, outcome.arm, time.perf_counter() - started)
     request_state["decision_id"] = outcome.decision_id
     return body, []
 
