@@ -287,7 +287,8 @@ def _dialect(session: Session | Connection) -> str:
 
 
 def _locked_head(
-    session: Session | Connection, read: Callable[[], dict[str, Any] | None] | None = None
+    session: Session | Connection | None,
+    read: Callable[[], dict[str, Any] | None] | None = None,
 ) -> dict[str, Any] | None:
     """Take the chain lock and read the head (the caller releases ``_LOCK``; the database's
     locks end with the transaction).
@@ -300,6 +301,9 @@ def _locked_head(
     """
     _LOCK.acquire()
     try:
+        if session is None:  # a writer on a driver connection of its own
+            assert read is not None, "ChainHead(None, ...) needs read="
+            return read()
         if _dialect(session) != "postgresql":
             return read_head(session)  # SQLite: its single writer already serialises appends
         head = read() if read is not None else read_head(session, for_update=True)
@@ -404,7 +408,9 @@ class ChainHead:
     read : callable, optional
         On PostgreSQL, reads the head row-locked (as :data:`PG_LOCKED_HEAD` does) in a
         statement of the caller's, such as the decision writer's insert: one round trip for
-        both. Returns :func:`head_values` of what it read.
+        both. Returns :func:`head_values` of what it read. With ``session`` None (a writer
+        on a driver connection of its own, which inserts the entries and moves the head
+        itself: :meth:`moved`) it must return a head or raise.
 
     Raises
     ------
@@ -415,7 +421,7 @@ class ChainHead:
 
     def __init__(
         self,
-        session: Session | Connection,
+        session: Session | Connection | None,
         key: bytes,
         read: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
@@ -431,8 +437,8 @@ class ChainHead:
         head = _locked_head(self.session, self.read)
         try:
             if head is None:
-                if _any_entry(self.session):
-                    keyed = _any_entry(self.session, _ENTRIES.c.n.is_not(None))
+                if _any_entry(self._db):
+                    keyed = _any_entry(self._db, _ENTRIES.c.n.is_not(None))
                     raise AuditError(
                         "the audit log has no signed head (it was deleted); appending would "
                         "hide what is missing"
@@ -503,7 +509,7 @@ class ChainHead:
         """Write the signed head for the entries added so far (one statement; none if none)."""
         assert self.last is not None, "use ChainHead as a context manager"
         if self.count != self._saved or not self._exists:
-            _write_head(self.session, self.key, self.count, self.last, self._exists)
+            _write_head(self._db, self.key, self.count, self.last, self._exists)
             self._saved, self._exists = self.count, True
 
     def moved(self) -> dict[str, Any] | None:
@@ -531,7 +537,13 @@ class ChainHead:
     def commit(self) -> None:
         """:meth:`save`, then commit the transaction (while the chain is still locked)."""
         self.save()
-        self.session.commit()
+        self._db.commit()
+
+    @property
+    def _db(self) -> Session | Connection:
+        if self.session is None:
+            raise RuntimeError("ChainHead(None, ...): the caller writes the entries and the head")
+        return self.session
 
 
 def append(

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
 
 from ruleplus.store import Database
 from ruleplus.store.audit import (
@@ -79,6 +81,7 @@ class DecisionWriter:
         self.max_wait_s = max_wait_s
         self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._held: Connection | None = None
+        self._raw: psycopg.Connection[Any] | None = None
         self._thread: threading.Thread | None = None
         dialect = database.engine.dialect.name
         self._postgres = dialect == "postgresql"
@@ -181,6 +184,10 @@ class DecisionWriter:
         yield self._held
 
     def _drop_connection(self) -> None:
+        if self._raw is not None:
+            with contextlib.suppress(Exception):
+                self._raw.close()
+            self._raw = None
         if self._held is not None:
             with contextlib.suppress(Exception):
                 self._held.rollback()
@@ -206,13 +213,19 @@ class DecisionWriter:
                     }
                     for row in rows
                 }
-                if self._postgres:
-                    inserted = self._write_postgres(connection, batch, payloads)
-                else:
+                if not self._postgres:
                     inserted = self._write_sqlite(connection, batch, payloads)
+                else:
+                    try:
+                        inserted = self._write_pipelined(batch, payloads)
+                    except _HeadMissingError:  # a new log: its head is inserted, not moved
+                        inserted = self._write_postgres(connection, batch, payloads)
         except Exception as exc:  # the requests learn it; the writer keeps running
             self._drop_connection()
-            if getattr(exc, "connection_invalidated", False) and not retried:
+            lost = getattr(exc, "connection_invalidated", False) or isinstance(
+                exc, psycopg.OperationalError
+            )
+            if lost and not retried:
                 # the kept connection died (a database restart): once more on a new one
                 self._write(batch, retried=True)
                 return
@@ -226,17 +239,66 @@ class DecisionWriter:
                     self._write([item])
                 return
             log.error("decision write failed: %s", type(exc).__name__)
-            _resolve(batch[0][2], exception=exc)
+            _resolve(batch[0][2], exception=_as_sqlalchemy(exc))
             return
         for row, _, future in batch:
             _resolve(future, WriteResult(row["id"] in inserted))
 
+    def _write_pipelined(self, batch: list[_Item], payloads: dict[str, dict[str, Any]]) -> set[str]:
+        """Two round trips a batch, whatever its size, on the writer's own driver connection
+        in pipeline mode: BEGIN and one statement that inserts the decisions and reads the
+        chain's head row-locked; then one statement for the audit entries, velocity events and
+        the head's move, and COMMIT. (The driver's own transaction handling would add a round
+        trip for BEGIN: the connection is in autocommit mode and says BEGIN itself.)"""
+        conn = self._driver()
+        inserted: set[str] = set()
+        rows = _dumps([row for row, _, _ in batch])
+
+        def insert_and_lock() -> dict[str, Any] | None:
+            with conn.pipeline():
+                conn.execute(b"BEGIN")
+                cursor = conn.execute(self._insert_and_lock, {"rows": rows, "head_id": HEAD_ID})
+            found = cursor.fetchone()
+            assert found is not None
+            inserted.update(found[0])
+            head = head_values(found[1:])
+            if head is None:
+                conn.execute(b"ROLLBACK")
+                raise _HeadMissingError
+            return head
+
+        with ChainHead(None, self.database.audit_key, read=insert_and_lock) as head:
+            entries = [
+                head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], p)
+                for row, _, _ in batch
+                if row["id"] in inserted
+                for p in (payloads[row["id"]],)
+            ]
+            events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+            with conn.pipeline():  # committed while the chain is locked
+                moved = head.moved()
+                if moved is not None:
+                    conn.execute(
+                        self._append,
+                        {"entries": _dumps(entries), "events": _dumps(events), **moved},
+                    )
+                conn.execute(b"COMMIT")
+        return inserted
+
+    def _driver(self) -> psycopg.Connection[Any]:
+        """The writer's own PostgreSQL connection, outside the pool (it is in autocommit
+        mode, which no pooled connection may be left in)."""
+        if self._raw is None or self._raw.closed:
+            url = self.database.engine.url.set(drivername="postgresql")
+            self._raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        return self._raw
+
     def _write_postgres(
         self, connection: Connection, batch: list[_Item], payloads: dict[str, dict[str, Any]]
     ) -> set[str]:
-        """Four round trips a batch, whatever its size: BEGIN; the decisions inserted and the
-        chain's head read row-locked, in one statement; the audit entries, velocity events and
-        the head's move, in one statement; COMMIT."""
+        """The first batch of a new log (whose head is inserted by it), in four round trips:
+        BEGIN; the decisions inserted and the chain's head read row-locked, in one
+        statement; the audit entries and events; COMMIT."""
         inserted: set[str] = set()
         rows = _dumps([row for row, _, _ in batch])
 
@@ -290,6 +352,21 @@ class DecisionWriter:
                 connection.execute(self._insert_events, events)
             head.commit()  # the signed head moves in the same transaction
         return inserted
+
+
+def _as_sqlalchemy(exc: Exception) -> Exception:
+    """A driver error of the pipelined path as the SQLAlchemy error the other paths raise
+    (``DataError`` for a value the database refuses, ...), without its parameters: a request
+    learns what went wrong, never another decision's data."""
+    if isinstance(exc, psycopg.Error):
+        return DBAPIError.instance(
+            None, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=False
+        )
+    return exc
+
+
+class _HeadMissingError(Exception):
+    """The audit log has no head yet: the batch goes the way that inserts it."""
 
 
 def _resolve(
