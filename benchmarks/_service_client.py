@@ -122,6 +122,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _http_protocol() -> str:
+    import importlib.util
+
+    ours = importlib.util.find_spec("ruleplus.service.http") is not None
+    return "ruleplus.service.http:Protocol" if ours else "httptools"
+
+
 @dataclass
 class Server:
     """A uvicorn process (group) serving ``create_app`` on 127.0.0.1.
@@ -138,6 +145,9 @@ class Server:
         Default: a free port, kept across restarts.
     env : dict, optional
         Extra environment.
+    http : str, optional
+        uvicorn's ``--http``: ruleplus's protocol (httptools writing once per loop step), or
+        plain ``httptools`` for a peer that predates it.
     """
 
     data_dir: Path
@@ -145,6 +155,7 @@ class Server:
     workers: int = 1
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+    http: str = field(default_factory=lambda: _http_protocol())
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -169,7 +180,7 @@ class Server:
             "--port",
             str(self.port),
             "--http",
-            "httptools",
+            self.http,
             "--loop",
             "uvloop",
             "--no-access-log",

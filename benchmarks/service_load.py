@@ -4,7 +4,8 @@ For each database (``--db sqlite|postgres|both``) a fresh database and a fresh s
 started on 127.0.0.1 with the recommended flags (``_service_client.Server.command``)::
 
     python -m uvicorn ruleplus.service.app:create_app --factory --host 127.0.0.1 --port P \
-        --http httptools --loop uvloop --no-access-log --log-level warning --backlog 4096 \
+        --http ruleplus.service.http:Protocol --loop uvloop --no-access-log \
+        --log-level warning --backlog 4096 \
         [--workers 2]        # PostgreSQL: two workers (default --workers 2); SQLite: one
 
 and seeded with a partner, the reference strategy and a deployment. A client in a separate

@@ -55,7 +55,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,
-        http="httptools",
+        http="ruleplus.service.http:Protocol",  # httptools, one write per loop step
         loop="uvloop",
     )
 

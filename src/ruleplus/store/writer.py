@@ -79,7 +79,7 @@ class DecisionWriter:
         self.max_batch = max_batch
         self.gap_s = gap_s
         self.max_wait_s = max_wait_s
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()  # C: no Condition
         self._held: Connection | None = None
         self._raw: psycopg.Connection[Any] | None = None
         self._thread: threading.Thread | None = None
