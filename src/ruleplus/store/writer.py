@@ -268,13 +268,7 @@ class DecisionWriter:
             return head
 
         with ChainHead(None, self.database.audit_key, read=insert_and_lock) as head:
-            entries = [
-                head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], p)
-                for row, _, _ in batch
-                if row["id"] in inserted
-                for p in (payloads[row["id"]],)
-            ]
-            events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+            entries, events = _chained(head, batch, inserted, payloads)
             with conn.pipeline():  # committed while the chain is locked
                 moved = head.moved()
                 if moved is not None:
@@ -310,13 +304,7 @@ class DecisionWriter:
             return head_values(found[1:])
 
         with ChainHead(connection, self.database.audit_key, read=insert_and_lock) as head:
-            entries = [
-                head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], p)
-                for row, _, _ in batch
-                if row["id"] in inserted
-                for p in (payloads[row["id"]],)
-            ]
-            events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+            entries, events = _chained(head, batch, inserted, payloads)
             if entries and head.stored:
                 moved = head.moved()
                 assert moved is not None
@@ -339,19 +327,31 @@ class DecisionWriter:
         # lost to a decision already holding their idempotency key
         inserted = set(connection.execute(self._stored_ids, {"ids": list(payloads)}).scalars())
         with ChainHead(connection, self.database.audit_key) as head:
-            entries = [
-                head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], p)
-                for row in rows
-                if row["id"] in inserted
-                for p in (payloads[row["id"]],)
-            ]
+            entries, events = _chained(head, batch, inserted, payloads)
             if entries:
                 connection.execute(self._insert_audit, entries)
-            events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
             if events:
                 connection.execute(self._insert_events, events)
             head.commit()  # the signed head moves in the same transaction
         return inserted
+
+
+def _chained(
+    head: ChainHead,
+    batch: list[_Item],
+    inserted: set[str],
+    payloads: dict[str, dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The audit entries (chained, in the batch's order) and the velocity-event rows of the
+    decisions this batch inserted."""
+    entries = [
+        head.values(f"partner:{row['partner_id']}", "decide", "decision", row["id"], payload)
+        for row, _, _ in batch
+        if row["id"] in inserted
+        for payload in (payloads[row["id"]],)
+    ]
+    events = [e for row, evs, _ in batch if row["id"] in inserted for e in evs]
+    return entries, events
 
 
 def _as_sqlalchemy(exc: Exception) -> Exception:
