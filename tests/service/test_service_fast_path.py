@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from service_helpers import ADMIN, GOOD, deploy, make_client, new_partner, publish
+from sqlalchemy.exc import DataError as SQLAlchemyDataError
 
 import ruleplus.service.routers.decisions as decisions_router
 
@@ -105,3 +106,33 @@ def test_the_fast_path_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         deploy(client, partner_id)
         assert client.post("/v1/decisions/loan", json=GOOD, headers=key).status_code == 200
     assert calls == ["decide_in_gate"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        (RuntimeError("boom"), 500, "internal-error"),
+        (SQLAlchemyDataError("INSERT ...", {}, Exception("value too long")), 422, "invalid-data"),
+    ],
+)
+def test_errors_on_the_fast_path_are_answered_as_the_app_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int, kind: str
+) -> None:
+    """The gate wraps the app (outside FastAPI's handlers): an unexpected error, or a value the
+    database refuses, still gets the app's problem+json answer, not the server's plain 500."""
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    with make_client(tmp_path) as client:
+        partner_id, key = new_partner(client, "acme")
+        publish(client)
+        deploy(client, partner_id)
+        monkeypatch.setattr(client.app.state.ruleplus.decisions, "decide_async", failing)  # type: ignore[attr-defined]
+        response = client.post("/v1/decisions/loan", json=GOOD, headers=key)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith(kind)
+        assert "boom" not in response.text and "INSERT" not in response.text
+        monkeypatch.undo()
+        assert client.get("/healthz").status_code == 200  # the service goes on
