@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from fastapi.testclient import TestClient
-from service_helpers import ADMIN, new_partner
+from service_helpers import ADMIN, deploy, new_partner
 
 ACCOUNTS = [
     {"account_id": "L-1", "bucket": "M1", "balance": 1200.0, "score": 700},
@@ -156,17 +156,7 @@ def test_partner_deployment_chooses_the_strategy(client: TestClient) -> None:
     partner_id, key = new_partner(client, "lender-a")
     published = client.post("/v1/admin/strategies", json={"document": LINEAR}, headers=ADMIN)
     assert published.status_code == 201, published.text
-    deployed = client.post(
-        "/v1/admin/deployments",
-        json={
-            "partner_id": partner_id,
-            "product": "collections",
-            "strategy_id": "partner_collections",
-            "champion": "7",
-        },
-        headers=ADMIN,
-    )
-    assert deployed.status_code == 201, deployed.text
+    deploy(client, partner_id, "collections", strategy_id="partner_collections", champion="7")
     body = _queue(client, key)
     assert body["strategy"] == {"id": "partner_collections", "version": "7"}
     queue = body["queue"]

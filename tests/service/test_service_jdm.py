@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import ADMIN, new_partner
+from service_helpers import ADMIN, deploy, new_partner
 
 
 def _graph(shared_dir: Path) -> str:
@@ -32,17 +32,7 @@ def test_a_jdm_graph_is_published_as_a_strategy_and_decides(
     assert published.status_code == 201, published.text
     assert published.json()["status"] == "published"
     partner_id, key = new_partner(client, "jdm-partner")
-    deployed = client.post(
-        "/v1/admin/deployments",
-        json={
-            "partner_id": partner_id,
-            "product": "loan",
-            "strategy_id": "jdm_loan",
-            "champion": "2026.1",
-        },
-        headers=ADMIN,
-    )
-    assert deployed.status_code == 201, deployed.text
+    deploy(client, partner_id, "loan", strategy_id="jdm_loan", champion="2026.1")
     cases = (shared_dir / "benchmarks" / "reference-loan-applications.jsonl").read_text()
     for line in cases.splitlines()[:40]:
         case = json.loads(line)

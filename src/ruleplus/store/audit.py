@@ -329,10 +329,7 @@ def _lock(session: Session | Connection) -> None:
     _LOCK.acquire()
     try:
         if _dialect(session) == "postgresql":
-            if isinstance(session, Connection):  # the writer's path: once per batch, raw SQL
-                session.exec_driver_sql(_PG_LOCK, {"k": _ADVISORY_KEY})
-            else:
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+            _advisory_lock(session)
     except BaseException:
         _LOCK.release()
         raise

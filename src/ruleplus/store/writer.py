@@ -197,28 +197,29 @@ class DecisionWriter:
     def _write(self, batch: list[_Item], retried: bool = False) -> None:
         rows = [row for row, _, _ in batch]
         try:
-            with self._connection() as connection:
-                now = utcnow()
-                for row in rows:  # in the row, not a database default: the audit digest covers it
-                    row.setdefault("created_at", now)
-                # what each entry vouches for, worked out before the chain is locked: the lock
-                # serialises every writer of every process until its commit
-                payloads = {
-                    row["id"]: {
-                        "outcome": row["outcome"],
-                        "strategy": row["strategy_id"],
-                        "version": row["strategy_version"],
-                        "arm": row["arm"],
-                        "record": record_digest(row),
-                    }
-                    for row in rows
+            now = utcnow()
+            for row in rows:  # in the row, not a database default: the audit digest covers it
+                row.setdefault("created_at", now)
+            # what each entry vouches for, worked out before the chain is locked: the lock
+            # serialises every writer of every process until its commit
+            payloads = {
+                row["id"]: {
+                    "outcome": row["outcome"],
+                    "strategy": row["strategy_id"],
+                    "version": row["strategy_version"],
+                    "arm": row["arm"],
+                    "record": record_digest(row),
                 }
-                if not self._postgres:
+                for row in rows
+            }
+            if not self._postgres:
+                with self._connection() as connection:
                     inserted = self._write_sqlite(connection, batch, payloads)
-                else:
-                    try:
-                        inserted = self._write_pipelined(batch, payloads)
-                    except _HeadMissingError:  # a new log: its head is inserted, not moved
+            else:
+                try:
+                    inserted = self._write_pipelined(batch, payloads)
+                except _HeadMissingError:  # a new log: its head is inserted, not moved
+                    with self._connection() as connection:
                         inserted = self._write_postgres(connection, batch, payloads)
         except Exception as exc:  # the requests learn it; the writer keeps running
             self._drop_connection()
