@@ -279,6 +279,7 @@ def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
         _client(server.port, normal, args.warmup, 16, "noisy-w", args.noisy_rate)
         runs: dict[str, Any] = {}
         for name in ("quiet", "noisy"):
+            harness.wait_until_quiet(args.wait_quiet)
             context = multiprocessing.get_context("spawn")
             receiver, sender = context.Pipe(duplex=False)
             attacker = None
@@ -289,6 +290,8 @@ def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 )
                 attacker.start()
                 time.sleep(0.5)
+            pids = server.pids()
+            cpu_server, cpu_pg = harness.cpu_seconds(pids), harness.cpu_seconds(comm="postgres")
             result = _client(
                 server.port,
                 normal,
@@ -297,6 +300,8 @@ def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 f"noisy-{name}",
                 args.noisy_rate,
             )
+            cpu_server = harness.cpu_seconds(pids) - cpu_server
+            cpu_pg = harness.cpu_seconds(comm="postgres") - cpu_pg
             latencies = sorted(result.latencies_us)
             runs[name] = {
                 "p50_ms": round(_percentile(latencies, 0.50), 3),
@@ -306,10 +311,21 @@ def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 "4xx": result.count(4),
                 "5xx": result.count(5),
                 "connection_errors": result.errors,
+                # the server's and PostgreSQL's share of the machine, hostile traffic included
+                "server_cpu_share": round(cpu_server / result.seconds / (os.cpu_count() or 1), 3),
+                "postgres_cpu_share": round(cpu_pg / result.seconds / (os.cpu_count() or 1), 3),
+                "client_cpu_share": round(result.cpu_s / result.seconds / (os.cpu_count() or 1), 3),
             }
             if attacker is not None:
-                runs["hostile_answers"] = receiver.recv() if receiver.poll(60) else {}
+                runs["hostile"] = receiver.recv() if receiver.poll(60) else {}
                 attacker.join(30)
+        extra = runs["noisy"]["server_cpu_share"] - runs["quiet"]["server_cpu_share"]
+        per_s = runs.get("hostile", {}).get("per_s", 0)
+        if per_s:
+            # what one hostile request cost the server, on top of the normal partner's load
+            runs["hostile"]["server_cpu_ms_per_request"] = round(
+                1000 * extra * (os.cpu_count() or 1) / per_s, 3
+            )
         quiet, noisy = runs["quiet"], runs["noisy"]
         ratio = noisy["p99_ms"] / quiet["p99_ms"] if quiet["p99_ms"] else float("inf")
         return {

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from ruleplus.service.console import mount_console
-from ruleplus.service.gate import Gate
+from ruleplus.service.gate import Gate, Refusal
 from ruleplus.service.identity import mount_identity
 from ruleplus.service.problems import install_problem_handlers
 from ruleplus.service.routers import admin, collections, decisions, lab, offers, ops
@@ -57,23 +57,34 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            ruleplus_state = getattr(scope["app"].state, "ruleplus", None)
-            if ruleplus_state is not None:
-                ruleplus_state.metrics.responded(path, status)
-            if log.isEnabledFor(logging.INFO):
-                request_state = scope.get("state") or {}
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope.get("method"),
-                        "path": path,
-                        "status": status,
-                        "ms": round((time.perf_counter() - started) * 1000, 3),
-                        "partner": request_state.get("partner_id"),
-                        "decision": request_state.get("decision_id"),
-                    },
-                )
+            record(
+                getattr(scope["app"].state, "ruleplus", None),
+                scope.get("method"),
+                getattr(scope.get("route"), "path", "unmatched"),
+                status,
+                started,
+                scope.get("state") or {},
+            )
+
+
+def record(
+    state: Any, method: Any, path: str, status: int, started: float, request_state: Any
+) -> None:
+    """Count a response and log it (allow-listed fields only)."""
+    if state is not None:
+        state.metrics.responded(path, status)
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "request",
+            extra={
+                "method": method,
+                "path": path,
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 3),
+                "partner": request_state.get("partner_id"),
+                "decision": request_state.get("decision_id"),
+            },
+        )
 
 
 def _quiet_gc() -> None:
@@ -141,7 +152,8 @@ def create_app(config: ServiceConfig | None = None, state: ServiceState | None =
     mount_console(app)  # /console (the web app) and /console/api (its session-cookie API)
 
     # outermost the access log (it also counts what the gate refuses), then the gate
-    app.front = AccessLog(Gate(app.inner, gate_limits(config), fast=decisions.decide_in_gate))
+    app.gate = Gate(app.inner, gate_limits(config), fast=decisions.decide_in_gate)
+    app.front = AccessLog(app.gate)
     return app
 
 
@@ -152,6 +164,22 @@ class _Service(FastAPI):
     tenth of a decision's CPU). Unexpected errors on that path are answered by the gate."""
 
     front: Any = None
+    gate: Gate | None = None
+
+    def screen(
+        self, method: str, path: str, headers: list[tuple[bytes, bytes]], request_state: Any
+    ) -> Refusal | None:
+        """The gate's refusal of a request from its headers alone, counted and logged as the
+        access log would (see :meth:`Gate.screen`); the HTTP protocol asks before it starts
+        the request."""
+        state = getattr(self.state, "ruleplus", None)
+        if self.gate is None or state is None:
+            return None
+        started = time.perf_counter()
+        refusal = self.gate.screen(state, path, headers, request_state)
+        if refusal is not None:
+            record(state, method, "unmatched", refusal.status, started, request_state)
+        return refusal
 
     async def inner(self, scope: Scope, receive: Any, send: Any) -> None:
         """The app itself: FastAPI's middleware stack and routes."""

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ruleplus.errors import RateLimitedError
 
-__all__ = ["MemoryRateLimiter", "RateLimiter", "RedisRateLimiter"]
+__all__ = ["MemoryRateLimiter", "RateLimiter", "RedisRateLimiter", "rate_limited"]
 
 
 class RateLimiter(Protocol):
@@ -29,8 +29,16 @@ class RateLimiter(Protocol):
 
 
 def _refused(rate: float, tokens: float) -> RateLimitedError:
-    wait = math.ceil((1 - tokens) / rate)
-    return RateLimitedError(f"rate limit of {rate:g} requests/s exceeded", retry_after=max(wait, 1))
+    return rate_limited(rate, _wait(rate, tokens))
+
+
+def _wait(rate: float, tokens: float) -> int:
+    return max(math.ceil((1 - tokens) / rate), 1)
+
+
+def rate_limited(rate: float, wait: int) -> RateLimitedError:
+    """The refusal of a request over ``rate`` requests a second, to retry after ``wait`` s."""
+    return RateLimitedError(f"rate limit of {rate:g} requests/s exceeded", retry_after=wait)
 
 
 class MemoryRateLimiter:
@@ -47,11 +55,12 @@ class MemoryRateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take_now(self, key: str, rate: float | None = None) -> None:
-        """The synchronous check (no I/O)."""
-        rate = rate or self.default_rate
+    def wait_now(self, key: str, rate: float) -> int:
+        """Spend one token of ``key``'s bucket (``rate`` a second, already resolved: see
+        :meth:`take_now`) and return 0, or, with none left, the whole seconds to wait before
+        retrying. A refusal raises nothing, so that refusing a flood costs little."""
         if rate <= 0:
-            return
+            return 0
         capacity = max(rate, 1.0)
         now = time.monotonic()
         with self._lock:
@@ -59,8 +68,16 @@ class MemoryRateLimiter:
             tokens = min(capacity, tokens + (now - last) * rate)
             if tokens < 1:
                 self._buckets[key] = (tokens, now)
-                raise _refused(rate, tokens)
+                return _wait(rate, tokens)
             self._buckets[key] = (tokens - 1, now)
+        return 0
+
+    def take_now(self, key: str, rate: float | None = None) -> None:
+        """The synchronous check (no I/O); ``rate`` defaults to ``default_rate``."""
+        rate = rate or self.default_rate
+        wait = self.wait_now(key, rate)
+        if wait:
+            raise rate_limited(rate, wait)
 
     async def take(self, key: str, rate: float | None = None) -> None:
         """Spend one token."""

@@ -50,9 +50,9 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def key_digest(api_key: str) -> str:
-    """SHA-256 of an API key (what is stored)."""
-    return hashlib.sha256(api_key.encode()).hexdigest()
+def key_digest(api_key: str | bytes) -> str:
+    """SHA-256 of an API key (what is stored); the key as text or as its ASCII bytes."""
+    return hashlib.sha256(api_key if isinstance(api_key, bytes) else api_key.encode()).hexdigest()
 
 
 class PartnerRepo:
