@@ -1,5 +1,6 @@
-"""The group-commit writer on PostgreSQL: the pipelined path, a new log's first batch, a lost
-connection and a refused row (a fresh database for this module, dropped after)."""
+"""The group-commit writer on PostgreSQL: the two-trip path, a new log's first batch, a lost
+connection, a refused row, values that look like SQL or like the statements' own slots (a
+fresh database for this module, dropped after)."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def _write(writer: DecisionWriter, items: list[tuple[dict[str, Any], list[Any]]]
     return [f.exception(30) or f.result(30) for f in futures]
 
 
-def test_a_new_log_then_pipelined_batches_keep_one_verified_chain(database: Database) -> None:
+def test_a_new_log_then_two_trip_batches_keep_one_verified_chain(database: Database) -> None:
     with database.session() as session:
         assert read_head(session) is None
     writer = DecisionWriter(database)
@@ -88,7 +89,7 @@ def test_a_new_log_then_pipelined_batches_keep_one_verified_chain(database: Data
         with database.session() as session:
             head = read_head(session)
         assert head is not None and head["count"] == 2  # the head was inserted by that batch
-        # later batches take the pipelined path: decisions, entries and events all land
+        # later batches take the two-trip path: decisions, entries and events all land
         later = _write(writer, [(_row(f"k{i}"), [event]) for i in range(5)])
         assert all(r.stored for r in later)
         # the same idempotency key again: not stored, no entry, no event
@@ -110,7 +111,7 @@ def test_a_lost_connection_is_replaced_and_the_batch_written(database: Database)
     try:
         assert _write(writer, [(_row(), [])])[0].stored
         raw = writer._raw
-        assert raw is not None, "the pipelined path holds a driver connection of its own"
+        assert raw is not None, "the two-trip path holds a driver connection of its own"
         with psycopg.connect(
             database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             autocommit=True,
@@ -136,4 +137,38 @@ def test_a_refused_row_fails_alone_as_a_sqlalchemy_data_error(database: Database
     assert isinstance(bad, sqlalchemy.exc.DataError)
     assert "too long" in str(bad) and "王小明" not in str(bad)
     assert _count(database, DecisionRecord) == before + 1
+    _verified(database)
+
+
+def test_values_are_stored_as_given_whatever_they_look_like(database: Database) -> None:
+    """The two-trip path splices quoted literals into its statements: quotes, backslashes,
+    SQL and text shaped like the statements' own slots are stored exactly as sent."""
+    nasty = [
+        "it's '; DROP TABLE decisions; --",
+        "back\\slash \\' E'\\x00'",
+        "%(entries)s %(rows)s %(count)s $1 $$ dollar $$",
+        "王小明 \u2028 \t tab",
+    ]
+    rows = []
+    for i, text in enumerate(nasty):
+        row = _row(f"nasty-{i}-{text}")
+        row["request"] = {"name": text, "note": {"inner": [text, 1.5, None, True]}}
+        rows.append(row)
+    writer = DecisionWriter(database)
+    writer.start()
+    try:
+        event = {"counter": "p:p1:%(events)s", "digest": "e" * 64, "at_ms": 2}
+        assert all(r.stored for r in _write(writer, [(row, [event]) for row in rows]))
+    finally:
+        writer.stop()
+    with database.session() as session:
+        for row in rows:
+            stored = session.get(DecisionRecord, row["id"])
+            assert stored is not None
+            assert stored.request == row["request"]
+            assert stored.idempotency_key == row["idempotency_key"]
+        counters = session.execute(
+            select(VelocityEvent.counter).where(VelocityEvent.at_ms == 2)
+        ).scalars()
+        assert list(counters) == ["p:p1:%(events)s"] * len(rows)
     _verified(database)

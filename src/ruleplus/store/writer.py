@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg import pq
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
@@ -102,6 +104,7 @@ class DecisionWriter:
                 f"WITH inserted AS ({insert}) SELECT ARRAY(SELECT id FROM inserted), h.* "
                 f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({PG_LOCKED_HEAD}) AS h ON true"
             )
+            self._begin_insert_and_lock = _Template("BEGIN; " + self._insert_and_lock)
             # entries get ascending seq in the order given, as the chain needs
             self._insert_audit: Any = _from_json(audit, "", skip=("seq",))
             self._append = (
@@ -112,6 +115,7 @@ class DecisionWriter:
                 + ") UPDATE audit_head SET count = %(count)s, last_hash = %(last_hash)s, "
                 "mac = %(mac)s WHERE id = %(id)s"
             )
+            self._append_and_commit = _Template(self._append + "; COMMIT")
         else:
             # Core executemany (SQLite's C loop); the ORM's bulk path cost far more per row
             self._insert_decisions = sqlite.insert(table).on_conflict_do_nothing(
@@ -217,7 +221,7 @@ class DecisionWriter:
                     inserted = self._write_sqlite(connection, batch, payloads)
             else:
                 try:
-                    inserted = self._write_pipelined(batch, payloads)
+                    inserted = self._write_in_two_trips(batch, payloads)
                 except _HeadMissingError:  # a new log: its head is inserted, not moved
                     with self._connection() as connection:
                         inserted = self._write_postgres(connection, batch, payloads)
@@ -245,45 +249,60 @@ class DecisionWriter:
         for row, _, future in batch:
             _resolve(future, WriteResult(row["id"] in inserted))
 
-    def _write_pipelined(self, batch: list[_Item], payloads: dict[str, dict[str, Any]]) -> set[str]:
-        """Two round trips a batch, whatever its size, on the writer's own driver connection
-        in pipeline mode: BEGIN and one statement that inserts the decisions and reads the
-        chain's head row-locked; then one statement for the audit entries, velocity events and
-        the head's move, and COMMIT. (The driver's own transaction handling would add a round
-        trip for BEGIN: the connection is in autocommit mode and says BEGIN itself.)"""
+    def _write_in_two_trips(
+        self, batch: list[_Item], payloads: dict[str, dict[str, Any]]
+    ) -> set[str]:
+        """Two round trips a batch, whatever its size, on the writer's own driver connection:
+        ``BEGIN`` and one statement that inserts the decisions and reads the chain's head
+        row-locked; then one statement for the audit entries, velocity events and the head's
+        move, and ``COMMIT``.
+
+        Each trip is one query string of several statements (libpq's simple query protocol),
+        its values JSON documents quoted by libpq's ``PQescapeLiteral``: the extended protocol
+        allows one statement a message, and the driver's pipeline mode, which gathers them,
+        costs about as much CPU in Python as the rest of the decision (a cursor, adapters and
+        result handling per statement). The statements are fixed at start-up; only quoted
+        literals are spliced in, in one pass."""
         conn = self._driver()
-        inserted: set[str] = set()
-        rows = _dumps([row for row, _, _ in batch])
+        pgconn = conn.pgconn
+        quote = pq.Escaping(pgconn).escape_literal
+        rows = quote(_dumps_bytes([row for row, _, _ in batch]))
+        first = _run(
+            pgconn,
+            self._begin_insert_and_lock.fill(rows=rows, head_id=str(int(HEAD_ID)).encode()),
+            pq.ExecStatus.TUPLES_OK,
+        )
+        ids = first.get_value(0, 0) or b"{}"
+        inserted = set(ids[1:-1].decode().split(",")) if len(ids) > 2 else set()
+        head = head_values([_text(first.get_value(0, i)) for i in (1, 2, 3)])
+        if head is None:
+            _run(pgconn, b"ROLLBACK", pq.ExecStatus.COMMAND_OK)
+            raise _HeadMissingError
 
-        def insert_and_lock() -> dict[str, Any] | None:
-            with conn.pipeline():
-                conn.execute(b"BEGIN")
-                cursor = conn.execute(self._insert_and_lock, {"rows": rows, "head_id": HEAD_ID})
-            found = cursor.fetchone()
-            assert found is not None
-            inserted.update(found[0])
-            head = head_values(found[1:])
-            if head is None:
-                conn.execute(b"ROLLBACK")
-                raise _HeadMissingError
-            return head
-
-        with ChainHead(None, self.database.audit_key, read=insert_and_lock) as head:
-            entries, events = _chained(head, batch, inserted, payloads)
-            with conn.pipeline():  # committed while the chain is locked
-                moved = head.moved()
-                if moved is not None:
-                    conn.execute(
-                        self._append,
-                        {"entries": _dumps(entries), "events": _dumps(events), **moved},
-                    )
-                conn.execute(b"COMMIT")
+        with ChainHead(None, self.database.audit_key, read=lambda: head) as chain:
+            entries, events = _chained(chain, batch, inserted, payloads)
+            moved = chain.moved()
+            if moved is None:
+                _run(pgconn, b"COMMIT", pq.ExecStatus.COMMAND_OK)
+            else:  # committed while the chain is locked
+                query = self._append_and_commit.fill(
+                    entries=quote(_dumps_bytes(entries)),
+                    events=quote(_dumps_bytes(events)),
+                    count=str(int(moved["count"])).encode(),
+                    last_hash=quote(str(moved["last_hash"]).encode()),
+                    mac=quote(str(moved["mac"]).encode()),
+                    id=str(int(moved["id"])).encode(),
+                )
+                _run(pgconn, query, pq.ExecStatus.COMMAND_OK)
         return inserted
 
     def _driver(self) -> psycopg.Connection[Any]:
         """The writer's own PostgreSQL connection, outside the pool (it is in autocommit
         mode, which no pooled connection may be left in)."""
-        if self._raw is None or self._raw.closed:
+        if self._raw is None or self._raw.closed or self._raw.pgconn.status != pq.ConnStatus.OK:
+            if self._raw is not None:
+                with contextlib.suppress(Exception):
+                    self._raw.close()
             url = self.database.engine.url.set(drivername="postgresql")
             self._raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
         return self._raw
@@ -396,6 +415,45 @@ def _from_json(table: Any, suffix: str, skip: tuple[str, ...] = ()) -> str:
         f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM json_populate_recordset('
         f'NULL::"{table.name}", %(rows)s) WITH ORDINALITY AS r ORDER BY r.ordinality {suffix}'
     )
+
+
+class _Template:
+    """A statement with ``%(name)s`` slots, filled with quoted literals in one pass (a literal
+    that happens to contain ``%(other)s`` is never filled in turn)."""
+
+    def __init__(self, query: str) -> None:
+        parts = re.split(r"%\((\w+)\)s", query)
+        self._text = [part.encode() for part in parts[0::2]]
+        self._names = parts[1::2]
+
+    def fill(self, **literals: bytes) -> bytes:
+        """The statement with each slot replaced by ``literals[name]`` (already quoted)."""
+        out = [self._text[0]]
+        for name, text in zip(self._names, self._text[1:], strict=True):
+            out += [literals[name], text]
+        return b"".join(out)
+
+
+def _run(pgconn: Any, query: bytes, expected: pq.ExecStatus) -> Any:
+    """Execute ``query`` (one or more statements), returning the last statement's result; on
+    an error, the transaction is rolled back and the driver's exception for it raised."""
+    result = pgconn.exec_(query)
+    if result.status == expected:
+        return result
+    if pgconn.status != pq.ConnStatus.OK:
+        raise psycopg.OperationalError("the connection to the database was lost")
+    error = psycopg.errors.error_from_result(result, encoding="utf-8")
+    if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        pgconn.exec_(b"ROLLBACK")
+    raise error
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode()
+
+
+def _dumps_bytes(rows: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps(rows, default=str)
 
 
 def _dumps(rows: list[dict[str, Any]]) -> str:
