@@ -104,7 +104,9 @@ class DecisionWriter:
                 f"WITH inserted AS ({insert}) SELECT ARRAY(SELECT id FROM inserted), h.* "
                 f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({PG_LOCKED_HEAD}) AS h ON true"
             )
-            self._begin_insert_and_lock = _Template("BEGIN; " + self._insert_and_lock)
+            self._insert_and_lock_prepared = _Prepared(
+                "ruleplus_insert_and_lock", self._insert_and_lock
+            )
             # entries get ascending seq in the order given, as the chain needs
             self._insert_audit: Any = _from_json(audit, "", skip=("seq",))
             self._append = (
@@ -115,7 +117,7 @@ class DecisionWriter:
                 + ") UPDATE audit_head SET count = %(count)s, last_hash = %(last_hash)s, "
                 "mac = %(mac)s WHERE id = %(id)s"
             )
-            self._append_and_commit = _Template(self._append + "; COMMIT")
+            self._append_prepared = _Prepared("ruleplus_append", self._append)
         else:
             # Core executemany (SQLite's C loop); the ORM's bulk path cost far more per row
             self._insert_decisions = sqlite.insert(table).on_conflict_do_nothing(
@@ -261,15 +263,17 @@ class DecisionWriter:
         its values JSON documents quoted by libpq's ``PQescapeLiteral``: the extended protocol
         allows one statement a message, and the driver's pipeline mode, which gathers them,
         costs about as much CPU in Python as the rest of the decision (a cursor, adapters and
-        result handling per statement). The statements are fixed at start-up; only quoted
-        literals are spliced in, in one pass."""
+        result handling per statement). The two statements are prepared once per connection
+        (their plans kept, generic); a batch's values are the quoted arguments of ``EXECUTE``,
+        never part of a statement's text."""
         conn = self._driver()
         pgconn = conn.pgconn
         quote = pq.Escaping(pgconn).escape_literal
         rows = quote(_dumps_bytes([row for row, _, _ in batch]))
         first = _run(
             pgconn,
-            self._begin_insert_and_lock.fill(rows=rows, head_id=str(int(HEAD_ID)).encode()),
+            b"BEGIN; "
+            + self._insert_and_lock_prepared.execute(rows=rows, head_id=str(int(HEAD_ID)).encode()),
             pq.ExecStatus.TUPLES_OK,
         )
         ids = first.get_value(0, 0) or b"{}"
@@ -285,7 +289,7 @@ class DecisionWriter:
             if moved is None:
                 _run(pgconn, b"COMMIT", pq.ExecStatus.COMMAND_OK)
             else:  # committed while the chain is locked
-                query = self._append_and_commit.fill(
+                query = self._append_prepared.execute(
                     entries=quote(_dumps_bytes(entries)),
                     events=quote(_dumps_bytes(events)),
                     count=str(int(moved["count"])).encode(),
@@ -293,7 +297,7 @@ class DecisionWriter:
                     mac=quote(str(moved["mac"]).encode()),
                     id=str(int(moved["id"])).encode(),
                 )
-                _run(pgconn, query, pq.ExecStatus.COMMAND_OK)
+                _run(pgconn, query + b"; COMMIT", pq.ExecStatus.COMMAND_OK)
         return inserted
 
     def _driver(self) -> psycopg.Connection[Any]:
@@ -304,7 +308,14 @@ class DecisionWriter:
                 with contextlib.suppress(Exception):
                     self._raw.close()
             url = self.database.engine.url.set(drivername="postgresql")
-            self._raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+            setup = [
+                b"SET plan_cache_mode = force_generic_plan",  # planned once, not per batch
+                self._insert_and_lock_prepared.prepare,
+                self._append_prepared.prepare,
+            ]
+            _run(raw.pgconn, b"; ".join(setup), pq.ExecStatus.COMMAND_OK)
+            self._raw = raw
         return self._raw
 
     def _write_postgres(
@@ -417,21 +428,37 @@ def _from_json(table: Any, suffix: str, skip: tuple[str, ...] = ()) -> str:
     )
 
 
-class _Template:
-    """A statement with ``%(name)s`` slots, filled with quoted literals in one pass (a literal
-    that happens to contain ``%(other)s`` is never filled in turn)."""
+_SLOT = re.compile(r"%\((\w+)\)s")
 
-    def __init__(self, query: str) -> None:
-        parts = re.split(r"%\((\w+)\)s", query)
-        self._text = [part.encode() for part in parts[0::2]]
-        self._names = parts[1::2]
 
-    def fill(self, **literals: bytes) -> bytes:
-        """The statement with each slot replaced by ``literals[name]`` (already quoted)."""
-        out = [self._text[0]]
-        for name, text in zip(self._names, self._text[1:], strict=True):
-            out += [literals[name], text]
-        return b"".join(out)
+class _Prepared:
+    """A statement prepared once on a connection (``PREPARE``), then executed by name with
+    quoted literals as its arguments: a plan kept across batches, and values that are never
+    part of the statement's text.
+
+    Parameters
+    ----------
+    name : str
+        The prepared statement's name.
+    query : str
+        The statement, with ``%(name)s`` slots (a slot used twice is one argument).
+    """
+
+    def __init__(self, name: str, query: str) -> None:
+        self.names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in self.names:
+                self.names.append(match.group(1))
+            return f"${self.names.index(match.group(1)) + 1}"
+
+        numbered = _SLOT.sub(number, query)
+        self.prepare = f"PREPARE {name} AS {numbered}".encode()
+        self._execute = f"EXECUTE {name}(".encode()
+
+    def execute(self, **literals: bytes) -> bytes:
+        """``EXECUTE name(...)`` with ``literals`` (already quoted) as the arguments."""
+        return self._execute + b", ".join(literals[n] for n in self.names) + b")"
 
 
 def _run(pgconn: Any, query: bytes, expected: pq.ExecStatus) -> Any:
