@@ -28,8 +28,11 @@ each phase the benchmark waits (``--wait-quiet``) for the machine to be idle.
 ``--noisy`` runs the noisy-neighbour check: a normal partner's open loop at ``--noisy-rate``
 (500/s) alone, then beside a hostile partner that sends, at ``--hostile-rate`` (1,000/s,
 each on a new connection), oversized bodies (declared and
-chunked), unauthenticated 31 MB bodies, non-JSON bodies and bursts far over its 20/s rate limit;
-the normal partner's p99 must stay within 2x of its quiet run with every request answered 2xx.
+chunked), unauthenticated 31 MB bodies, non-JSON bodies and bursts far over its 20/s rate limit
+(raw uvloop protocols, ~0.2 ms of CPU a request, so that it reaches its rate); the normal
+partner's p99 must stay within 2x of its quiet run with every request answered 2xx. Reported
+besides: each party's share of the machine in both runs, the hostile client's rate and CPU, and
+what a hostile request cost the server (the server's extra CPU over the quiet run, per request).
 
 ``--crash`` instead runs the crash check: load with unique idempotency keys, ``kill -9`` the
 server (all its workers) mid-load, restart it on the same database, re-send every unanswered
