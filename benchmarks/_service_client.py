@@ -305,25 +305,50 @@ def wait_until_quiet(max_wait_s: float, busy_share: float = 0.15, window_s: floa
             return share
 
 
-def seed(base_url: str, rate_limit_per_s: float = 1e9, product: str = "loan") -> str:
-    """Create a partner (no practical rate limit), publish the reference strategy, deploy it;
-    returns the partner's API key."""
+#: The hostile partner's own strategy: a rule whose pattern backtracks catastrophically in a
+#: backtracking regex engine (``(a+)+`` on ``aaaa…!``), which its requests feed long input.
+HOSTILE_STRATEGY = """
+id: hostile_regex
+version: "1.0.0"
+decision_field: decision
+inputs:
+  name: {type: string}
+outputs: [decision]
+reasons:
+  A: {en: Name is only a's}
+nodes:
+  - id: only_as
+    type: rule
+    when: "matches(name, '^(a+)+$')"
+    then: {decision: decline}
+    reason: A
+"""
+
+
+def seed(
+    base_url: str,
+    rate_limit_per_s: float = 1e9,
+    product: str = "loan",
+    document: str | None = None,
+) -> str:
+    """Create a partner (no practical rate limit), publish the reference strategy (or
+    ``document``), deploy it; returns the partner's API key."""
+    text = document if document is not None else STRATEGY.read_text(encoding="utf-8")
     with httpx.Client(base_url=base_url, headers=ADMIN, timeout=30) as client:
         partner = client.post(
             "/v1/admin/partners",
             json={"name": f"load-{uuid.uuid4().hex[:8]}", "rate_limit_per_s": rate_limit_per_s},
         )
         partner.raise_for_status()
-        client.post(
-            "/v1/admin/strategies", json={"document": STRATEGY.read_text(encoding="utf-8")}
-        ).raise_for_status()
+        published = client.post("/v1/admin/strategies", json={"document": text})
+        published.raise_for_status()
         client.post(
             "/v1/admin/deployments",
             json={
                 "partner_id": partner.json()["partner_id"],
                 "product": product,
-                "strategy_id": "reference_loan",
-                "champion": "1.0.0",
+                "strategy_id": published.json()["strategy_id"],
+                "champion": published.json()["version"],
             },
         ).raise_for_status()
         return str(partner.json()["api_key"])
@@ -756,7 +781,7 @@ _HOSTILE_KINDS = ("unauthenticated_31mb", "oversized_declared", "oversized_chunk
 
 def _hostile_requests(api_key: str) -> dict[str, bytes]:
     """The bytes each kind of hostile request sends (built once: the client must stay cheap)."""
-    small = json.dumps({"applicantId": "H", "creditScore": 700}).encode()
+    slow = json.dumps({"name": "a" * 20_000 + "!"}).encode()  # see HOSTILE_STRATEGY
 
     def head(path: str, body_len: int, key: str | None, chunked: bool = False) -> bytes:
         lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
@@ -773,7 +798,8 @@ def _hostile_requests(api_key: str) -> dict[str, bytes]:
         "oversized_chunked": head("/v1/decisions/loan", 0, api_key, chunked=True)
         + (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * 8,
         "not_json": head("/v1/decisions/loan", 9, api_key) + b"not json!",
-        "burst": head("/v1/decisions/loan", len(small), api_key) + small,
+        # over its rate limit, mostly; those within it evaluate the backtracking pattern
+        "burst_slow_regex": head("/v1/decisions/loan", len(slow), api_key) + slow,
     }
 
 
@@ -806,8 +832,9 @@ class _HostileConnection(asyncio.Protocol):
 
 async def _hostile_loop(port: int, api_key: str, seconds: float, rate: float) -> dict[str, Any]:
     """One hostile partner: oversized bodies (declared and streamed), unauthenticated 31 MB
-    bodies, bursts far over its rate limit and bodies that are not JSON, ``rate`` requests a
-    second, each on a new connection, in rounds of 24 (4 of each oversized or malformed kind,
+    bodies, bodies that are not JSON, and bursts far over its rate limit of 20 KB inputs for a
+    catastrophically backtracking pattern (:data:`HOSTILE_STRATEGY`), ``rate`` requests a
+    second, each on a new connection, in rounds of 24 (one of each oversized or malformed kind,
     20 bursts), on raw asyncio protocols so that the attacker's own CPU stays small."""
     loop = asyncio.get_running_loop()
     counts: dict[str, int] = {}
@@ -822,7 +849,7 @@ async def _hostile_loop(port: int, api_key: str, seconds: float, rate: float) ->
         except OSError:
             counts["connect_error"] = counts.get("connect_error", 0) + 1
 
-    kinds = [*_HOSTILE_KINDS, *(["burst"] * 20)]
+    kinds = [*_HOSTILE_KINDS, *(["burst_slow_regex"] * 20)]
     started_cpu = time.process_time()
     first = time.monotonic()
     deadline = first + seconds

@@ -26,13 +26,15 @@ itself and must equal the 2xx answers, and ``/v1/admin/audit/verify`` must say `
 each phase the benchmark waits (``--wait-quiet``) for the machine to be idle.
 
 ``--noisy`` runs the noisy-neighbour check: a normal partner's open loop at ``--noisy-rate``
-(500/s) alone, then beside a hostile partner that sends, at ``--hostile-rate`` (1,000/s,
-each on a new connection), oversized bodies (declared and
-chunked), unauthenticated 31 MB bodies, non-JSON bodies and bursts far over its 20/s rate limit
-(raw uvloop protocols, ~0.2 ms of CPU a request, so that it reaches its rate); the normal
-partner's p99 must stay within 2x of its quiet run with every request answered 2xx. Reported
-besides: each party's share of the machine in both runs, the hostile client's rate and CPU, and
-what a hostile request cost the server (the server's extra CPU over the quiet run, per request).
+(500/s) alone (quiet), then beside a hostile partner (noisy), ``--noisy-rounds`` times in turn
+with latencies pooled per condition. At ``--hostile-rate`` (1,000/s, each on a new connection)
+the hostile partner sends oversized bodies (declared and chunked), unauthenticated 31 MB bodies,
+non-JSON bodies, and bursts far over its 20/s rate limit of 20 KB inputs for a catastrophically
+backtracking pattern in its own strategy (raw uvloop protocols, ~0.2 ms of CPU a request, so
+that it reaches its rate). The normal partner's noisy p99 must stay within 2x of its quiet p99
+with every request answered 2xx. Reported besides: each party's share of the machine, the
+hostile client's rate, CPU and answers, and what a hostile request cost the server (the
+server's extra CPU over the quiet phases, per request).
 
 ``--crash`` instead runs the crash check: load with unique idempotency keys, ``kill -9`` the
 server (all its workers) mid-load, restart it on the same database, re-send every unanswered
@@ -259,11 +261,71 @@ def _target(phases: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _noisy_phase(
+    server: harness.Server, normal: str, hostile: str | None, args: argparse.Namespace, label: str
+) -> tuple[dict[str, Any], list[int], dict[str, Any] | None]:
+    """One phase of the noisy check: the normal partner's open loop, beside the hostile
+    partner's process when ``hostile`` is given. Returns its summary, the normal partner's
+    latencies and what the hostile process reported."""
+    harness.wait_until_quiet(args.wait_quiet)
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    attacker = None
+    if hostile is not None:
+        attacker = context.Process(
+            target=harness.hostile_process,
+            args=(sender, server.port, hostile, args.seconds + 1, args.hostile_rate),
+        )
+        attacker.start()
+        time.sleep(0.5)
+    pids = server.pids()
+    cpu_server, cpu_pg = harness.cpu_seconds(pids), harness.cpu_seconds(comm="postgres")
+    result = _client(
+        server.port, normal, args.seconds, args.rate_connections, label, args.noisy_rate
+    )
+    cpu_server = harness.cpu_seconds(pids) - cpu_server
+    cpu_pg = harness.cpu_seconds(comm="postgres") - cpu_pg
+    share = result.seconds * (os.cpu_count() or 1)
+    latencies = sorted(result.latencies_us)
+    summary = {
+        "p50_ms": round(_percentile(latencies, 0.50), 3),
+        "p99_ms": round(_percentile(latencies, 0.99), 3),
+        "sent": result.sent,
+        "2xx": result.count(2),
+        "4xx": result.count(4),
+        "5xx": result.count(5),
+        "connection_errors": result.errors,
+        # the server's and PostgreSQL's share of the machine, hostile traffic included
+        "server_cpu_share": round(cpu_server / share, 3),
+        "postgres_cpu_share": round(cpu_pg / share, 3),
+        "client_cpu_share": round(result.cpu_s / share, 3),
+    }
+    reported = None
+    if attacker is not None:
+        reported = receiver.recv() if receiver.poll(60) else {}
+        attacker.join(30)
+    return summary, result.latencies_us, reported
+
+
+def _pooled(phases: list[dict[str, Any]], latencies: list[int]) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    pooled: dict[str, Any] = {
+        "p50_ms": round(_percentile(ordered, 0.50), 3),
+        "p99_ms": round(_percentile(ordered, 0.99), 3),
+    }
+    for key in ("sent", "2xx", "4xx", "5xx", "connection_errors"):
+        pooled[key] = sum(p[key] for p in phases)
+    for key in ("server_cpu_share", "postgres_cpu_share", "client_cpu_share"):
+        pooled[key] = round(sum(p[key] for p in phases) / len(phases), 3)
+    return pooled
+
+
 def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Noisy neighbour: a normal partner's open loop at ``--noisy-rate`` alone, then again while
-    a hostile partner (rate limit 20/s) sends oversized, unauthenticated, non-JSON and over-rate
-    traffic from its own process. The normal partner's p99 must stay within 2x of its quiet run,
-    with nothing it sent lost."""
+    """Noisy neighbour: a normal partner's open loop at ``--noisy-rate`` alone (quiet), then
+    while a hostile partner (rate limit 20/s) sends oversized, unauthenticated, non-JSON and
+    over-rate traffic from its own process (noisy), ``--noisy-rounds`` times in turn, so that
+    the host's drift falls on both alike. The normal partner's p99 over all noisy phases must
+    stay within 2x of its p99 over all quiet ones, with nothing it sent lost."""
     with ExitStack() as stack:
         data_dir = Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix=f"ruleplus-noisy-{db}-"))
@@ -278,64 +340,52 @@ def run_noisy(db: str, args: argparse.Namespace) -> dict[str, Any]:
         server.start()
         stack.callback(server.stop)
         normal = harness.seed(server.url)
-        hostile = harness.seed(server.url, rate_limit_per_s=20)
+        hostile = harness.seed(server.url, rate_limit_per_s=20, document=harness.HOSTILE_STRATEGY)
         _client(server.port, normal, args.warmup, 16, "noisy-w", args.noisy_rate)
-        runs: dict[str, Any] = {}
-        for name in ("quiet", "noisy"):
-            harness.wait_until_quiet(args.wait_quiet)
-            context = multiprocessing.get_context("spawn")
-            receiver, sender = context.Pipe(duplex=False)
-            attacker = None
-            if name == "noisy":
-                attacker = context.Process(
-                    target=harness.hostile_process,
-                    args=(sender, server.port, hostile, args.seconds + 1, args.hostile_rate),
+        phases: dict[str, list[dict[str, Any]]] = {"quiet": [], "noisy": []}
+        latencies: dict[str, list[int]] = {"quiet": [], "noisy": []}
+        reports: list[dict[str, Any]] = []
+        for n in range(args.noisy_rounds):
+            for name in ("quiet", "noisy"):
+                summary, seen, reported = _noisy_phase(
+                    server, normal, hostile if name == "noisy" else None, args, f"n{n}-{name}"
                 )
-                attacker.start()
-                time.sleep(0.5)
-            pids = server.pids()
-            cpu_server, cpu_pg = harness.cpu_seconds(pids), harness.cpu_seconds(comm="postgres")
-            result = _client(
-                server.port,
-                normal,
-                args.seconds,
-                args.rate_connections,
-                f"noisy-{name}",
-                args.noisy_rate,
+                phases[name].append(summary)
+                latencies[name] += seen
+                if reported is not None:
+                    reports.append(reported)
+        quiet, noisy = (_pooled(phases[k], latencies[k]) for k in ("quiet", "noisy"))
+        hostile_report: dict[str, Any] = {"answers": {}}
+        for report in reports:
+            for key, count in report.get("answers", {}).items():
+                hostile_report["answers"][key] = hostile_report["answers"].get(key, 0) + count
+        rates = [r["per_s"] for r in reports if r.get("per_s")]
+        if rates:
+            hostile_report["per_s"] = round(sum(rates) / len(rates), 1)
+            hostile_report["cpu_ms_per_request"] = round(
+                sum(r["cpu_ms_per_request"] for r in reports) / len(reports), 3
             )
-            cpu_server = harness.cpu_seconds(pids) - cpu_server
-            cpu_pg = harness.cpu_seconds(comm="postgres") - cpu_pg
-            latencies = sorted(result.latencies_us)
-            runs[name] = {
-                "p50_ms": round(_percentile(latencies, 0.50), 3),
-                "p99_ms": round(_percentile(latencies, 0.99), 3),
-                "sent": result.sent,
-                "2xx": result.count(2),
-                "4xx": result.count(4),
-                "5xx": result.count(5),
-                "connection_errors": result.errors,
-                # the server's and PostgreSQL's share of the machine, hostile traffic included
-                "server_cpu_share": round(cpu_server / result.seconds / (os.cpu_count() or 1), 3),
-                "postgres_cpu_share": round(cpu_pg / result.seconds / (os.cpu_count() or 1), 3),
-                "client_cpu_share": round(result.cpu_s / result.seconds / (os.cpu_count() or 1), 3),
-            }
-            if attacker is not None:
-                runs["hostile"] = receiver.recv() if receiver.poll(60) else {}
-                attacker.join(30)
-        extra = runs["noisy"]["server_cpu_share"] - runs["quiet"]["server_cpu_share"]
-        per_s = runs.get("hostile", {}).get("per_s", 0)
-        if per_s:
             # what one hostile request cost the server, on top of the normal partner's load
-            runs["hostile"]["server_cpu_ms_per_request"] = round(
-                1000 * extra * (os.cpu_count() or 1) / per_s, 3
+            extra = noisy["server_cpu_share"] - quiet["server_cpu_share"]
+            hostile_report["server_cpu_ms_per_request"] = round(
+                1000 * extra * (os.cpu_count() or 1) / hostile_report["per_s"], 3
             )
-        quiet, noisy = runs["quiet"], runs["noisy"]
         ratio = noisy["p99_ms"] / quiet["p99_ms"] if quiet["p99_ms"] else float("inf")
         return {
             "database": "postgresql" if db == "postgres" else "sqlite",
             "workers": workers,
             "rate": args.noisy_rate,
-            **runs,
+            "rounds": [
+                {
+                    "quiet_p99_ms": q["p99_ms"],
+                    "noisy_p99_ms": o["p99_ms"],
+                    "p99_ratio": round(o["p99_ms"] / q["p99_ms"], 2) if q["p99_ms"] else None,
+                }
+                for q, o in zip(phases["quiet"], phases["noisy"], strict=True)
+            ],
+            "quiet": quiet,
+            "noisy": noisy,
+            "hostile": hostile_report,
             "p99_ratio": round(ratio, 2),
             "ok": ratio <= 2.0 and noisy["2xx"] == noisy["sent"] and quiet["2xx"] == quiet["sent"],
         }
@@ -449,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--noisy-rate", type=float, default=500.0, help="the normal partner's rate (--noisy)"
+    )
+    parser.add_argument(
+        "--noisy-rounds",
+        type=int,
+        default=2,
+        help="quiet and noisy phases in turn, this many times each (--noisy)",
     )
     parser.add_argument(
         "--hostile-rate", type=float, default=1000.0, help="the hostile partner's rate (--noisy)"
