@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,38 @@ GOOD = {
     "delinquencies24m": 0,
     "residentialStatus": "own",
 }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[tuple[str, int]]:
+    """A real uvicorn on ``ruleplus.service.http:Protocol`` serving ``app`` on 127.0.0.1 in a
+    thread: its base URL and port, stopped on exit."""
+    import uvicorn
+
+    from ruleplus.service.http import Protocol
+
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=Protocol, loop="uvloop", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", port
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def make_client(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> TestClient:

@@ -4,17 +4,14 @@ on it (keep-alive, streaming, closing)."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from service_helpers import serve_in_thread
 
-from ruleplus.service.http import CoalescingTransport, Protocol
+from ruleplus.service.http import CoalescingTransport
 
 
 class _FakeTransport:
@@ -121,28 +118,10 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": answer})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        _app, host="127.0.0.1", port=port, http=Protocol, loop="uvloop", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serve_in_thread(_app) as (url, _):
+        yield url
 
 
 def test_uvicorn_serves_on_it(base_url: str) -> None:

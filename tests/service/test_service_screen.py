@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,38 +14,17 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from service_helpers import ADMIN
+from service_helpers import ADMIN, serve_in_thread
 
 from ruleplus.service import ServiceConfig, create_app
-from ruleplus.service.http import Protocol
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     data = Path(tmp_path_factory.mktemp("screen"))
     env = {"RULEPLUS_DATA_DIR": str(data / "var"), "RULEPLUS_ADMIN_KEY": ADMIN["X-Admin-Key"]}
-    app = create_app(ServiceConfig.from_env(env=env))
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=Protocol, loop="uvloop", log_level="warning"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", port
-    uv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(create_app(ServiceConfig.from_env(env=env))) as served:
+        yield served
 
 
 def _partner(base: str, rate: float) -> str:

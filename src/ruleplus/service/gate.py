@@ -161,11 +161,20 @@ def _find(headers: Any, name: bytes) -> bytes | None:
     return None
 
 
-def _api_key(raw: bytes | None) -> str:
+def _key_error(raw: bytes | None) -> AuthenticationError | None:
+    """Why ``raw`` cannot be an API key (missing, too long, not ASCII), or None."""
     if not raw:
-        raise AuthenticationError("missing X-API-Key header")
+        return AuthenticationError("missing X-API-Key header")
     if len(raw) > 200 or not raw.isascii():
-        raise AuthenticationError("unknown API key")
+        return AuthenticationError("unknown API key")
+    return None
+
+
+def _api_key(raw: bytes | None) -> str:
+    error = _key_error(raw)
+    if error is not None:
+        raise error
+    assert raw is not None
     return raw.decode("ascii")
 
 
@@ -272,7 +281,7 @@ class Gate:
         if kind not in ("partner", "identity") or wait_now is None:
             return None
         raw = _find(headers, b"x-api-key")
-        if not raw or len(raw) > 200 or not raw.isascii():
+        if raw is None or _key_error(raw) is not None:
             return self._refusal(None, raw)  # no key, or none that could be one
         partner = self._cached(state, raw.decode("ascii"), key_digest(raw))
         if partner is None:
@@ -298,16 +307,14 @@ class Gate:
         cached = self._refusals.get(cache_key)
         if cached is not None:
             return cached
-        exc: Exception
+        exc: Exception | None
         if reason is None:
-            try:
-                _api_key(key)
-            except AuthenticationError as error:
-                exc = error
+            exc = _key_error(key)
         elif reason[0] == "rate":
             exc = rate_limited(reason[1], reason[2])
         else:
             exc = _TooLargeError(reason[1])
+        assert exc is not None, "a refusal has a reason"
         response = _refusal_response(exc)
         cached = Refusal(
             response.status_code,
