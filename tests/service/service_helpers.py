@@ -100,3 +100,43 @@ def deploy(
     response = client.post("/v1/admin/deployments", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+_VOLATILE = ("decision_id", "created_at", "latency_ms")
+
+DECISION_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("good", {"json": GOOD}),
+    ("keyed", {"json": {**GOOD, "applicantId": "K"}, "headers": {"Idempotency-Key": "k-1"}}),
+    ("replay", {"json": {**GOOD, "applicantId": "K"}, "headers": {"Idempotency-Key": "k-1"}}),
+    ("reused key", {"json": {**GOOD, "applicantId": "L"}, "headers": {"Idempotency-Key": "k-1"}}),
+    ("empty key", {"json": GOOD, "headers": {"Idempotency-Key": ""}}),
+    ("long key", {"json": GOOD, "headers": {"Idempotency-Key": "k" * 201}}),
+    ("channel", {"json": GOOD, "headers": {"X-Channel": "app"}}),
+    ("bad channel", {"json": GOOD, "headers": {"X-Channel": "x" * 81}}),
+    ("bad field", {"json": {**GOOD, "creditScore": "high"}}),
+    ("not an object", {"content": b"[1, 2]"}),
+    ("not json", {"content": b"{creditScore: 1"}),
+    ("nan", {"content": b'{"creditScore": NaN}'}),
+    ("unknown product", {"json": GOOD, "path": "/v1/decisions/nothing"}),
+    ("long product", {"json": GOOD, "path": "/v1/decisions/" + "p" * 81}),
+]
+
+
+def decision_answers(client: TestClient) -> Iterator[tuple[str, int, Any, dict[str, str]]]:
+    """A new partner's answers (status, body less its volatile fields, replay header) to
+    :data:`DECISION_CASES`, good and bad, on the reference strategy."""
+    partner_id, key = new_partner(client, "acme")
+    publish(client)
+    deploy(client, partner_id)
+    for name, case in DECISION_CASES:
+        path = case.get("path", "/v1/decisions/loan")
+        headers = {**key, **case.get("headers", {})}
+        if "content" in case:
+            headers["Content-Type"] = "application/json"
+        kwargs = {k: v for k, v in case.items() if k in ("json", "content")}
+        response = client.post(path, headers=headers, **kwargs)
+        body = response.json()
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if k not in _VOLATILE}
+        kept = {k: v for k, v in response.headers.items() if k in ("idempotent-replayed",)}
+        yield name, response.status_code, body, kept

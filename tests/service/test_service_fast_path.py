@@ -4,35 +4,15 @@ requests alike (the pattern of the row/vector agreement tests)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import ADMIN, GOOD, deploy, make_client, new_partner, publish
+from service_helpers import ADMIN, GOOD, decision_answers, deploy, make_client, new_partner, publish
 from sqlalchemy.exc import DataError as SQLAlchemyDataError
 
 import ruleplus.service.routers.decisions as decisions_router
-
-_VOLATILE = ("decision_id", "created_at", "latency_ms")
-
-CASES: list[tuple[str, dict[str, Any]]] = [
-    ("good", {"json": GOOD}),
-    ("keyed", {"json": {**GOOD, "applicantId": "K"}, "headers": {"Idempotency-Key": "k-1"}}),
-    ("replay", {"json": {**GOOD, "applicantId": "K"}, "headers": {"Idempotency-Key": "k-1"}}),
-    ("reused key", {"json": {**GOOD, "applicantId": "L"}, "headers": {"Idempotency-Key": "k-1"}}),
-    ("empty key", {"json": GOOD, "headers": {"Idempotency-Key": ""}}),
-    ("long key", {"json": GOOD, "headers": {"Idempotency-Key": "k" * 201}}),
-    ("channel", {"json": GOOD, "headers": {"X-Channel": "app"}}),
-    ("bad channel", {"json": GOOD, "headers": {"X-Channel": "x" * 81}}),
-    ("bad field", {"json": {**GOOD, "creditScore": "high"}}),
-    ("not an object", {"content": b"[1, 2]"}),
-    ("not json", {"content": b"{creditScore: 1"}),
-    ("nan", {"content": b'{"creditScore": NaN}'}),
-    ("unknown product", {"json": GOOD, "path": "/v1/decisions/nothing"}),
-    ("long product", {"json": GOOD, "path": "/v1/decisions/" + "p" * 81}),
-]
 
 
 def _client(tmp_path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch) -> TestClient:
@@ -47,24 +27,6 @@ def _client(tmp_path: Path, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Test
     return client
 
 
-def _answers(client: TestClient) -> Iterator[tuple[str, int, Any, dict[str, str]]]:
-    partner_id, key = new_partner(client, "acme")
-    publish(client)
-    deploy(client, partner_id)
-    for name, case in CASES:
-        path = case.get("path", "/v1/decisions/loan")
-        headers = {**key, **case.get("headers", {})}
-        if "content" in case:
-            headers["Content-Type"] = "application/json"
-        kwargs = {k: v for k, v in case.items() if k in ("json", "content")}
-        response = client.post(path, headers=headers, **kwargs)
-        body = response.json()
-        if isinstance(body, dict):
-            body = {k: v for k, v in body.items() if k not in _VOLATILE}
-        kept = {k: v for k, v in response.headers.items() if k in ("idempotent-replayed",)}
-        yield name, response.status_code, body, kept
-
-
 def test_the_fast_path_answers_as_the_route(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,8 +34,8 @@ def test_the_fast_path_answers_as_the_route(
         _client(tmp_path, True, monkeypatch) as fast,
         _client(tmp_path, False, monkeypatch) as slow,
     ):
-        got = list(_answers(fast))
-        want = list(_answers(slow))
+        got = list(decision_answers(fast))
+        want = list(decision_answers(slow))
         assert [g[:2] for g in got] == [w[:2] for w in want]
         for g, w in zip(got, want, strict=True):
             assert g == w, g[0]

@@ -4,6 +4,7 @@ fresh database for this module, dropped after)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -171,4 +172,51 @@ def test_values_are_stored_as_given_whatever_they_look_like(database: Database) 
             select(VelocityEvent.counter).where(VelocityEvent.at_ms == 2)
         ).scalars()
         assert list(counters) == ["p:p1:%(events)s"] * len(rows)
+    _verified(database)
+
+
+def test_rows_made_on_the_writer_thread_share_a_batch_with_queued_ones(
+    database: Database,
+) -> None:
+    """``submit_made``: the maker runs on the writer's thread and its row joins the batch
+    being gathered; a maker that makes nothing resolves None, one that raises gets its own
+    exception, and neither stops the writer or fails its neighbours."""
+    before = _count(database, DecisionRecord)
+    made_on: list[str] = []
+    made = _row("made-1")
+    event = {"counter": "p:p1:made", "digest": "m" * 64, "at_ms": 3}
+
+    def maker() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        made_on.append(threading.current_thread().name)
+        return made, [event]
+
+    def nothing() -> None:
+        return None
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    writer = DecisionWriter(database)
+    writer.stop()  # queue them while it is stopped, so that they share one batch
+    queued = writer.submit(_row())
+    futures = [writer.submit_made(maker), writer.submit_made(nothing), writer.submit_made(broken)]
+    last = writer.submit(_row())
+    writer.start()
+    try:
+        assert queued.result(30).stored and last.result(30).stored
+        result = futures[0].result(30)
+        assert result is not None and result.stored
+        assert futures[1].result(30) is None
+        assert isinstance(futures[2].exception(30), RuntimeError)
+        assert made_on == ["ruleplus-writer"]
+        again = writer.submit_made(lambda: (_row("made-1"), []))  # a key already stored
+        stored_again = again.result(30)
+        assert stored_again is not None and stored_again.stored is False
+    finally:
+        writer.stop()
+    assert _count(database, DecisionRecord) == before + 3
+    with database.session() as session:
+        assert session.get(DecisionRecord, made["id"]) is not None
+        counters = session.execute(select(VelocityEvent.counter)).scalars().all()
+    assert "p:p1:made" in counters
     _verified(database)

@@ -7,9 +7,14 @@ champion / challenger / shadows -> persist the decision, its velocity events and
 in one transaction -> the typed :class:`Outcome`.
 
 ``decide`` blocks (compiling, database reads, the commit). An event loop calls
-:meth:`DecisionService.decide_async` instead: the same path, its blocking work in a bounded
-worker pool, which hands the decision straight to the group-commit writer; the commit wakes the
-loop. The loop is woken once per decision, and no pool thread sleeps on a commit.
+:meth:`DecisionService.decide_async` instead: the same path, nothing of it on the loop, and
+the commit wakes the loop once per decision. A decision that needs no I/O and is cheap (a small
+body without images, a deployment in the cache, strategies without signals, evaluations that
+took under ``_INLINE_BUDGET_S`` lately) is made on the group-commit writer's own thread, just
+before its batch is written; any other goes through a bounded worker pool, which hands the row
+to the writer. The writer's thread saves a hand-off between threads per decision: at moderate
+load that hand-off costs more CPU (two wake-ups, the interpreter lock passed twice) than the
+decision itself, and it is the same thread for every partner either way (the interpreter lock).
 
 Deployments, mappings and lists are cached for a few seconds and refreshed on change; the
 caches are bounded by what the administrator created, never by what a partner sends.
@@ -18,6 +23,7 @@ caches are bounded by what the administrator created, never by what a partner se
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import threading
@@ -67,6 +73,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("ruleplus.decisions")
+
+_INLINE_MAX_BODY = 64 * 1024
+"""Bodies up to this size may be decided on the writer's thread (parsing one costs ~0.1 ms)."""
+
+_INLINE_BUDGET_S = 0.001
+"""A deployment whose decisions lately took longer than this is decided in the pool: every
+decision queued behind one on the writer's thread waits for it."""
 
 APPLICATION_ID_FIELDS = ("applicationId", "application_id")
 """Request fields (after mapping, then as sent) whose value is stored as the decision's
@@ -167,6 +180,10 @@ class Prepared:
     started: float
 
 
+_Begun = tuple[DecisionRequest, Prepared, Callable[[], None] | None]
+"""A decision made and queued for the writer: its request, itself, its claim's release."""
+
+
 @dataclass(frozen=True)
 class _Written:
     """A decision after its write: whether it was stored, or why the write failed."""
@@ -188,6 +205,17 @@ class _Live:
     shadows: list[CompiledStrategy]
     mapping: FieldMapping | None
     redactor: Redactor
+    needs_io: bool = False
+    """A strategy counts velocity or reads watch lists (the store's reads)."""
+    cost_s: float = 0.0
+    """How long its decisions took lately (moving average), to keep slow ones off the writer."""
+
+    def took(self, seconds: float) -> None:
+        """Count one decision's time. Each counts at most twice the budget: one slow outlier
+        (a cold first call, a pause) moves the average under the budget, four slow ones in
+        a row over it."""
+        sample = min(seconds, 2 * _INLINE_BUDGET_S)
+        self.cost_s += 0.2 * (sample - self.cost_s)  # a float store: atomic under the GIL
 
 
 @dataclass
@@ -416,7 +444,11 @@ class DecisionService:
                     if fresh is not None and time.monotonic() - fresh.loaded_at < self.cache_ttl_s:
                         cached = fresh
                     else:
-                        cached = self._load_product(partner_id, product)
+                        stale, cached = cached, self._load_product(partner_id, product)
+                        if stale is not None:  # what the decisions cost lately, carried over
+                            for channel, live in cached.by_channel.items():
+                                if channel in stale.by_channel:
+                                    live.cost_s = stale.by_channel[channel].cost_s
                         with self._products_lock:
                             self._products[key] = cached
                             self._products.move_to_end(key)
@@ -426,6 +458,13 @@ class DecisionService:
                     loading.release()
             assert cached is not None
         return cached
+
+    def _fresh_live(self, request: DecisionRequest) -> _Live | None:
+        """The request's live deployment when the cache holds it fresh (no load needed)."""
+        cached = self._cached_product((request.partner_id, request.product))
+        if cached is None or time.monotonic() - cached.loaded_at >= self.cache_ttl_s:
+            return None
+        return cached.by_channel.get(request.channel) or cached.by_channel.get("*")
 
     def _cached_product(self, key: tuple[str, str]) -> _Product | None:
         with self._products_lock:
@@ -457,7 +496,9 @@ class DecisionService:
             upper += round(100 * float(c["share"]))
             arms.append((f"challenger:{c['version']}", version(c["version"]), upper))
         shadows = [version(v) for v in deployment.shadows]
-        return _Live(deployment, arms, shadows, mapping, self._redactor(arms, shadows, mapping))
+        needs_io = any(s.document.signals is not None for s in [a[1] for a in arms] + shadows)
+        redactor = self._redactor(arms, shadows, mapping)
+        return _Live(deployment, arms, shadows, mapping, redactor, needs_io=needs_io)
 
     def _redactor(
         self,
@@ -515,23 +556,38 @@ class DecisionService:
                     return replay
                 raise
 
-    async def decide_async(self, build: Callable[[], DecisionRequest], pool: Executor) -> Outcome:
+    async def decide_async(
+        self,
+        build: Callable[[], DecisionRequest],
+        pool: Executor,
+        body_bytes: int | None = None,
+    ) -> Outcome:
         """:meth:`decide` for an event loop (see the module docstring).
 
-        The pool thread makes the decision and queues it for the writer; the writer's commit
-        wakes the loop. One wake-up of the loop per decision, with nothing of the decision
-        done on it.
+        The writer's thread (a cheap decision) or a pool thread (any other) makes the
+        decision and queues it for the writer; the writer's commit wakes the loop. One
+        wake-up of the loop per decision, with nothing of the decision done on it.
 
         Parameters
         ----------
         build : callable
-            Makes the request (parsing and digesting the body), in the pool.
+            Makes the request (parsing and digesting the body), off the loop.
         pool : Executor
             Where the blocking work runs.
+        body_bytes : int, optional
+            The body's size: a small one may be decided on the writer's thread (unknown: the
+            pool).
         """
         loop = asyncio.get_running_loop()
         box: asyncio.Future[Outcome | _Written] = loop.create_future()
-        pool.submit(self._begin_and_write, build, loop, box, pool)
+        if body_bytes is not None and body_bytes <= _INLINE_MAX_BODY:
+            made: list[_Begun] = []  # what the writer's thread made, for the commit to answer
+            future = self.writer.submit_made(
+                functools.partial(self._make_on_writer, build, loop, box, pool, made)
+            )
+            future.add_done_callback(functools.partial(self._made_committed, made, loop, box, pool))
+        else:
+            pool.submit(self._begin_and_write, build, loop, box, pool)
         timer = loop.call_later(self.commit_timeout_s, _expire, box)
         try:
             begun = await box
@@ -583,24 +639,107 @@ class DecisionService:
             return
         request, prepared, release = begun
         try:
-            future = self.writer.submit(prepared.row, self.event_rows(prepared))
+            future = self.writer.submit(prepared.row, self.event_rows(prepared) or [])
         except BaseException as exc:  # pragma: no cover - the queue is unbounded
             self.discard(prepared.signals)
             if release is not None:
                 release()
             loop.call_soon_threadsafe(_settle, box, None, exc)
             return
+        future.add_done_callback(
+            functools.partial(self._committed, (request, prepared, release), loop, box, pool)
+        )
 
-        def committed(done: Future[WriteResult]) -> None:  # on the writer thread
-            error = done.exception()
-            stored = error is None and done.result().stored
-            after = stored and bool(prepared.signals.events) and not self.velocity.transactional
-            written = _Written(request, prepared, release, stored, error, after)
-            if not written.records_after_commit:
-                self.discard(prepared.signals)  # counted in the database now, or dropped
-            loop.call_soon_threadsafe(self._settle_written, box, written, pool)
+    def _make_on_writer(
+        self,
+        build: Callable[[], DecisionRequest],
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+        made: list[_Begun],
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The writer thread's part of :meth:`decide_async`: a cheap decision's row, or None
+        when the request went to the pool (it needs I/O, is slow, or waits for a retry's
+        first) or was answered."""
+        try:
+            request = build()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle, box, None, exc)
+            return None
+        live = self._fresh_live(request)
+        if (
+            live is None  # a load, or no deployment: the pool answers
+            or live.needs_io
+            or live.cost_s > _INLINE_BUDGET_S
+            or "identity" in request.body
+        ):
+            self._to_pool(request, loop, box, pool)
+            return None
+        key = request.idempotency_key
+        release = None if key is None else self._claims.try_hold((request.partner_id, key))
+        if key is not None and release is None:  # a concurrent retry waits for the first
+            self._to_pool(request, loop, box, pool)
+            return None
+        try:
+            prepared = self.prepare(request, live)
+        except RuleplusError as exc:
+            if release is not None:  # a decision stored under the key may answer it: the pool
+                release()
+                self._to_pool(request, loop, box, pool)
+                return None
+            loop.call_soon_threadsafe(_settle, box, None, exc)
+            return None
+        except BaseException as exc:
+            if release is not None:
+                release()
+            loop.call_soon_threadsafe(_settle, box, None, exc)
+            return None
+        made.append((request, prepared, release))
+        return prepared.row, self.event_rows(prepared) or []
 
-        future.add_done_callback(committed)
+    def _to_pool(
+        self,
+        request: DecisionRequest,
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+    ) -> None:
+        pool.submit(self._begin_and_write, lambda: request, loop, box, pool)
+
+    def _made_committed(
+        self,
+        made: list[_Begun],
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+        done: Future[WriteResult | None],
+    ) -> None:
+        """The writer's answer to a row made on its thread (or to the work that made none)."""
+        if made:
+            self._committed(made[0], loop, box, pool, done)
+            return
+        error = done.exception()  # None: the maker answered, or handed the request on
+        if error is not None:
+            loop.call_soon_threadsafe(_settle, box, None, error)
+
+    def _committed(
+        self,
+        begun: _Begun,
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+        done: Future[WriteResult] | Future[WriteResult | None],
+    ) -> None:
+        """On the writer thread, after the commit: hand the result to the loop."""
+        request, prepared, release = begun
+        error = done.exception()
+        result = None if error is not None else done.result()
+        stored = result is not None and result.stored
+        after = stored and bool(prepared.signals.events) and not self.velocity.transactional
+        written = _Written(request, prepared, release, stored, error, after)
+        if not written.records_after_commit:
+            self.discard(prepared.signals)  # counted in the database now, or dropped
+        loop.call_soon_threadsafe(self._settle_written, box, written, pool)
 
     def _settle_written(
         self, box: asyncio.Future[Outcome | _Written], written: _Written, pool: Executor
@@ -626,9 +765,7 @@ class DecisionService:
     def _record_velocity(self, prepared: Prepared) -> None:
         self.velocity.record(prepared.signals.events, prepared.now_ms, prepared.row["id"])
 
-    def _begin(
-        self, build: Callable[[], DecisionRequest]
-    ) -> Outcome | tuple[DecisionRequest, Prepared, Callable[[], None] | None]:
+    def _begin(self, build: Callable[[], DecisionRequest]) -> Outcome | _Begun:
         """The pool's part of :meth:`decide_async`: the request, its claim and its decision
         (or the whole blocking path when another request holds the key)."""
         request = build()
@@ -681,14 +818,16 @@ class DecisionService:
             arm=row.arm,
         )
 
-    def prepare(self, request: DecisionRequest) -> Prepared:
+    def prepare(self, request: DecisionRequest, live: _Live | None = None) -> Prepared:
         """Everything up to persistence: the decision and the row that stores it.
 
         The velocity events it counted are pending (seen by concurrent requests) until
-        :meth:`commit` (or :meth:`discard`) is called with the result.
+        :meth:`commit` (or :meth:`discard`) is called with the result. ``live`` is the
+        request's deployment when the caller has it (else it is looked up).
         """
         started = time.perf_counter()
-        live = self.live(request.partner_id, request.product, request.channel)
+        if live is None:
+            live = self.live(request.partner_id, request.product, request.channel)
         payload, facts, identity_summary = self._identity(request.body)
         application, problems = live.mapping.apply(payload) if live.mapping else (dict(payload), [])
         if facts:
@@ -750,6 +889,7 @@ class DecisionService:
         except BaseException:
             self.discard(signals)
             raise
+        live.took(row["latency_ms"] / 1000)
         return Prepared(row, signals, now_ms, started)
 
     def event_rows(self, prepared: Prepared) -> list[dict[str, Any]] | None:
@@ -768,7 +908,7 @@ class DecisionService:
         prepared = self.prepare(request)
         row, signals = prepared.row, prepared.signals
         try:
-            future = self.writer.submit(row, self.event_rows(prepared))
+            future = self.writer.submit(row, self.event_rows(prepared) or [])
             try:
                 stored = future.result(self.commit_timeout_s).stored
             except FutureTimeout:

@@ -4,6 +4,11 @@ only after its batch is committed.
 One transaction per few milliseconds instead of one per request is what lets a two-core machine
 persist every decision at service rates; because the answer waits for the commit, a crash never
 loses an acknowledged decision. Each decision's audit entry is chained in the same transaction.
+
+A row can also be queued as the work that makes it (:meth:`DecisionWriter.submit_made`), run on
+the writer's thread while its batch gathers: for rows that are cheap to make and need no I/O,
+this saves the hand-off between a thread that makes the row and the writer, which at moderate
+load (a wake-up each, and the interpreter lock passed twice) costs more CPU than making it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from typing import Any
@@ -49,8 +54,20 @@ class WriteResult:
     stored: bool
 
 
-_Item = tuple[dict[str, Any], list[dict[str, Any]], "Future[WriteResult]"]
+_Item = tuple[
+    dict[str, Any], list[dict[str, Any]], "Future[WriteResult] | Future[WriteResult | None]"
+]
 """A queued decision: its row, its velocity-event rows, the future its request waits on."""
+
+RowMaker = Callable[[], tuple[dict[str, Any], list[dict[str, Any]]] | None]
+"""Makes a decision's row and its velocity-event rows on the writer's thread; None when there
+is nothing to write (the maker answered, or handed the work on, itself)."""
+
+
+@dataclass(frozen=True)
+class _ToMake:
+    make: RowMaker
+    future: Future[WriteResult | None]
 
 
 class DecisionWriter:
@@ -81,7 +98,7 @@ class DecisionWriter:
         self.max_batch = max_batch
         self.gap_s = gap_s
         self.max_wait_s = max_wait_s
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()  # C: no Condition
+        self._queue: queue.SimpleQueue[_Item | _ToMake | None] = queue.SimpleQueue()  # C: no lock
         self._held: Connection | None = None
         self._raw: psycopg.Connection[Any] | None = None
         self._thread: threading.Thread | None = None
@@ -147,6 +164,18 @@ class DecisionWriter:
         self._queue.put((row, events or [], future))
         return future
 
+    def submit_made(self, make: RowMaker) -> Future[WriteResult | None]:
+        """Queue the work that makes one decision row; it runs on the writer's thread, and the
+        row joins the batch being gathered.
+
+        ``make`` must be quick and do no I/O: every row queued behind it waits while it runs.
+        The future resolves after the row's transaction commits, with None at once when
+        ``make`` returned None, or with the exception ``make`` raised.
+        """
+        future: Future[WriteResult | None] = Future()
+        self._queue.put(_ToMake(make, future))
+        return future
+
     def stop(self, timeout: float = 10.0) -> None:
         """Write what is queued, then stop."""
         if self._thread is not None and self._thread.is_alive():
@@ -159,7 +188,10 @@ class DecisionWriter:
             if item is None:
                 self._drop_connection()
                 return
-            batch = [item]
+            batch: list[_Item] = []
+            _take(item, batch)
+            if not batch:  # nothing to write came of it: wait for the next one
+                continue
             deadline = time.perf_counter() + self.max_wait_s
             stop = False
             while len(batch) < self.max_batch:
@@ -175,7 +207,7 @@ class DecisionWriter:
                 if nxt is None:
                     stop = True
                     break
-                batch.append(nxt)
+                _take(nxt, batch)
             self._write(batch)
             if stop:
                 self._drop_connection()
@@ -367,6 +399,22 @@ class DecisionWriter:
         return inserted
 
 
+def _take(item: _Item | _ToMake, batch: list[_Item]) -> None:
+    """Add a queued row to ``batch``, making it first when it was queued as work."""
+    if not isinstance(item, _ToMake):
+        batch.append(item)
+        return
+    try:
+        made = item.make()
+    except BaseException as exc:  # the request learns it; the writer keeps running
+        _resolve(item.future, exception=exc)
+        return
+    if made is None:
+        _resolve(item.future, None)
+    else:
+        batch.append((made[0], made[1], item.future))
+
+
 def _chained(
     head: ChainHead,
     batch: list[_Item],
@@ -401,7 +449,7 @@ class _HeadMissingError(Exception):
 
 
 def _resolve(
-    future: Future[WriteResult],
+    future: Future[WriteResult] | Future[WriteResult | None],
     result: WriteResult | None = None,
     exception: BaseException | None = None,
 ) -> None:
@@ -411,8 +459,7 @@ def _resolve(
         if exception is not None:
             future.set_exception(exception)
         else:
-            assert result is not None
-            future.set_result(result)
+            future.set_result(result)  # type: ignore[arg-type]
     except InvalidStateError:
         log.debug("a decision's request stopped waiting before its commit")
 

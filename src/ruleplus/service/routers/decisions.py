@@ -116,7 +116,7 @@ async def answer_decision(
     def build() -> DecisionRequest:  # parsing and digesting: off the event loop
         return DecisionRequest(partner.id, chosen_product, parse_object(raw), chosen, key)
 
-    outcome = await state.decisions.decide_async(build, state.pool)
+    outcome = await state.decisions.decide_async(build, state.pool, len(raw))
     body = orjson.dumps(outcome.body)
     if outcome.replayed:
         return body, [(b"idempotent-replayed", b"true")]
