@@ -85,6 +85,9 @@ STANDARD = [
     's not in ["hello"]', '"k" in o', "2 in arr", "9 not in arr", "map([1..3], # * 2)",
     # arrays, objects, member access, slices
     "[1, 2, 3]", "arr[0]", "arr[5]", "arr[1:2]", "arr[:1]", "arr[1:]", "s[1]", "o.k.z",
+    # an index is a 64-bit unsigned integer to zen (truncated): negative or over 2^64 - 1 errs
+    "arr[18446744073709551615]", "arr[18446744073709551616]", "s[18446744073709551616]",
+    "arr[1e20]", "arr[-0.5]", "arr[0.999]", "o[100000000000000000000]",
     "o.k.missing.x", 'o["k"]', "$root.a", "{x: a, y: [1, 2]}", "n.x", "[1, 2][n]",
     # templates
     "`x${1 + 1} ${s}`", "`${t} and ${n}`",

@@ -224,18 +224,27 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+_MAX_INDEX = 2**64 - 1
+"""zen converts an index to a 64-bit unsigned integer (truncating): above this it is an error."""
+
+
+def _index(key: Decimal, what: str) -> int:
+    if key.is_signed():  # zen: a negative index (even -0) is an error
+        raise ZenRuntimeError(f"negative {what} index")
+    idx = int(key)
+    if idx > _MAX_INDEX:
+        raise ZenRuntimeError(f"{what} index {idx} is over 2^64 - 1")
+    return idx
+
+
 def _fetch(obj: Any, key: Any) -> Any:
     if isinstance(obj, dict):
         return obj.get(key) if isinstance(key, str) else None
     if isinstance(obj, list) and isinstance(key, Decimal):
-        if key.is_signed():  # zen: a negative index (even -0) is an error
-            raise ZenRuntimeError("negative array index")
-        idx = int(key)
+        idx = _index(key, "array")
         return obj[idx] if idx < len(obj) else None
     if isinstance(obj, str) and isinstance(key, Decimal):
-        if key.is_signed():
-            raise ZenRuntimeError("negative string index")
-        idx = int(key)
+        idx = _index(key, "string")
         return obj[idx] if idx < len(obj) else None
     return None
 
