@@ -185,24 +185,6 @@ _Begun = tuple[DecisionRequest, Prepared, Callable[[], None] | None]
 
 
 @dataclass(frozen=True)
-class _Waiting:
-    """A request of :meth:`DecisionService.decide_async` waiting on its loop, as the threads
-    that work on it see it: where to answer it, and the pool for what blocks."""
-
-    loop: asyncio.AbstractEventLoop
-    box: asyncio.Future[Outcome | _Written]
-    pool: Executor
-
-    def answer(self, value: Outcome | _Written) -> None:
-        """From any thread: settle the request with ``value``."""
-        self.loop.call_soon_threadsafe(_settle, self.box, value, None)
-
-    def fail(self, error: BaseException) -> None:
-        """From any thread: settle the request with ``error``."""
-        self.loop.call_soon_threadsafe(_settle, self.box, None, error)
-
-
-@dataclass(frozen=True)
 class _Written:
     """A decision after its write: whether it was stored, or why the write failed."""
 
@@ -598,15 +580,14 @@ class DecisionService:
         """
         loop = asyncio.get_running_loop()
         box: asyncio.Future[Outcome | _Written] = loop.create_future()
-        waiting = _Waiting(loop, box, pool)
         if body_bytes is not None and body_bytes <= _INLINE_MAX_BODY:
             made: list[_Begun] = []  # what the writer's thread made, for the commit to answer
             future = self.writer.submit_made(
-                functools.partial(self._make_on_writer, build, waiting, made)
+                functools.partial(self._make_on_writer, build, loop, box, pool, made)
             )
-            future.add_done_callback(functools.partial(self._made_committed, made, waiting))
+            future.add_done_callback(functools.partial(self._made_committed, made, loop, box, pool))
         else:
-            pool.submit(self._begin_and_write, build, waiting)
+            pool.submit(self._begin_and_write, build, loop, box, pool)
         timer = loop.call_later(self.commit_timeout_s, _expire, box)
         try:
             begun = await box
@@ -639,30 +620,43 @@ class DecisionService:
             if begun.release is not None:
                 begun.release()
 
-    def _begin_and_write(self, build: Callable[[], DecisionRequest], waiting: _Waiting) -> None:
+    def _begin_and_write(
+        self,
+        build: Callable[[], DecisionRequest],
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+    ) -> None:
         """The pool's part of :meth:`decide_async`: decide, queue the row for the writer and
-        let its commit answer the request (an answer without a write is given at once)."""
+        let its commit settle ``box`` (an answer without a write settles it at once)."""
         try:
             begun = self._begin(build)
         except BaseException as exc:
-            waiting.fail(exc)
+            loop.call_soon_threadsafe(_settle, box, None, exc)
             return
         if isinstance(begun, Outcome):
-            waiting.answer(begun)
+            loop.call_soon_threadsafe(_settle, box, begun, None)
             return
-        _, prepared, release = begun
+        request, prepared, release = begun
         try:
-            future = self.writer.submit(prepared.row, self.event_rows(prepared))
+            future = self.writer.submit(prepared.row, self.event_rows(prepared) or [])
         except BaseException as exc:  # pragma: no cover - the queue is unbounded
             self.discard(prepared.signals)
             if release is not None:
                 release()
-            waiting.fail(exc)
+            loop.call_soon_threadsafe(_settle, box, None, exc)
             return
-        future.add_done_callback(functools.partial(self._committed, begun, waiting))
+        future.add_done_callback(
+            functools.partial(self._committed, (request, prepared, release), loop, box, pool)
+        )
 
     def _make_on_writer(
-        self, build: Callable[[], DecisionRequest], waiting: _Waiting, made: list[_Begun]
+        self,
+        build: Callable[[], DecisionRequest],
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+        made: list[_Begun],
     ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """The writer thread's part of :meth:`decide_async`: a cheap decision's row, or None
         when the request went to the pool (it needs I/O, is slow, or waits for a retry's
@@ -670,7 +664,7 @@ class DecisionService:
         try:
             request = build()
         except BaseException as exc:
-            waiting.fail(exc)
+            loop.call_soon_threadsafe(_settle, box, None, exc)
             return None
         live = self._fresh_live(request)
         if (
@@ -679,44 +673,61 @@ class DecisionService:
             or live.cost_s > _INLINE_BUDGET_S
             or "identity" in request.body
         ):
-            self._to_pool(request, waiting)
+            self._to_pool(request, loop, box, pool)
             return None
         key = request.idempotency_key
         release = None if key is None else self._claims.try_hold((request.partner_id, key))
         if key is not None and release is None:  # a concurrent retry waits for the first
-            self._to_pool(request, waiting)
+            self._to_pool(request, loop, box, pool)
             return None
         try:
             prepared = self.prepare(request, live)
+        except RuleplusError as exc:
+            if release is not None:  # a decision stored under the key may answer it: the pool
+                release()
+                self._to_pool(request, loop, box, pool)
+                return None
+            loop.call_soon_threadsafe(_settle, box, None, exc)
+            return None
         except BaseException as exc:
             if release is not None:
                 release()
-                if isinstance(exc, RuleplusError):  # a decision stored under the key may
-                    self._to_pool(request, waiting)  # answer it: the pool looks
-                    return None
-            waiting.fail(exc)
+            loop.call_soon_threadsafe(_settle, box, None, exc)
             return None
         made.append((request, prepared, release))
-        return prepared.row, self.event_rows(prepared)
+        return prepared.row, self.event_rows(prepared) or []
 
-    def _to_pool(self, request: DecisionRequest, waiting: _Waiting) -> None:
-        waiting.pool.submit(self._begin_and_write, lambda: request, waiting)
+    def _to_pool(
+        self,
+        request: DecisionRequest,
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+    ) -> None:
+        pool.submit(self._begin_and_write, lambda: request, loop, box, pool)
 
     def _made_committed(
-        self, made: list[_Begun], waiting: _Waiting, done: Future[WriteResult | None]
+        self,
+        made: list[_Begun],
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
+        done: Future[WriteResult | None],
     ) -> None:
         """The writer's answer to a row made on its thread (or to the work that made none)."""
         if made:
-            self._committed(made[0], waiting, done)
+            self._committed(made[0], loop, box, pool, done)
             return
         error = done.exception()  # None: the maker answered, or handed the request on
         if error is not None:
-            waiting.fail(error)
+            loop.call_soon_threadsafe(_settle, box, None, error)
 
     def _committed(
         self,
         begun: _Begun,
-        waiting: _Waiting,
+        loop: asyncio.AbstractEventLoop,
+        box: asyncio.Future[Outcome | _Written],
+        pool: Executor,
         done: Future[WriteResult] | Future[WriteResult | None],
     ) -> None:
         """On the writer thread, after the commit: hand the result to the loop."""
@@ -728,15 +739,17 @@ class DecisionService:
         written = _Written(request, prepared, release, stored, error, after)
         if not written.records_after_commit:
             self.discard(prepared.signals)  # counted in the database now, or dropped
-        waiting.loop.call_soon_threadsafe(self._settle_written, waiting, written)
+        loop.call_soon_threadsafe(self._settle_written, box, written, pool)
 
-    def _settle_written(self, waiting: _Waiting, written: _Written) -> None:
+    def _settle_written(
+        self, box: asyncio.Future[Outcome | _Written], written: _Written, pool: Executor
+    ) -> None:
         """On the loop: hand the commit to the request waiting for it, or, when it stopped
         waiting (timed out, cancelled), finish in the pool what it would have done."""
-        if not waiting.box.done():
-            waiting.box.set_result(written)
+        if not box.done():
+            box.set_result(written)
         else:
-            waiting.pool.submit(self._finish_abandoned, written)
+            pool.submit(self._finish_abandoned, written)
 
     def _finish_abandoned(self, written: _Written) -> None:
         try:
@@ -879,11 +892,10 @@ class DecisionService:
         live.took(row["latency_ms"] / 1000)
         return Prepared(row, signals, now_ms, started)
 
-    def event_rows(self, prepared: Prepared) -> list[dict[str, Any]]:
-        """The ``velocity_events`` rows the writer inserts with the decision (database store;
-        none for a store outside the transaction)."""
+    def event_rows(self, prepared: Prepared) -> list[dict[str, Any]] | None:
+        """The ``velocity_events`` rows the writer inserts with the decision (database store)."""
         if not (self.velocity.transactional and prepared.signals.events):
-            return []
+            return None
         return DatabaseVelocity.rows(prepared.signals.events, prepared.now_ms)
 
     def discard(self, signals: _Signals) -> None:
@@ -896,7 +908,7 @@ class DecisionService:
         prepared = self.prepare(request)
         row, signals = prepared.row, prepared.signals
         try:
-            future = self.writer.submit(row, self.event_rows(prepared))
+            future = self.writer.submit(row, self.event_rows(prepared) or [])
             try:
                 stored = future.result(self.commit_timeout_s).stored
             except FutureTimeout:
